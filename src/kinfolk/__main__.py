@@ -1,0 +1,5 @@
+import sys
+
+from kinfolk.cli import main
+
+sys.exit(main())

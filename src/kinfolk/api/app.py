@@ -1,0 +1,39 @@
+"""The ASGI application: routes from each area's module, error handlers, middleware."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+from kinfolk.api.errors import EXCEPTION_HANDLERS
+from kinfolk.api.middleware import BodyLimitMiddleware, ProxyHeadersMiddleware
+from kinfolk.container import Container
+
+
+def collect_routes() -> list[BaseRoute]:
+    from kinfolk.api.routes import accounts, apps, instance, media, oauth, wellknown
+
+    routes: list[BaseRoute] = []
+    for module in (wellknown, oauth, apps, accounts, instance, media):
+        routes.extend(module.routes)
+    return routes
+
+
+def create_app(container: Container) -> Starlette:
+    app = Starlette(
+        routes=collect_routes(),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[
+            Middleware(ProxyHeadersMiddleware, settings=container.settings),
+            Middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes),
+        ],
+    )
+    app.state.container = container
+    return app
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container

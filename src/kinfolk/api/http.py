@@ -1,0 +1,129 @@
+"""Request and response helpers that speak Mastodon's conventions.
+
+Parameters arrive as query strings, urlencoded or multipart forms, or JSON, interchangeably;
+`foo[]` keys become lists and `a[b]` keys nested dicts, as Rails parses them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kinfolk.kernel.errors import BadRequest, Unprocessable
+
+M = TypeVar("M", bound=BaseModel)
+
+_KEY_PART = re.compile(r"\[([^\]]*)\]")
+
+
+class JSONResponse(Response):
+    media_type = "application/json; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def json_response(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(data, status_code=status_code, headers=headers)
+
+
+def _insert(target: dict[str, Any], key: str, value: Any) -> None:
+    """Place `value` at a Rails-style key such as `poll[options][]` or `fields_attributes[0][name]`."""
+    head, _, rest = key.partition("[")
+    parts = [head] + (_KEY_PART.findall("[" + rest) if rest else [])
+    node: Any = target
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if last:
+            if part == "":
+                continue
+            if isinstance(node, dict):
+                node[part] = value
+            return
+        nxt = parts[i + 1]
+        if nxt == "" and i + 1 == len(parts) - 1:
+            existing = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(existing, list):
+                existing = []
+                node[part] = existing
+            existing.append(value)
+            return
+        if not isinstance(node, dict):
+            return
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+
+
+def flatten_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        _insert(out, key, value)
+    return out
+
+
+async def read_params(request: Request, *, include_query: bool = True) -> dict[str, Any]:
+    """Query, form and JSON parameters merged into one nested dict (body wins over query)."""
+    params: dict[str, Any] = flatten_pairs(list(request.query_params.multi_items())) if include_query else {}
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return params
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json" or ctype.endswith("+json"):
+        body = await request.body()
+        if body.strip():
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest("Error occurred while parsing request parameters") from exc
+            if not isinstance(data, dict):
+                raise BadRequest("Error occurred while parsing request parameters")
+            params.update(data)
+    elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            form = await request.form(max_files=16, max_fields=1000)
+        except Exception as exc:  # malformed multipart bodies raise several types
+            raise BadRequest("Error occurred while parsing request parameters") from exc
+        params.update(flatten_pairs(list(form.multi_items())))
+    return params
+
+
+def validate(model: type[M], params: dict[str, Any]) -> M:
+    """Validate into `model`; a failure is a 422 naming the field, as Mastodon's are."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        details: dict[str, list[dict[str, str]]] = {}
+        messages = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "base"
+            details.setdefault(field, []).append({"error": "ERR_INVALID", "description": err["msg"]})
+            messages.append(f"{field} {err['msg'].lower()}")
+        raise Unprocessable("Validation failed: " + ", ".join(messages), details=details) from exc
+
+
+def as_bool(value: Any, default: bool = False) -> bool:
+    """Rails-style booleans: '1', 'true', 'on' are true; '0', 'false', 'off', '' are false."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    text = str(value).strip().lower()
+    if text in ("1", "true", "t", "on", "yes"):
+        return True
+    if text in ("0", "false", "f", "off", "no", ""):
+        return False
+    return default
+
+
+def is_upload(value: Any) -> bool:
+    return isinstance(value, UploadFile)

@@ -1,0 +1,5 @@
+"""Routes for instance (filled in by the instance work)."""
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []

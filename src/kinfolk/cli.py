@@ -1,0 +1,267 @@
+"""The `kinfolk` command: serve, web, worker, migrate, and operator tasks (accounts, apps, tokens)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+
+from kinfolk.config import Settings, load_settings
+from kinfolk.container import Container
+
+
+def _run(coro_fn: Callable[[Container], Awaitable[int]], settings: Settings) -> int:
+    async def main() -> int:
+        container = Container.build(settings, pool_size=2)
+        try:
+            return await coro_fn(container)
+        finally:
+            await container.close()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.db.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    print(f"Database migrated: {_safe_url(settings.resolved_database_url)}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.runtime import serve
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    return serve(settings, mode=args.command, workers=getattr(args, "workers", 1))
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.runtime import run_worker
+
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else None
+    return run_worker(settings, queues=queues, concurrency=args.concurrency)
+
+
+def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.accounts.service import NewAccount, create_local_account
+    from kinfolk.kernel.errors import Unprocessable
+
+    password = args.password or getpass.getpass("Password: ")
+
+    async def go(container: Container) -> int:
+        try:
+            async with container.db.uow() as uow:
+                account, user = await create_local_account(
+                    uow.session,
+                    NewAccount(
+                        username=args.username,
+                        email=args.email,
+                        password=password,
+                        role=args.role,
+                        allow_reserved=True,
+                        locked=args.locked,
+                        discoverable=not args.not_discoverable,
+                        indexable=args.indexable,
+                        locale=args.locale,
+                    ),
+                )
+        except Unprocessable as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        print(f"Created @{account.username} (id {account.id}, role {user.role})")
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_accounts_list(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.accounts.repo import list_local
+
+    async def go(container: Container) -> int:
+        async with container.db.uow(write=False) as uow:
+            rows = await list_local(uow.session)
+        print(f"{'id':<20} {'username':<30} {'email':<40} {'role':<10} approved")
+        for account, user in rows:
+            print(f"{account.id:<20} {account.username:<30} {user.email:<40} {user.role:<10} {user.approved}")
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_accounts_approve(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.accounts.repo import get_by_username, get_user_for_account
+
+    async def go(container: Container) -> int:
+        async with container.db.uow() as uow:
+            account = await get_by_username(uow.session, args.username)
+            user = await get_user_for_account(uow.session, account.id) if account else None
+            if user is None:
+                print(f"No local account @{args.username}", file=sys.stderr)
+                return 1
+            user.approved = True
+        print(f"Approved @{args.username}")
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_apps_create(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.oauth.service import create_application
+    from kinfolk.kernel.errors import Unprocessable
+
+    async def go(container: Container) -> int:
+        try:
+            async with container.db.uow() as uow:
+                app = await create_application(
+                    uow.session,
+                    name=args.name,
+                    client_id=args.client_id,
+                    client_secret=args.client_secret,
+                    scopes=args.scopes,
+                    redirect_uris=args.redirect_uri or None,
+                    website=args.website,
+                )
+        except Unprocessable as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        print(f"client_id: {app.client_id}\nclient_secret: {app.client_secret}\nscopes: {app.scopes}")
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.accounts.repo import get_by_username, get_user_for_account
+    from kinfolk.domain.oauth.repo import get_app_by_name
+    from kinfolk.domain.oauth.scopes import parse_scopes
+    from kinfolk.domain.oauth.service import create_application, issue_token, validate_scopes
+    from kinfolk.kernel.errors import Unprocessable
+
+    async def go(container: Container) -> int:
+        scopes = parse_scopes(args.scopes)
+        try:
+            validate_scopes(scopes)
+        except Unprocessable as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        async with container.db.uow() as uow:
+            account = await get_by_username(uow.session, args.username)
+            user = await get_user_for_account(uow.session, account.id) if account else None
+            if user is None:
+                print(f"No local account @{args.username}", file=sys.stderr)
+                return 1
+            app = await get_app_by_name(uow.session, args.app) if args.app else None
+            if args.app and app is None:
+                print(f"No application named {args.app!r}", file=sys.stderr)
+                return 1
+            if app is None:
+                app = await get_app_by_name(uow.session, "Kinfolk CLI") or await create_application(
+                    uow.session, name="Kinfolk CLI", scopes=" ".join(sorted(_all_top_level()))
+                )
+            issued = await issue_token(
+                uow.session,
+                application=app,
+                user=user,
+                scopes=scopes,
+                with_refresh=False,
+                token_value=args.token,
+            )
+        print(issued.access_token)
+        return 0
+
+    return _run(go, settings)
+
+
+def _all_top_level() -> set[str]:
+    from kinfolk.domain.oauth.scopes import TOP_LEVEL
+
+    return set(TOP_LEVEL)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kinfolk", description="Kinfolk federated microblogging server")
+    sub = parser.add_subparsers(dest="command")
+
+    for name, help_text in (
+        ("serve", "web + worker + scheduler in one process (default)"),
+        ("web", "web process only"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+        if name == "web":
+            p.add_argument("--workers", type=int, default=1)
+        p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="background job worker")
+    p.add_argument("--queues", help="comma-separated queues (default: all)")
+    p.add_argument("--concurrency", type=int, default=4)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(func=cmd_migrate)
+
+    accounts_parser = sub.add_parser("accounts", help="manage local accounts")
+    accounts = accounts_parser.add_subparsers(dest="sub", required=True)
+    p = accounts.add_parser("create")
+    p.add_argument("username")
+    p.add_argument("--email", required=True)
+    p.add_argument("--password")
+    p.add_argument("--role", default="user", choices=["owner", "admin", "moderator", "user"])
+    p.add_argument("--locked", action="store_true")
+    p.add_argument("--not-discoverable", action="store_true")
+    p.add_argument("--indexable", action="store_true")
+    p.add_argument("--locale", default="en")
+    p.set_defaults(func=cmd_accounts_create)
+    p = accounts.add_parser("list")
+    p.set_defaults(func=cmd_accounts_list)
+    p = accounts.add_parser("approve")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_accounts_approve)
+
+    apps = sub.add_parser("apps", help="manage OAuth applications").add_subparsers(dest="sub", required=True)
+    p = apps.add_parser("create")
+    p.add_argument("name")
+    p.add_argument("--client-id")
+    p.add_argument("--client-secret")
+    p.add_argument("--scopes", default="read")
+    p.add_argument("--redirect-uri", action="append")
+    p.add_argument("--website")
+    p.set_defaults(func=cmd_apps_create)
+
+    tokens = sub.add_parser("tokens", help="issue access tokens").add_subparsers(dest="sub", required=True)
+    p = tokens.add_parser("create")
+    p.add_argument("username")
+    p.add_argument("--scopes", required=True)
+    p.add_argument("--app")
+    p.add_argument("--token", help="import a known token value")
+    p.set_defaults(func=cmd_tokens_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["serve", *(argv or [])])
+    settings = load_settings()
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    return func(args, settings)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

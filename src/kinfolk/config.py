@@ -1,0 +1,138 @@
+"""Configuration from KINFOLK_* environment variables and an optional TOML file.
+
+The environment wins over the file, so that a deployment can keep its defaults in
+`kinfolk.toml` and override one value per process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+def _toml_source() -> dict[str, Any]:
+    path = Path(os.environ.get("KINFOLK_CONFIG", "kinfolk.toml"))
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    section = data.get("kinfolk", data)
+    return {str(k).lower(): v for k, v in section.items()}
+
+
+class _TomlSettingsSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _toml_source()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KINFOLK_", extra="ignore")
+
+    domain: str = "localhost:8000"
+    protocol: Literal["https", "http"] = "https"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    trusted_proxies: str = ""
+    registrations: Literal["open", "approval", "closed"] = "open"
+    allowed_private_addresses: str = ""
+
+    instance_title: str = "Kinfolk"
+    instance_description: str = "A Kinfolk server."
+    contact_email: str = ""
+    contact_username: str = ""
+    max_status_characters: int = 500
+    max_media_attachments: int = 4
+    max_poll_options: int = 4
+    max_body_bytes: int = Field(default=16 * 1024 * 1024)
+    image_size_limit: int = 16 * 1024 * 1024
+    video_size_limit: int = 99 * 1024 * 1024
+    languages: str = "en"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSettingsSource(settings_cls))
+
+    @field_validator("domain")
+    @classmethod
+    def _lower_domain(cls, value: str) -> str:
+        return value.strip().lower().rstrip(".")
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.protocol}://{self.domain}"
+
+    @property
+    def streaming_url(self) -> str:
+        scheme = "wss" if self.protocol == "https" else "ws"
+        return f"{scheme}://{self.domain}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """An async SQLAlchemy URL; plain `postgresql://` and `sqlite:///` are accepted too."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'kinfolk.sqlite3').resolve()}"
+        if url.startswith(("postgres://", "postgresql://")):
+            url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+        elif url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+            url = "sqlite+aiosqlite://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @cached_property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return _networks(self.trusted_proxies)
+
+    @cached_property
+    def allowed_private_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return _networks(self.allowed_private_addresses)
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    def ensure_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.is_file():
+            self.secret_key = path.read_text().strip()
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.secret_key = secrets.token_urlsafe(48)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(self.secret_key)
+        return self.secret_key
+
+
+def _networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

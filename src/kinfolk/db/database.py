@@ -1,0 +1,131 @@
+"""The engine for SQLite or PostgreSQL, and the unit of work every request and job runs in.
+
+Services never commit: a unit of work commits once at its end, together with the jobs the
+work enqueued (a transactional outbox), or rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+JOBS_CHANNEL = "kinfolk_jobs"
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_timeout=30)
+        _configure_sqlite(engine)
+        return engine
+    if "pool=null" in url:
+        return create_async_engine(url.replace("?pool=null", ""), poolclass=NullPool)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, foreign keys, and explicit BEGINs so writers take the lock up front.
+
+    A deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
+    writer got there first; writers asking for `BEGIN IMMEDIATE` queue on busy_timeout instead.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """One per process: the engine, a session factory, and a hook run after jobs commit."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self.on_jobs_committed: list[Callable[[set[str]], None]] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def uow(self, *, write: bool = True) -> UnitOfWork:
+        return UnitOfWork(self, write=write)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """`async with db.uow() as uow:` gives `uow.session`; commits at the end unless it raised."""
+
+    def __init__(self, db: Database, *, write: bool = True) -> None:
+        self.db = db
+        self.write = write
+        self.session: AsyncSession = db.sessionmaker()
+        self._queues_enqueued: set[str] = set()
+
+    async def __aenter__(self) -> Self:
+        if self.db.is_sqlite:
+            mode = "IMMEDIATE" if self.write else "DEFERRED"
+            await self.session.connection(execution_options={"sqlite_begin": mode})
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                await self.commit()
+            else:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        if self._queues_enqueued and self.db.dialect == "postgresql":
+            for queue in sorted(self._queues_enqueued):
+                await self.session.execute(
+                    text("SELECT pg_notify(:channel, :queue)"), {"channel": JOBS_CHANNEL, "queue": queue}
+                )
+        await self.session.commit()
+        queues, self._queues_enqueued = self._queues_enqueued, set()
+        if queues:
+            for callback in self.db.on_jobs_committed:
+                callback(queues)
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+        self._queues_enqueued.clear()
+
+    def note_enqueued(self, queue: str) -> None:
+        self._queues_enqueued.add(queue)
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> int | None:
+        """Add a job in this transaction; it exists only if the transaction commits."""
+        from kinfolk.jobs.queue import enqueue
+
+        return await enqueue(self, kind, payload or {}, **options)

@@ -1,0 +1,109 @@
+"""Accounts (local and, later, remote actors), their counters, and the users who log in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kinfolk.db.base import Base, BigId, UTCDateTime
+from kinfolk.kernel.clock import utcnow
+from kinfolk.kernel.ids import new_id
+
+ROLES = ("owner", "admin", "moderator", "user")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(255))
+    # None for local accounts; the lower-cased host of remote ones.
+    domain: Mapped[str | None] = mapped_column(String(255), default=None)
+    # lower(username)@domain, or lower(username)@ for local: one unique handle per actor.
+    acct_key: Mapped[str] = mapped_column(String(520), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    note_source: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    avatar_key: Mapped[str | None] = mapped_column(String(512), default=None)
+    header_key: Mapped[str | None] = mapped_column(String(512), default=None)
+    avatar_remote_url: Mapped[str | None] = mapped_column(Text, default=None)
+    header_remote_url: Mapped[str | None] = mapped_column(Text, default=None)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    group: Mapped[bool] = mapped_column(Boolean, default=False)
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    indexable: Mapped[bool] = mapped_column(Boolean, default=False)
+    hide_collections: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor_type: Mapped[str] = mapped_column(String(32), default="Person")
+    uri: Mapped[str | None] = mapped_column(String(1024), default=None, unique=True)
+    url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    inbox_url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    outbox_url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    shared_inbox_url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    followers_url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    public_key_pem: Mapped[str] = mapped_column(Text, default="")
+    private_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    silenced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    memorial: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_accounts_domain_username", "domain", "username"),)
+
+    @property
+    def is_local(self) -> bool:
+        return self.domain is None
+
+    @property
+    def acct(self) -> str:
+        return self.username if self.domain is None else f"{self.username}@{self.domain}"
+
+
+class AccountStats(Base):
+    """Counters kept beside the account so that hot account rows are not rewritten on every post."""
+
+    __tablename__ = "account_stats"
+
+    account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    statuses_count: Mapped[int] = mapped_column(default=0)
+    followers_count: Mapped[int] = mapped_column(default=0)
+    following_count: Mapped[int] = mapped_column(default=0)
+    last_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class User(Base):
+    """A person who logs in to a local account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), unique=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    sign_up_ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # Posting defaults and client preferences (privacy, sensitive, language, expand_media, ...).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("owner", "admin", "moderator")
+
+    @property
+    def can_log_in(self) -> bool:
+        return self.approved and not self.disabled

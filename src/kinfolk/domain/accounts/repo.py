@@ -1,0 +1,59 @@
+"""All SQL for accounts and users."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kinfolk.domain.accounts.models import Account, AccountStats, User
+
+
+def acct_key(username: str, domain: str | None) -> str:
+    return f"{username.lower()}@{(domain or '').lower()}"
+
+
+async def get_account(session: AsyncSession, account_id: int) -> Account | None:
+    return await session.get(Account, account_id)
+
+
+async def get_by_username(session: AsyncSession, username: str, domain: str | None = None) -> Account | None:
+    result = await session.execute(select(Account).where(Account.acct_key == acct_key(username, domain)))
+    return result.scalar_one_or_none()
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email == email.strip().lower()))
+    return result.scalar_one_or_none()
+
+
+async def get_user_for_account(session: AsyncSession, account_id: int) -> User | None:
+    result = await session.execute(select(User).where(User.account_id == account_id))
+    return result.scalar_one_or_none()
+
+
+async def get_stats(session: AsyncSession, account_ids: list[int]) -> dict[int, AccountStats]:
+    if not account_ids:
+        return {}
+    result = await session.execute(select(AccountStats).where(AccountStats.account_id.in_(account_ids)))
+    return {row.account_id: row for row in result.scalars()}
+
+
+async def get_accounts(session: AsyncSession, account_ids: list[int]) -> dict[int, Account]:
+    if not account_ids:
+        return {}
+    result = await session.execute(select(Account).where(Account.id.in_(account_ids)))
+    return {row.id: row for row in result.scalars()}
+
+
+async def count_local_users(session: AsyncSession) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(User).where(User.approved.is_(True), User.disabled.is_(False))
+    )
+    return int(result.scalar_one())
+
+
+async def list_local(session: AsyncSession) -> list[tuple[Account, User]]:
+    result = await session.execute(
+        select(Account, User).join(User, User.account_id == Account.id).order_by(Account.id)
+    )
+    return [(a, u) for a, u in result.tuples()]

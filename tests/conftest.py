@@ -1,0 +1,177 @@
+"""Shared fixtures: a real database per test (SQLite always, PostgreSQL when reachable), a
+container, an in-process HTTP client, and factories for users and tokens.
+
+PostgreSQL: one database per test session, migrated once, tables truncated between tests.
+With KINFOLK_REQUIRE_SERVICES=1 an unreachable PostgreSQL or Redis fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kinfolk.api.app import create_app
+from kinfolk.config import Settings
+from kinfolk.container import Container
+from kinfolk.db.migrate import upgrade
+from kinfolk.domain.accounts.service import NewAccount, create_local_account
+from kinfolk.domain.oauth.service import create_application, issue_token
+
+PG_ADMIN_URL = os.environ.get("KINFOLK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("KINFOLK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_SERVICES = os.environ.get("KINFOLK_REQUIRE_SERVICES") == "1"
+TEST_DOMAIN = "kinfolk.test"
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (KINFOLK_REQUIRE_SERVICES=1) but unreachable: {exc}")
+    pytest.skip(f"{what} unreachable: {exc}")
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_base(url: str) -> str:
+    return url.rsplit("/", 1)[0]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    name = f"kinfolk_test_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        _unavailable("PostgreSQL", exc)
+    url = f"{_pg_base(PG_ADMIN_URL)}/{name}".replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate_pg(url: str) -> None:
+    import asyncpg
+
+    from kinfolk.db.models import Base
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        await conn.execute(f"TRUNCATE {tables} CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database; tests using it run once per backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "kinfolk.sqlite3"
+        shutil.copy(template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    asyncio.run(_truncate_pg(url))
+    return url
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        domain=TEST_DOMAIN,
+        protocol="https",
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        secret_key="test-secret-key",
+        registrations="open",
+    )
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    c = Container.build(settings, pool_size=5)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(container)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=f"https://{TEST_DOMAIN}") as c:
+        yield c
+
+
+@dataclass
+class LocalUser:
+    account_id: int
+    user_id: int
+    username: str
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_user(container: Container):  # type: ignore[no-untyped-def]
+    """`await make_user("alice", scopes="read write")` gives a user with a bearer token."""
+
+    async def factory(
+        username: str = "alice",
+        *,
+        scopes: str = "read write follow push",
+        role: str = "user",
+        password: str = "correct horse battery",
+        approved: bool = True,
+        locked: bool = False,
+    ) -> LocalUser:
+        async with container.db.uow() as uow:
+            account, user = await create_local_account(
+                uow.session,
+                NewAccount(
+                    username=username,
+                    email=f"{username}@example.com",
+                    password=password,
+                    role=role,
+                    approved=approved,
+                    locked=locked,
+                    allow_reserved=True,
+                ),
+            )
+            app = await create_application(
+                uow.session, name=f"test-{username}", scopes="read write follow push profile"
+            )
+            issued = await issue_token(uow.session, application=app, user=user, scopes=scopes.split())
+        return LocalUser(account.id, user.id, username, user.email, password, issued.access_token)
+
+    return factory
