@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str = ""
     redis_url: str = ""
+    # Prefix for every Redis key, so several instances (or test runs) can share one Redis.
+    redis_prefix: str = "kinfolk:"
     secret_key: str = ""
     trusted_proxies: str = ""
     registrations: Literal["open", "approval", "closed"] = "open"

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.asyncio import Redis
+
 from kinfolk.config import Settings
 from kinfolk.db.database import Database
+from kinfolk.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from kinfolk.infra.storage import LocalStorage, Storage
 
 
@@ -15,6 +18,8 @@ class Container:
     settings: Settings
     db: Database
     storage: Storage
+    ratelimiter: RateLimiter
+    redis: Redis | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -23,7 +28,16 @@ class Container:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url, pool_size=pool_size)
         storage = LocalStorage(settings.media_dir, base_url=f"{settings.base_url}/media")
-        return cls(settings=settings, db=db, storage=storage)
+        redis: Redis | None = None
+        ratelimiter: RateLimiter
+        if settings.redis_url:
+            redis = Redis.from_url(settings.redis_url)
+            ratelimiter = RedisRateLimiter(redis, prefix=settings.redis_prefix)
+        else:
+            ratelimiter = MemoryRateLimiter()
+        return cls(settings=settings, db=db, storage=storage, ratelimiter=ratelimiter, redis=redis)
 
     async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.db.dispose()
