@@ -24,7 +24,7 @@ def collect_routes() -> list[BaseRoute]:
 def create_app(container: Container) -> Starlette:
     app = Starlette(
         routes=collect_routes(),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(ProxyHeadersMiddleware, settings=container.settings),
             Middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes),

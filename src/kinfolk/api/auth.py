@@ -45,7 +45,8 @@ async def current_viewer(request: Request, uow: UnitOfWork) -> Viewer | None:
     """The caller, or None without a token; an invalid token is a 401 either way."""
     cached = request.scope.get("kinfolk.viewer")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        assert isinstance(cached, Viewer)
+        return cached
     plain = bearer_token(request)
     if plain is None:
         return None

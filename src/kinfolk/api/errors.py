@@ -37,7 +37,7 @@ async def kinfolk_error(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = _HTTP_MESSAGES.get(exc.status_code) or exc.detail or "Error"
-    return json_response({"error": message}, status_code=exc.status_code, headers=exc.headers)
+    return json_response({"error": message}, status_code=exc.status_code, headers=dict(exc.headers) if exc.headers else None)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kinfolk.api.http import json_response
 from kinfolk.config import Settings
+from kinfolk.kernel.errors import PayloadTooLarge
 
 
 class BodyLimitMiddleware:
@@ -31,6 +32,7 @@ class BodyLimitMiddleware:
                     await _too_large(scope, receive, send)
                     return
         received = 0
+        started = False
         max_bytes = self.max_bytes
 
         async def limited_receive() -> Message:
@@ -39,17 +41,22 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_bytes:
-                    raise _TooLarge()
+                    raise PayloadTooLarge()
             return message
 
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        # Inside the app, Starlette's exception middleware renders PayloadTooLarge as a 413; this
+        # catch covers handlers that read the body outside it.
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
+            await self.app(scope, limited_receive, tracking_send)
+        except PayloadTooLarge:
+            if started:
+                raise
             await _too_large(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
