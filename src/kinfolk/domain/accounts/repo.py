@@ -56,4 +56,4 @@ async def list_local(session: AsyncSession) -> list[tuple[Account, User]]:
     result = await session.execute(
         select(Account, User).join(User, User.account_id == Account.id).order_by(Account.id)
     )
-    return [(a, u) for a, u in result.tuples()]
+    return [(row[0], row[1]) for row in result.all()]
