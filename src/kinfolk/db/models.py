@@ -2,9 +2,20 @@
 
 from kinfolk.db.base import Base
 from kinfolk.domain.accounts import models as _accounts
+from kinfolk.domain.filters import models as _filters
 from kinfolk.domain.instance import models as _instance
+from kinfolk.domain.media import models as _media
+from kinfolk.domain.notifications import models as _notifications
 from kinfolk.domain.oauth import models as _oauth
+from kinfolk.domain.polls import models as _polls
+from kinfolk.domain.relationships import models as _relationships
+from kinfolk.domain.statuses import models as _statuses
+from kinfolk.domain.tags import models as _tags
+from kinfolk.domain.timelines import models as _timelines
 from kinfolk.jobs import models as _jobs
 
 __all__ = ["Base"]
-_ = (_accounts, _instance, _oauth, _jobs)
+_ = (
+    _accounts, _filters, _instance, _media, _notifications, _oauth, _polls, _relationships, _statuses,
+    _tags, _timelines, _jobs,
+)
