@@ -250,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--app")
     p.add_argument("--token", help="import a known token value")
     p.set_defaults(func=cmd_tokens_create)
+
+    from kinfolk.jobs.commands import add_jobs_commands
+
+    add_jobs_commands(sub)
     return parser
 
 

@@ -1,0 +1,38 @@
+"""Which modules hold `@job` handlers: a worker imports them all before it claims anything.
+
+A kind whose module is missing here would be buried as unknown, so every area that declares
+jobs adds its module to `HANDLER_MODULES`. `KINFOLK_JOB_MODULES` (comma-separated) adds more,
+for plugins and for tests that run a worker in a subprocess.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+HANDLER_MODULES: tuple[str, ...] = (
+    "kinfolk.jobs.maintenance",
+    "kinfolk.domain.statuses.jobs",
+)
+
+ENV_VAR = "KINFOLK_JOB_MODULES"
+
+
+def handler_modules(extra: str | None = None) -> list[str]:
+    """The configured modules plus those named in `extra` (default: the environment variable)."""
+    if extra is None:
+        extra = os.environ.get(ENV_VAR, "")
+    names = list(HANDLER_MODULES)
+    for name in extra.split(","):
+        name = name.strip()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def load_handler_modules(extra: str | None = None) -> list[str]:
+    """Import every handler module; a module that fails to import stops the worker loudly."""
+    names = handler_modules(extra)
+    for name in names:
+        importlib.import_module(name)
+    return names

@@ -1,0 +1,24 @@
+"""Housekeeping jobs for the queue itself."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kinfolk.jobs.admin import prune_finished
+from kinfolk.jobs.context import JobContext
+from kinfolk.jobs.registry import job
+from kinfolk.jobs.scheduler import periodic
+
+log = logging.getLogger("kinfolk.jobs")
+
+PRUNE_EVERY = 3600
+
+
+@periodic("jobs.prune", every=PRUNE_EVERY)
+@job("jobs.prune", queue="default", max_attempts=3, lease_seconds=600)
+async def prune_jobs(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Keep the jobs table small: finished work goes after a week, dead jobs after 90 days."""
+    result = await prune_finished(ctx.uow.session)
+    if result.done or result.dead:
+        log.info("pruned %d done and %d dead jobs", result.done, result.dead)

@@ -1,0 +1,249 @@
+"""The worker: claim due jobs under a lease, run up to `concurrency` handlers at once, record
+the outcome.
+
+Success is recorded in the handler's own transaction (see `JobContext`). A failure rolls that
+transaction back and is recorded in a fresh one: queued again after the kind's backoff, or
+dead once its attempts are used up (PermanentJobError: at once; RetryLater: after the delay
+the handler asked for, capped). A worker killed mid-job loses nothing: its lease expires and
+another worker claims the job again.
+
+A handler that runs longer than its kind's `lease_seconds` is not interrupted; its lease just
+expires and the job may be claimed again while it still runs. The fenced completion then lets
+only the newest attempt commit, so DB-only effects still happen once, but outside effects
+(an HTTP delivery) may happen twice: give slow kinds a generous lease.
+
+Wake-ups come from this process's commits (`Database.on_jobs_committed`), from PostgreSQL
+NOTIFY, and from polling every `poll_interval` seconds whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import traceback
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from kinfolk.jobs import claim as store
+from kinfolk.jobs.claim import ClaimedJob
+from kinfolk.jobs.context import JobContext, JobUnitOfWork
+from kinfolk.jobs.handlers import load_handler_modules
+from kinfolk.jobs.registry import PermanentJobError, RetryLater, get_kind
+from kinfolk.jobs.wakeup import PgListener, asyncpg_dsn
+from kinfolk.kernel.clock import utcnow
+
+if TYPE_CHECKING:
+    from kinfolk.container import Container
+
+log = logging.getLogger("kinfolk.jobs.worker")
+
+MAX_RETRY_LATER = 86400.0
+DEFAULT_POLL_INTERVAL = 1.5
+
+
+class _LeaseLost(Exception):
+    """Another worker owns the job now; this attempt's work must roll back."""
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Worker:
+    def __init__(
+        self,
+        container: Container,
+        queues: list[str] | None = None,
+        concurrency: int = 4,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        worker_id: str | None = None,
+        listen: bool = True,
+        shutdown_grace: float = 30.0,
+    ) -> None:
+        self.container = container
+        self.db = container.db
+        self.queues = list(queues) if queues else None
+        self.concurrency = max(1, concurrency)
+        self.poll_interval = poll_interval
+        self.worker_id = worker_id or _default_worker_id()
+        self.listen = listen
+        self.shutdown_grace = shutdown_grace
+        self.listener: PgListener | None = None
+        self._wake = asyncio.Event()
+        self._running: dict[asyncio.Task[None], ClaimedJob] = {}
+        load_handler_modules()
+
+    # -- waking up -------------------------------------------------------------------------
+
+    def _wants(self, queue: str) -> bool:
+        return not queue or self.queues is None or queue in self.queues
+
+    def _on_committed(self, queues: set[str]) -> None:
+        if any(self._wants(queue) for queue in queues):
+            self._wake.set()
+
+    def _on_notified(self, queue: str) -> None:
+        if self._wants(queue):
+            self._wake.set()
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Claim what is due at `now` (up to `concurrency` jobs), run it, and return how many.
+
+        For tests and one-shot draining; `run` is the long-lived loop.
+        """
+        jobs = await store.claim(
+            self.db, worker_id=self.worker_id, queues=self.queues, limit=self.concurrency, now=now
+        )
+        await asyncio.gather(*(self.execute(job, now=now) for job in jobs))
+        return len(jobs)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.db.on_jobs_committed.append(self._on_committed)
+        helpers = [asyncio.create_task(self._relay_stop(stop))]
+        if self.listen and self.db.dialect == "postgresql":
+            self.listener = PgListener(asyncpg_dsn(self.db.url), self._on_notified)
+            helpers.append(asyncio.create_task(self.listener.run(stop)))
+        log.info(
+            "worker %s started (queues=%s, concurrency=%d)", self.worker_id, self.queues, self.concurrency
+        )
+        try:
+            await self._loop(stop)
+        finally:
+            with contextlib.suppress(ValueError):
+                self.db.on_jobs_committed.remove(self._on_committed)
+            await self._drain()
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+
+    async def _relay_stop(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wake.set()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            # Cleared before claiming: a wake-up that arrives during the claim is not lost.
+            self._wake.clear()
+            free = self.concurrency - len(self._running)
+            timeout: float | None = self.poll_interval
+            if free > 0:
+                try:
+                    jobs = await store.claim(
+                        self.db, worker_id=self.worker_id, queues=self.queues, limit=free
+                    )
+                except Exception:
+                    log.exception("claiming jobs failed; retrying after the poll interval")
+                    jobs = []
+                for job in jobs:
+                    task = asyncio.create_task(self.execute(job), name=f"job-{job.id}")
+                    self._running[task] = job
+                    task.add_done_callback(self._finished)
+                if jobs and len(jobs) == free:
+                    continue
+            else:
+                timeout = None  # a finishing job sets the event
+            if stop.is_set():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("job task crashed", exc_info=task.exception())
+
+    async def _drain(self) -> None:
+        """Let running jobs finish for a while, then cancel them and hand them back."""
+        if not self._running:
+            return
+        pending = set(self._running)
+        _, still = await asyncio.wait(pending, timeout=self.shutdown_grace)
+        if not still:
+            return
+        interrupted = [self._running[task] for task in still if task in self._running]
+        for task in still:
+            task.cancel()
+        await asyncio.gather(*still, return_exceptions=True)
+        try:
+            released = await store.release(self.db, interrupted)
+            log.warning("shutdown interrupted %d job(s); %d handed back", len(interrupted), released)
+        except Exception:
+            log.exception("could not hand back interrupted jobs; their leases will expire")
+
+    # -- one job ---------------------------------------------------------------------------
+
+    async def execute(self, job: ClaimedJob, *, now: datetime | None = None) -> None:
+        """Run one claimed job and record its outcome; never raises (except cancellation)."""
+        kind = get_kind(job.kind)
+        if kind is None:
+            await self._record_failure(
+                job,
+                f"unknown job kind {job.kind!r}: no handler registered (is its module listed in "
+                "kinfolk.jobs.handlers.HANDLER_MODULES or KINFOLK_JOB_MODULES?)",
+                retry_in=None,
+                now=now,
+            )
+            return
+        try:
+            async with JobUnitOfWork(self.db) as uow:
+                ctx = JobContext(
+                    container=self.container,
+                    uow=uow,
+                    job_id=job.id,
+                    kind=job.kind,
+                    queue=job.queue,
+                    attempt=job.attempt,
+                    max_attempts=job.max_attempts,
+                    worker_id=self.worker_id,
+                )
+                await kind.handler(ctx, job.payload)
+                if not await store.complete(uow.session, job, now=now or utcnow()):
+                    raise _LeaseLost
+        except _LeaseLost:
+            log.warning("job %s (%s) was taken over after its lease expired; rolled back", job.id, job.kind)
+        except PermanentJobError:
+            await self._record_failure(job, traceback.format_exc(), retry_in=None, now=now)
+        except RetryLater as exc:
+            delay = min(max(0.0, exc.delay), MAX_RETRY_LATER)
+            retry_in = delay if job.attempt < job.max_attempts else None
+            await self._record_failure(job, traceback.format_exc(), retry_in=retry_in, now=now)
+        except Exception:
+            retry_in = kind.backoff(job.attempt) if job.attempt < job.max_attempts else None
+            await self._record_failure(job, traceback.format_exc(), retry_in=retry_in, now=now)
+
+    async def _record_failure(
+        self, job: ClaimedJob, error: str, *, retry_in: float | None, now: datetime | None
+    ) -> None:
+        now = now or utcnow()
+        retry_at = now + timedelta(seconds=retry_in) if retry_in is not None else None
+        if retry_at is None:
+            log.error(
+                "job %s (%s) is dead after attempt %d: %s", job.id, job.kind, job.attempt, _last_line(error)
+            )
+        else:
+            log.warning(
+                "job %s (%s) attempt %d failed, retrying at %s: %s",
+                job.id,
+                job.kind,
+                job.attempt,
+                retry_at.isoformat(),
+                _last_line(error),
+            )
+        try:
+            if not await store.fail(self.db, job, error=error, retry_at=retry_at, now=now):
+                log.warning("job %s was taken over before its failure could be recorded", job.id)
+        except Exception:
+            log.exception("could not record the failure of job %s; its lease will expire", job.id)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
