@@ -175,3 +175,29 @@ def make_user(container: Container):  # type: ignore[no-untyped-def]
         return LocalUser(account.id, user.id, username, user.email, password, issued.access_token)
 
     return factory
+
+
+@pytest.fixture
+def drain_jobs(container: Container):  # type: ignore[no-untyped-def]
+    """`await drain_jobs()` runs every due job to completion, as the worker would, and fails the
+    test if any job ended dead (a handler error must not pass silently)."""
+    from sqlalchemy import select
+
+    from kinfolk.jobs.models import DEAD, Job
+    from kinfolk.jobs.worker import Worker
+
+    worker = Worker(container, concurrency=1, listen=False)
+
+    async def drain(max_rounds: int = 200) -> int:
+        ran = 0
+        for _ in range(max_rounds):
+            n = await worker.run_once()
+            if n == 0:
+                break
+            ran += n
+        async with container.db.uow(write=False) as uow:
+            dead = (await uow.session.execute(select(Job.kind, Job.last_error).where(Job.state == DEAD))).all()
+        assert not dead, f"jobs died: {dead}"
+        return ran
+
+    return drain

@@ -13,10 +13,19 @@ from kinfolk.container import Container
 
 
 def collect_routes() -> list[BaseRoute]:
-    from kinfolk.api.routes import accounts, apps, instance, media, oauth, wellknown
+    from kinfolk.api.routes import (
+        accounts,
+        apps,
+        instance,
+        media,
+        oauth,
+        scheduled_statuses,
+        statuses,
+        wellknown,
+    )
 
     routes: list[BaseRoute] = []
-    for module in (wellknown, oauth, apps, accounts, instance, media):
+    for module in (wellknown, oauth, apps, statuses, scheduled_statuses, accounts, instance, media):
         routes.extend(module.routes)
     return routes
 

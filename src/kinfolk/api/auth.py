@@ -43,19 +43,20 @@ def bearer_token(request: Request) -> str | None:
 
 async def current_viewer(request: Request, uow: UnitOfWork) -> Viewer | None:
     """The caller, or None without a token; an invalid token is a 401 either way."""
+    # Cached per unit of work: rows loaded in one session must not leak into another.
     cached = request.scope.get("kinfolk.viewer")
-    if cached is not None:
-        assert isinstance(cached, Viewer)
-        return cached
+    if cached is not None and cached[0] is uow:
+        viewer: Viewer = cached[1]
+        return viewer
     plain = bearer_token(request)
     if plain is None:
         return None
     owner = await lookup_token(uow.session, plain)
     if owner is None:
         raise Unauthorized("The access token is invalid")
-    viewer = Viewer(owner.token, owner.application, owner.user, owner.account)
-    request.scope["kinfolk.viewer"] = viewer
-    return viewer
+    found = Viewer(owner.token, owner.application, owner.user, owner.account)
+    request.scope["kinfolk.viewer"] = (uow, found)
+    return found
 
 
 async def require(

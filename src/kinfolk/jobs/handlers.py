@@ -13,6 +13,7 @@ import os
 HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.jobs.maintenance",
     "kinfolk.domain.statuses.jobs",
+    "kinfolk.domain.relationships.jobs",
 )
 
 ENV_VAR = "KINFOLK_JOB_MODULES"

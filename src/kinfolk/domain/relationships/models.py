@@ -22,7 +22,7 @@ class Follow(Base):
     target_account_id: Mapped[int] = mapped_column(BigId, ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"))
     show_reblogs: Mapped[bool] = mapped_column(Boolean, default=True)
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
-    languages: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    languages: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
     uri: Mapped[str | None] = mapped_column(String(1024), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -41,7 +41,7 @@ class FollowRequest(Base):
     target_account_id: Mapped[int] = mapped_column(BigId, ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"))
     show_reblogs: Mapped[bool] = mapped_column(Boolean, default=True)
     notify: Mapped[bool] = mapped_column(Boolean, default=False)
-    languages: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    languages: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
     uri: Mapped[str | None] = mapped_column(String(1024), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,0 +1,344 @@
+"""The Status entity, rendered for a page of statuses in a fixed number of queries.
+
+Whatever a page holds (boosts, quotes, media, polls, mentions), rendering loads each kind of
+related row once for the whole page: that is what keeps timelines free of N+1 queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kinfolk.api.entities.account import render_accounts
+from kinfolk.api.entities.media_attachment import render_media
+from kinfolk.api.entities.poll import render_poll
+from kinfolk.config import Settings
+from kinfolk.container import Container
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.media.models import MediaAttachment
+from kinfolk.domain.oauth.models import Application
+from kinfolk.domain.polls.models import Poll
+from kinfolk.domain.polls.service import own_votes
+from kinfolk.domain.statuses.models import (
+    Bookmark,
+    ConversationMute,
+    Favourite,
+    Mention,
+    Status,
+    StatusEdit,
+    StatusPin,
+    StatusStats,
+)
+from kinfolk.domain.tags.repo import tags_for_statuses
+from kinfolk.infra.storage import Storage
+from kinfolk.kernel.clock import iso
+
+
+@dataclass
+class _Loaded:
+    statuses: dict[int, Status] = field(default_factory=dict)
+    accounts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    stats: dict[int, StatusStats] = field(default_factory=dict)
+    media: dict[int, list[MediaAttachment]] = field(default_factory=dict)
+    polls: dict[int, Poll] = field(default_factory=dict)
+    votes: dict[int, list[int]] = field(default_factory=dict)
+    mentions: dict[int, list[Account]] = field(default_factory=dict)
+    tags: dict[int, list[Any]] = field(default_factory=dict)
+    apps: dict[int, Application] = field(default_factory=dict)
+    favourited: set[int] = field(default_factory=set)
+    reblogged: set[int] = field(default_factory=set)
+    bookmarked: set[int] = field(default_factory=set)
+    pinned: set[int] = field(default_factory=set)
+    muted_conversations: set[int] = field(default_factory=set)
+    filtered: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+async def _load(
+    session: AsyncSession, container: Container, statuses: list[Status], viewer_id: int | None
+) -> _Loaded:
+    loaded = _Loaded(statuses={s.id: s for s in statuses})
+    inner_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id} | {
+        s.quote_of_id for s in statuses if s.quote_of_id
+    }
+    inner_ids -= set(loaded.statuses)
+    if inner_ids:
+        result = await session.execute(select(Status).where(Status.id.in_(inner_ids)))
+        inner = list(result.scalars())
+        # Quotes inside boosts: one more level, still one query.
+        second = {s.quote_of_id for s in inner if s.quote_of_id and s.quote_of_id not in loaded.statuses}
+        for s in inner:
+            loaded.statuses[s.id] = s
+        second -= set(loaded.statuses)
+        if second:
+            for s in (await session.execute(select(Status).where(Status.id.in_(second)))).scalars():
+                loaded.statuses[s.id] = s
+    ids = list(loaded.statuses)
+
+    mention_rows = (
+        await session.execute(
+            select(Mention.status_id, Account)
+            .join(Account, Account.id == Mention.account_id)
+            .where(Mention.status_id.in_(ids))
+            .order_by(Mention.id)
+        )
+    ).all()
+    for status_id, account in mention_rows:
+        loaded.mentions.setdefault(status_id, []).append(account)
+
+    author_ids = {s.account_id for s in loaded.statuses.values()}
+    authors = (await session.execute(select(Account).where(Account.id.in_(author_ids)))).scalars()
+    author_list = list(authors)
+    rendered = await render_accounts(session, author_list, container)
+    loaded.accounts = {a.id: r for a, r in zip(author_list, rendered, strict=True)}
+
+    for row in (await session.execute(select(StatusStats).where(StatusStats.status_id.in_(ids)))).scalars():
+        loaded.stats[row.status_id] = row
+    media_rows = (
+        await session.execute(
+            select(MediaAttachment)
+            .where(MediaAttachment.status_id.in_(ids))
+            .order_by(MediaAttachment.position)
+        )
+    ).scalars()
+    for media in media_rows:
+        assert media.status_id is not None
+        loaded.media.setdefault(media.status_id, []).append(media)
+    poll_ids = [s.poll_id for s in loaded.statuses.values() if s.poll_id]
+    if poll_ids:
+        for poll in (await session.execute(select(Poll).where(Poll.id.in_(poll_ids)))).scalars():
+            loaded.polls[poll.id] = poll
+        if viewer_id is not None:
+            loaded.votes = await own_votes(session, viewer_id, poll_ids)
+    loaded.tags = await tags_for_statuses(session, ids)
+    app_ids = {s.application_id for s in loaded.statuses.values() if s.application_id}
+    if app_ids:
+        for app in (await session.execute(select(Application).where(Application.id.in_(app_ids)))).scalars():
+            loaded.apps[app.id] = app
+
+    if viewer_id is not None:
+        for model, target in (
+            (Favourite, loaded.favourited),
+            (Bookmark, loaded.bookmarked),
+            (StatusPin, loaded.pinned),
+        ):
+            rows = await session.execute(
+                select(model.status_id).where(model.account_id == viewer_id, model.status_id.in_(ids))
+            )
+            target.update(rows.scalars())
+        rows = await session.execute(
+            select(Status.reblog_of_id).where(
+                Status.account_id == viewer_id, Status.reblog_of_id.in_(ids), Status.deleted_at.is_(None)
+            )
+        )
+        loaded.reblogged.update(r for r in rows.scalars() if r is not None)
+        conversation_ids = {s.conversation_id for s in loaded.statuses.values() if s.conversation_id}
+        if conversation_ids:
+            rows = await session.execute(
+                select(ConversationMute.conversation_id).where(
+                    ConversationMute.account_id == viewer_id,
+                    ConversationMute.conversation_id.in_(conversation_ids),
+                )
+            )
+            loaded.muted_conversations.update(rows.scalars())
+    return loaded
+
+
+def _render_one(
+    status: Status,
+    loaded: _Loaded,
+    settings: Settings,
+    storage: Storage,
+    viewer_id: int | None,
+    *,
+    depth: int = 0,
+) -> dict[str, Any]:
+    stats = loaded.stats.get(status.id)
+    account = loaded.accounts.get(status.account_id)
+    reblog: dict[str, Any] | None = None
+    if status.reblog_of_id is not None:
+        inner = loaded.statuses.get(status.reblog_of_id)
+        reblog = _render_one(inner, loaded, settings, storage, viewer_id, depth=depth) if inner else None
+    quote: dict[str, Any] | None = None
+    if status.quote_of_id is not None:
+        inner = loaded.statuses.get(status.quote_of_id)
+        state = status.quote_state or "accepted"
+        if inner is None or inner.deleted_at is not None:
+            quote = {"state": "deleted", "quoted_status": None}
+        elif depth >= 1:
+            quote = {"state": state, "quoted_status_id": str(inner.id)}
+        else:
+            quote = {
+                "state": state,
+                "quoted_status": _render_one(inner, loaded, settings, storage, viewer_id, depth=1),
+            }
+    poll = loaded.polls.get(status.poll_id) if status.poll_id else None
+    app = loaded.apps.get(status.application_id) if status.application_id else None
+    body: dict[str, Any] = {
+        "id": str(status.id),
+        "created_at": iso(status.created_at),
+        "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
+        "in_reply_to_account_id": str(status.in_reply_to_account_id)
+        if status.in_reply_to_account_id
+        else None,
+        "sensitive": status.sensitive,
+        "spoiler_text": status.spoiler_text,
+        "visibility": status.visibility,
+        "language": status.language,
+        "uri": status.uri,
+        "url": status.url,
+        "replies_count": stats.replies_count if stats else 0,
+        "reblogs_count": stats.reblogs_count if stats else 0,
+        "favourites_count": stats.favourites_count if stats else 0,
+        "quotes_count": stats.quotes_count if stats else 0,
+        "edited_at": iso(status.edited_at),
+        "content": status.content,
+        "reblog": reblog,
+        "application": {"name": app.name, "website": app.website}
+        if app and status.account_id == viewer_id
+        else None,
+        "account": account,
+        "media_attachments": [render_media(storage, m) for m in loaded.media.get(status.id, [])],
+        "mentions": [
+            {
+                "id": str(a.id),
+                "username": a.username,
+                "url": a.url or f"{settings.base_url}/@{a.username}",
+                "acct": a.acct,
+            }
+            for a in loaded.mentions.get(status.id, [])
+        ],
+        "tags": [
+            {"name": t.name, "url": f"{settings.base_url}/tags/{t.name}"}
+            for t in loaded.tags.get(status.id, [])
+        ],
+        "emojis": [],
+        "card": None,
+        "poll": render_poll(
+            poll,
+            loaded.votes.get(poll.id, []) if viewer_id is not None else None,
+            is_owner=poll.account_id == viewer_id,
+        )
+        if poll
+        else None,
+        "quote": quote,
+        "quote_approval": _quote_approval(status, viewer_id),
+        "filtered": loaded.filtered.get(status.id, []),
+    }
+    if viewer_id is not None:
+        body["favourited"] = status.id in loaded.favourited
+        body["reblogged"] = status.id in loaded.reblogged
+        body["muted"] = status.conversation_id in loaded.muted_conversations
+        body["bookmarked"] = status.id in loaded.bookmarked
+        if status.account_id == viewer_id and status.reblog_of_id is None:
+            body["pinned"] = status.id in loaded.pinned
+    return body
+
+
+def _quote_approval(status: Status, viewer_id: int | None) -> dict[str, Any]:
+    automatic = {"public": ["public"], "followers": ["followers"], "nobody": []}.get(status.quote_policy, [])
+    if status.visibility in ("private", "direct"):
+        automatic = []
+    if viewer_id is None:
+        current = "unknown"
+    elif viewer_id == status.account_id:
+        current = "automatic"
+    else:
+        current = "automatic" if automatic == ["public"] else "denied"
+    return {"automatic": automatic, "manual": [], "current_user": current}
+
+
+async def render_statuses(
+    session: AsyncSession,
+    container: Container,
+    statuses: list[Status],
+    viewer_id: int | None,
+    *,
+    filters: dict[int, list[dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    if not statuses:
+        return []
+    loaded = await _load(session, container, statuses, viewer_id)
+    if filters:
+        loaded.filtered = filters
+    return [_render_one(s, loaded, container.settings, container.storage, viewer_id) for s in statuses]
+
+
+async def render_status(
+    session: AsyncSession, container: Container, status: Status, viewer_id: int | None
+) -> dict[str, Any]:
+    return (await render_statuses(session, container, [status], viewer_id))[0]
+
+
+async def render_history(
+    session: AsyncSession, container: Container, status: Status, edits: list[StatusEdit]
+) -> list[dict[str, Any]]:
+    """Revisions oldest first; a status never edited has its current version as its only entry."""
+    account = await session.get(Account, status.account_id)
+    assert account is not None
+    account_body = (await render_accounts(session, [account], container))[0]
+    media_ids = {i for e in edits for i in e.media_attachment_ids or []}
+    media: dict[int, MediaAttachment] = {}
+    if media_ids:
+        for m in (
+            await session.execute(select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)))
+        ).scalars():
+            media[m.id] = m
+    if not edits:
+        current = (
+            await session.execute(
+                select(MediaAttachment)
+                .where(MediaAttachment.status_id == status.id)
+                .order_by(MediaAttachment.position)
+            )
+        ).scalars()
+        poll = await session.get(Poll, status.poll_id) if status.poll_id else None
+        return [
+            _edit_json(
+                container,
+                account_body,
+                status.content,
+                status.spoiler_text,
+                status.sensitive,
+                status.created_at,
+                list(current),
+                list(poll.options) if poll else None,
+            )
+        ]
+    return [
+        _edit_json(
+            container,
+            account_body,
+            e.content,
+            e.spoiler_text,
+            e.sensitive,
+            e.created_at,
+            [media[i] for i in e.media_attachment_ids or [] if i in media],
+            e.poll_options,
+        )
+        for e in edits
+    ]
+
+
+def _edit_json(
+    container: Container,
+    account: dict[str, Any],
+    content: str,
+    spoiler_text: str,
+    sensitive: bool,
+    created_at: Any,
+    media: list[MediaAttachment],
+    poll_options: list[str] | None,
+) -> dict[str, Any]:
+    return {
+        "content": content,
+        "spoiler_text": spoiler_text,
+        "sensitive": sensitive,
+        "created_at": iso(created_at),
+        "account": account,
+        "poll": {"options": [{"title": o} for o in poll_options]} if poll_options else None,
+        "media_attachments": [render_media(container.storage, m) for m in media],
+        "emojis": [],
+    }

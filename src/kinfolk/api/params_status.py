@@ -1,0 +1,94 @@
+"""Posting parameters as clients send them (forms, JSON, Rails-style keys) into `PostParams`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from kinfolk.api.http import as_bool
+from kinfolk.domain.polls.service import PollParams
+from kinfolk.domain.statuses.service import PostParams
+from kinfolk.kernel.errors import Unprocessable
+
+
+def _id(value: Any, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError as exc:
+        raise Unprocessable(f"Validation failed: {field} is invalid") from exc
+    if number < 0 or number >= 1 << 63:
+        raise Unprocessable(f"Validation failed: {field} is invalid")
+    return number
+
+
+def _ids(value: Any, field: str) -> list[int]:
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+    return [i for i in (_id(v, field) for v in items if v not in (None, "")) if i is not None]
+
+
+def _text(value: Any, field: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return str(value)
+    if not isinstance(value, str):
+        raise Unprocessable(f"Validation failed: {field} must be a string")
+    return value
+
+
+def parse_poll(value: Any) -> PollParams | None:
+    if value in (None, "", {}):
+        return None
+    if not isinstance(value, dict):
+        raise Unprocessable("Validation failed: Poll is invalid")
+    options = value.get("options")
+    if isinstance(options, dict):
+        options = list(options.values())
+    if not isinstance(options, list):
+        raise Unprocessable("Validation failed: Poll options must be a list")
+    try:
+        expires_in = int(str(value.get("expires_in", 86400)).strip())
+    except ValueError as exc:
+        raise Unprocessable("Validation failed: Poll expires_in must be a number") from exc
+    return PollParams(
+        options=[_text(o, "poll options") for o in options],
+        expires_in=expires_in,
+        multiple=as_bool(value.get("multiple")),
+        hide_totals=as_bool(value.get("hide_totals")),
+    )
+
+
+def parse_post(params: dict[str, Any], application_id: int | None) -> PostParams:
+    visibility = params.get("visibility") or None
+    if visibility is not None and not isinstance(visibility, str):
+        raise Unprocessable("Validation failed: Visibility is not included in the list")
+    language = params.get("language") or None
+    return PostParams(
+        text=_text(params.get("status"), "status"),
+        media_ids=_ids(params.get("media_ids"), "media_ids"),
+        in_reply_to_id=_id(params.get("in_reply_to_id"), "in_reply_to_id"),
+        sensitive=as_bool(params.get("sensitive")),
+        spoiler_text=_text(params.get("spoiler_text"), "spoiler_text"),
+        visibility=visibility,
+        language=str(language)[:16] if language else None,
+        poll=parse_poll(params.get("poll")),
+        quoted_status_id=_id(params.get("quoted_status_id"), "quoted_status_id"),
+        quote_approval_policy=params.get("quote_approval_policy") or None,
+        application_id=application_id,
+    )
+
+
+def parse_scheduled_at(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Unprocessable("Validation failed: Scheduled at is invalid") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when

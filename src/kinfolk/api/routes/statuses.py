@@ -1,0 +1,303 @@
+"""Statuses: posting, reading, editing, deleting, threads, and the interactions on them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from kinfolk.api.app import get_container
+from kinfolk.api.auth import current_viewer, require, require_user
+from kinfolk.api.entities.account import render_accounts
+from kinfolk.api.entities.poll import render_poll_for
+from kinfolk.api.entities.scheduled_status import render_scheduled
+from kinfolk.api.entities.status import render_history, render_status, render_statuses
+from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.paging import ACCOUNTS, STATUSES, paged_response, parse_page
+from kinfolk.api.params_status import parse_post, parse_scheduled_at
+from kinfolk.container import Container
+from kinfolk.db.database import UnitOfWork
+from kinfolk.domain.statuses import interactions, queries, scheduled
+from kinfolk.domain.statuses import service as statuses
+from kinfolk.domain.statuses.models import Status
+from kinfolk.domain.statuses.repo import edits_for
+from kinfolk.kernel.errors import NotFound
+
+
+def path_id(request: Request, name: str = "id") -> int:
+    """Ids in paths are numbers; anything else is simply not found, as in Mastodon."""
+    raw = request.path_params.get(name, "")
+    if not str(raw).isdigit() or int(raw) >= 1 << 63:
+        raise NotFound()
+    return int(raw)
+
+
+async def _visible_status(request: Request, uow: UnitOfWork, viewer_id: int | None) -> Status:
+    status = await queries.find_visible(uow.session, path_id(request), viewer_id)
+    if status is None:
+        raise NotFound()
+    return status
+
+
+async def _render(
+    container: Container, uow: UnitOfWork, status: Status, viewer_id: int | None
+) -> dict[str, Any]:
+    return await render_status(uow.session, container, status, viewer_id)
+
+
+async def create(request: Request) -> Response:
+    container = get_container(request)
+    params = await read_params(request)
+    key = request.headers.get("idempotency-key")
+    try:
+        async with container.db.uow() as uow:
+            viewer, account, user = await require_user(request, uow, "write:statuses")
+            post = parse_post(params, viewer.application.id if viewer.application else None)
+            when = parse_scheduled_at(params.get("scheduled_at"))
+            if when is not None:
+                item = await scheduled.schedule(
+                    uow, container.settings, account, post, when, idempotency_key=key
+                )
+                return json_response((await render_scheduled(uow.session, container, [item]))[0])
+            status = await statuses.create_status(
+                uow, container.settings, account, user, post, idempotency_key=key
+            )
+            body = await _render(container, uow, status, account.id)
+    except statuses.IdempotencyConflict:
+        # A concurrent request with the same key committed first: answer with its status.
+        async with container.db.uow(write=False) as uow:
+            _, account, _ = await require_user(request, uow, "write:statuses")
+            status = await queries.by_idempotency_key(uow.session, account.id, key or "")
+            if status is None:
+                raise
+            body = await _render(container, uow, status, account.id)
+    return json_response(body)
+
+
+async def show(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        viewer = await current_viewer(request, uow)
+        if viewer is not None:
+            await require(request, uow, "read:statuses", user=False)
+        viewer_id = viewer.account.id if viewer and viewer.account else None
+        status = await _visible_status(request, uow, viewer_id)
+        return json_response(await _render(container, uow, status, viewer_id))
+
+
+async def show_many(request: Request) -> Response:
+    container = get_container(request)
+    params = await read_params(request)
+    raw = params.get("id") or []
+    ids = [int(i) for i in (raw if isinstance(raw, list) else [raw]) if str(i).isdigit()][:20]
+    async with container.db.uow(write=False) as uow:
+        viewer = await current_viewer(request, uow)
+        if viewer is not None:
+            await require(request, uow, "read:statuses", user=False)
+        viewer_id = viewer.account.id if viewer and viewer.account else None
+        found = await queries.find_visible_many(uow.session, ids, viewer_id)
+        return json_response(await render_statuses(uow.session, container, found, viewer_id))
+
+
+async def destroy(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow() as uow:
+        _, account, _ = await require_user(request, uow, "write:statuses")
+        status = await statuses.delete_status(uow, account, path_id(request))
+        body = await _render(container, uow, status, account.id)
+        body["text"] = status.text
+    return json_response(body)
+
+
+async def update(request: Request) -> Response:
+    container = get_container(request)
+    params = await read_params(request)
+    async with container.db.uow() as uow:
+        _, account, _ = await require_user(request, uow, "write:statuses")
+        post = parse_post(params, None)
+        status = await statuses.edit_status(uow, container.settings, account, path_id(request), post)
+        body = await _render(container, uow, status, account.id)
+    return json_response(body)
+
+
+async def source(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        _, account, _ = await require_user(request, uow, "read:statuses")
+        status = await _visible_status(request, uow, account.id)
+        if status.account_id != account.id:
+            raise NotFound()
+        return json_response({"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text})
+
+
+async def history(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        viewer = await current_viewer(request, uow)
+        viewer_id = viewer.account.id if viewer and viewer.account else None
+        status = await _visible_status(request, uow, viewer_id)
+        edits = await edits_for(uow.session, status.id)
+        return json_response(await render_history(uow.session, container, status, edits))
+
+
+async def context(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        viewer = await current_viewer(request, uow)
+        if viewer is not None:
+            await require(request, uow, "read:statuses", user=False)
+        viewer_id = viewer.account.id if viewer and viewer.account else None
+        status = await _visible_status(request, uow, viewer_id)
+        ancestors, descendants = await queries.thread(uow.session, status, viewer_id)
+        rendered = await render_statuses(uow.session, container, ancestors + descendants, viewer_id)
+        return json_response(
+            {"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]}
+        )
+
+
+def _interaction(action: str, scope: str) -> Any:
+    async def handler(request: Request) -> Response:
+        container = get_container(request)
+        params = await read_params(request)
+        async with container.db.uow() as uow:
+            _, account, _ = await require_user(request, uow, scope)
+            status_id = path_id(request)
+            if action == "reblog":
+                boost = await statuses.reblog(
+                    uow, container.settings, account, status_id, params.get("visibility")
+                )
+                return json_response(await _render(container, uow, boost, account.id))
+            if action == "unreblog":
+                target = await statuses.unreblog(uow, account, status_id)
+            else:
+                target = await interactions.apply(uow, account, status_id, action)
+            return json_response(await _render(container, uow, target, account.id))
+
+    return handler
+
+
+def _interacted_by(kind: str) -> Any:
+    async def handler(request: Request) -> Response:
+        container = get_container(request)
+        page = parse_page(request.query_params, ACCOUNTS)
+        async with container.db.uow(write=False) as uow:
+            viewer = await current_viewer(request, uow)
+            viewer_id = viewer.account.id if viewer and viewer.account else None
+            status = await _visible_status(request, uow, viewer_id)
+            rows = await queries.interacted_by(uow.session, status.id, kind, page)
+            accounts = await render_accounts(uow.session, [a for _, a in rows], container)
+            return paged_response(
+                request, accounts, page, [pid for pid, _ in rows], base_url=container.settings.base_url
+            )
+
+    return handler
+
+
+def _own_list(kind: str, scope: str) -> Any:
+    async def handler(request: Request) -> Response:
+        container = get_container(request)
+        page = parse_page(request.query_params, STATUSES)
+        async with container.db.uow(write=False) as uow:
+            _, account, _ = await require_user(request, uow, scope)
+            rows = await queries.own_interactions(uow.session, account.id, kind, page)
+            rendered = await render_statuses(uow.session, container, [s for _, s in rows], account.id)
+            return paged_response(
+                request, rendered, page, [pid for pid, _ in rows], base_url=container.settings.base_url
+            )
+
+    return handler
+
+
+async def show_poll(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        viewer = await current_viewer(request, uow)
+        viewer_id = viewer.account.id if viewer and viewer.account else None
+        poll, _ = await queries.visible_poll(uow.session, path_id(request), viewer_id)
+        return json_response(await render_poll_for(uow.session, poll, viewer_id))
+
+
+async def vote(request: Request) -> Response:
+    container = get_container(request)
+    params = await read_params(request)
+    async with container.db.uow() as uow:
+        _, account, _ = await require_user(request, uow, "write:statuses")
+        poll, _ = await queries.visible_poll(uow.session, path_id(request), account.id)
+        raw = params.get("choices") or []
+        raw_list = raw if isinstance(raw, list) else list(raw.values()) if isinstance(raw, dict) else [raw]
+        choices = [int(c) for c in raw_list if str(c).lstrip("-").isdigit()]
+        if len(choices) != len(raw_list):
+            from kinfolk.kernel.errors import Unprocessable
+
+            raise Unprocessable("Validation failed: Choices are invalid")
+        await interactions.vote(uow, poll, account, choices)
+        return json_response(await render_poll_for(uow.session, poll, account.id))
+
+
+async def translate(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        _, account, _ = await require_user(request, uow, "read:statuses")
+        await _visible_status(request, uow, account.id)
+    # No translation backend is configured: Mastodon answers 404 in that case.
+    raise NotFound("Translation service not configured")
+
+
+async def account_statuses(request: Request) -> Response:
+    container = get_container(request)
+    params = await read_params(request)
+    page = parse_page(params, STATUSES)
+    async with container.db.uow(write=False) as uow:
+        viewer = await current_viewer(request, uow)
+        if viewer is not None:
+            await require(request, uow, "read:statuses", user=False)
+        viewer_id = viewer.account.id if viewer and viewer.account else None
+        tagged = params.get("tagged")
+        filters = queries.ProfileFilter(
+            pinned=as_bool(params.get("pinned")),
+            only_media=as_bool(params.get("only_media")),
+            exclude_replies=as_bool(params.get("exclude_replies")),
+            exclude_reblogs=as_bool(params.get("exclude_reblogs")),
+            tagged=tagged if isinstance(tagged, str) else None,
+        )
+        found = await queries.account_statuses(uow.session, path_id(request), viewer_id, page, filters)
+        rendered = await render_statuses(uow.session, container, found, viewer_id)
+        return paged_response(
+            request, rendered, page, [s.id for s in found], base_url=container.settings.base_url
+        )
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/statuses", create, methods=["POST"]),
+    Route("/api/v1/statuses", show_many, methods=["GET"]),
+    Route("/api/v1/statuses/{id}", show, methods=["GET"]),
+    Route("/api/v1/statuses/{id}", destroy, methods=["DELETE"]),
+    Route("/api/v1/statuses/{id}", update, methods=["PUT"]),
+    Route("/api/v1/statuses/{id}/source", source, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/history", history, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/context", context, methods=["GET"]),
+    Route("/api/v1/statuses/{id}/translate", translate, methods=["POST"]),
+    Route("/api/v1/statuses/{id}/favourited_by", _interacted_by("favourite"), methods=["GET"]),
+    Route("/api/v1/statuses/{id}/reblogged_by", _interacted_by("reblog"), methods=["GET"]),
+    Route("/api/v1/statuses/{id}/reblog", _interaction("reblog", "write:statuses"), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unreblog", _interaction("unreblog", "write:statuses"), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/favourite", _interaction("favourite", "write:favourites"), methods=["POST"]),
+    Route(
+        "/api/v1/statuses/{id}/unfavourite", _interaction("unfavourite", "write:favourites"), methods=["POST"]
+    ),
+    Route("/api/v1/statuses/{id}/bookmark", _interaction("bookmark", "write:bookmarks"), methods=["POST"]),
+    Route(
+        "/api/v1/statuses/{id}/unbookmark", _interaction("unbookmark", "write:bookmarks"), methods=["POST"]
+    ),
+    Route("/api/v1/statuses/{id}/pin", _interaction("pin", "write:accounts"), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unpin", _interaction("unpin", "write:accounts"), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/mute", _interaction("mute", "write:mutes"), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unmute", _interaction("unmute", "write:mutes"), methods=["POST"]),
+    Route("/api/v1/favourites", _own_list("favourite", "read:favourites"), methods=["GET"]),
+    Route("/api/v1/bookmarks", _own_list("bookmark", "read:bookmarks"), methods=["GET"]),
+    Route("/api/v1/polls/{id}", show_poll, methods=["GET"]),
+    Route("/api/v1/polls/{id}/votes", vote, methods=["POST"]),
+    Route("/api/v1/accounts/{id}/statuses", account_statuses, methods=["GET"]),
+]

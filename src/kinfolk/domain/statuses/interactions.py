@@ -1,0 +1,66 @@
+"""Favourites, bookmarks, pins, thread mutes and poll votes: small writes with their rules."""
+
+from __future__ import annotations
+
+from kinfolk.db.database import UnitOfWork
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.polls.models import Poll
+from kinfolk.domain.polls.service import vote as cast_vote
+from kinfolk.domain.statuses import repo
+from kinfolk.domain.statuses.models import Bookmark, ConversationMute, Favourite, Status, StatusPin
+from kinfolk.domain.visibility import can_see
+from kinfolk.kernel.errors import NotFound, Unprocessable
+
+MAX_PINS = 5
+
+
+async def apply(uow: UnitOfWork, account: Account, status_id: int, action: str) -> Status:
+    session = uow.session
+    status = await repo.get_status(session, status_id)
+    if status is None or not await can_see(session, status, account.id):
+        raise NotFound()
+    if status.reblog_of_id is not None and action in ("favourite", "unfavourite", "bookmark", "unbookmark"):
+        status = await repo.get_status(session, status.reblog_of_id) or status
+    if action == "favourite":
+        if await repo.add_interaction(session, Favourite, account.id, status.id):
+            await repo.bump_status_stat(session, status.id, "favourites_count", 1)
+            await uow.enqueue("statuses.favourited", {"status_id": status.id, "account_id": account.id})
+    elif action == "unfavourite":
+        if await repo.remove_interaction(session, Favourite, account.id, status.id):
+            await repo.bump_status_stat(session, status.id, "favourites_count", -1)
+    elif action == "bookmark":
+        await repo.add_interaction(session, Bookmark, account.id, status.id)
+    elif action == "unbookmark":
+        await repo.remove_interaction(session, Bookmark, account.id, status.id)
+    elif action == "pin":
+        if status.account_id != account.id or status.reblog_of_id is not None:
+            raise Unprocessable("Validation failed: Status can only pin your own posts")
+        if status.visibility not in ("public", "unlisted", "private"):
+            raise Unprocessable("Validation failed: Status cannot pin private mentions")
+        if not await repo.interaction_exists(session, StatusPin, account.id, status.id):
+            if await repo.count_pins(session, account.id) >= MAX_PINS:
+                raise Unprocessable(f"Validation failed: Status cannot pin more than {MAX_PINS} posts")
+            await repo.add_interaction(session, StatusPin, account.id, status.id)
+    elif action == "unpin":
+        await repo.remove_interaction(session, StatusPin, account.id, status.id)
+    elif action in ("mute", "unmute"):
+        if status.conversation_id is None:
+            raise Unprocessable("Validation failed: Status has no conversation")
+        if action == "mute":
+            if not await repo.conversation_muted(session, account.id, status.conversation_id):
+                session.add(ConversationMute(account_id=account.id, conversation_id=status.conversation_id))
+        else:
+            await session.execute(
+                ConversationMute.__table__.delete().where(
+                    ConversationMute.account_id == account.id,
+                    ConversationMute.conversation_id == status.conversation_id,
+                )
+            )
+    else:  # pragma: no cover - routes only pass the actions above
+        raise ValueError(action)
+    await session.flush()
+    return status
+
+
+async def vote(uow: UnitOfWork, poll: Poll, account: Account, choices: list[int]) -> None:
+    await cast_vote(uow.session, poll, account.id, choices)

@@ -1,0 +1,125 @@
+"""Side effects of posting, editing and deleting, run by the worker after the write committed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from kinfolk.domain.notifications.service import notify
+from kinfolk.domain.relationships.models import Follow
+from kinfolk.domain.statuses.models import Mention, Status
+from kinfolk.domain.statuses.scheduled import publish_due
+from kinfolk.domain.timelines.fanout import fan_out, remove_from_feeds
+from kinfolk.jobs.context import JobContext
+from kinfolk.jobs.registry import job
+from kinfolk.jobs.scheduler import periodic
+
+
+@job("statuses.created", queue="default")
+async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
+    session = ctx.uow.session
+    status = await session.get(Status, int(payload["status_id"]))
+    if status is None or status.deleted_at is not None:
+        return
+    await fan_out(session, status)
+    if status.reblog_of_id is not None:
+        original = await session.get(Status, status.reblog_of_id)
+        if original is not None:
+            await notify(
+                ctx.uow,
+                type="reblog",
+                recipient_id=original.account_id,
+                from_account_id=status.account_id,
+                status_id=original.id,
+            )
+        return
+    mentioned = (
+        await session.execute(select(Mention.account_id).where(Mention.status_id == status.id))
+    ).scalars()
+    for account_id in list(mentioned):
+        await notify(
+            ctx.uow,
+            type="mention",
+            recipient_id=account_id,
+            from_account_id=status.account_id,
+            status_id=status.id,
+        )
+    if status.quote_of_id is not None:
+        quoted = await session.get(Status, status.quote_of_id)
+        if quoted is not None:
+            await notify(
+                ctx.uow,
+                type="quote",
+                recipient_id=quoted.account_id,
+                from_account_id=status.account_id,
+                status_id=status.id,
+            )
+    if status.visibility in ("public", "unlisted", "private") and (
+        status.in_reply_to_id is None or status.in_reply_to_account_id == status.account_id
+    ):
+        subscribers = (
+            await session.execute(
+                select(Follow.account_id).where(
+                    Follow.target_account_id == status.account_id, Follow.notify.is_(True)
+                )
+            )
+        ).scalars()
+        for account_id in list(subscribers):
+            await notify(
+                ctx.uow,
+                type="status",
+                recipient_id=account_id,
+                from_account_id=status.account_id,
+                status_id=status.id,
+            )
+
+
+@job("statuses.updated", queue="default")
+async def status_updated(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Tell those who boosted (or quoted) an edited post that it changed."""
+    session = ctx.uow.session
+    status = await session.get(Status, int(payload["status_id"]))
+    if status is None or status.deleted_at is not None:
+        return
+    boosters = (
+        await session.execute(
+            select(Status.account_id)
+            .where(Status.reblog_of_id == status.id, Status.deleted_at.is_(None))
+            .distinct()
+        )
+    ).scalars()
+    for account_id in list(boosters):
+        await notify(
+            ctx.uow,
+            type="update",
+            recipient_id=account_id,
+            from_account_id=status.account_id,
+            status_id=status.id,
+        )
+
+
+@job("statuses.removed", queue="default")
+async def status_removed(ctx: JobContext, payload: dict[str, Any]) -> None:
+    await remove_from_feeds(ctx.uow.session, int(payload["status_id"]))
+
+
+@job("statuses.favourited", queue="default")
+async def status_favourited(ctx: JobContext, payload: dict[str, Any]) -> None:
+    session = ctx.uow.session
+    status = await session.get(Status, int(payload["status_id"]))
+    if status is None or status.deleted_at is not None:
+        return
+    await notify(
+        ctx.uow,
+        type="favourite",
+        recipient_id=status.account_id,
+        from_account_id=int(payload["account_id"]),
+        status_id=status.id,
+    )
+
+
+@periodic("statuses.publish_scheduled", every=30)
+@job("statuses.publish_scheduled", queue="default", max_attempts=3)
+async def publish_scheduled(ctx: JobContext, payload: dict[str, Any]) -> None:
+    await publish_due(ctx.uow, ctx.container.settings)

@@ -1,0 +1,163 @@
+"""All SQL for statuses and their satellites (counters, mentions, edits, interactions)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kinfolk.db.upsert import insert_for
+from kinfolk.domain.accounts.models import Account, AccountStats
+from kinfolk.domain.statuses.models import (
+    Bookmark,
+    ConversationMute,
+    Favourite,
+    IdempotencyKey,
+    Mention,
+    Status,
+    StatusEdit,
+    StatusPin,
+    StatusStats,
+)
+
+
+async def get_status(session: AsyncSession, status_id: int) -> Status | None:
+    status = await session.get(Status, status_id)
+    return status if status is not None and status.deleted_at is None else None
+
+
+async def get_statuses(session: AsyncSession, ids: list[int]) -> dict[int, Status]:
+    if not ids:
+        return {}
+    result = await session.execute(select(Status).where(Status.id.in_(ids), Status.deleted_at.is_(None)))
+    return {s.id: s for s in result.scalars()}
+
+
+async def find_reblog(session: AsyncSession, account_id: int, status_id: int) -> Status | None:
+    result = await session.execute(
+        select(Status).where(
+            Status.account_id == account_id, Status.reblog_of_id == status_id, Status.deleted_at.is_(None)
+        )
+    )
+    return result.scalars().first()
+
+
+async def bump_status_stat(session: AsyncSession, status_id: int, column: str, delta: int) -> None:
+    col = getattr(StatusStats, column)
+    await session.execute(
+        insert_for(session, StatusStats)
+        .values(status_id=status_id)
+        .on_conflict_do_nothing(index_elements=["status_id"])
+    )
+    await session.execute(
+        update(StatusStats)
+        .where(StatusStats.status_id == status_id)
+        .values({column: func.max(col + delta, 0)})
+        if session.bind is not None and session.bind.dialect.name == "sqlite"
+        else update(StatusStats)
+        .where(StatusStats.status_id == status_id)
+        .values({column: func.greatest(col + delta, 0)})
+    )
+
+
+async def bump_account_statuses(session: AsyncSession, account_id: int, delta: int, *, touch: bool) -> None:
+    from kinfolk.kernel.clock import utcnow
+
+    values: dict[str, object] = {"statuses_count": AccountStats.statuses_count + delta}
+    if touch:
+        values["last_status_at"] = utcnow()
+    await session.execute(update(AccountStats).where(AccountStats.account_id == account_id).values(values))
+
+
+async def mentions_for(
+    session: AsyncSession, status_ids: list[int]
+) -> dict[int, list[tuple[Mention, Account]]]:
+    if not status_ids:
+        return {}
+    result = await session.execute(
+        select(Mention, Account)
+        .join(Account, Account.id == Mention.account_id)
+        .where(Mention.status_id.in_(status_ids))
+        .order_by(Mention.id)
+    )
+    out: dict[int, list[tuple[Mention, Account]]] = {}
+    for mention, account in result.all():
+        out.setdefault(mention.status_id, []).append((mention, account))
+    return out
+
+
+async def replace_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
+    current = set(
+        (await session.execute(select(Mention.account_id).where(Mention.status_id == status_id))).scalars()
+    )
+    wanted = list(dict.fromkeys(account_ids))
+    for account_id in current - set(wanted):
+        await session.execute(
+            Mention.__table__.delete().where(Mention.status_id == status_id, Mention.account_id == account_id)
+        )
+    for account_id in wanted:
+        if account_id not in current:
+            session.add(Mention(status_id=status_id, account_id=account_id))
+
+
+async def edits_for(session: AsyncSession, status_id: int) -> list[StatusEdit]:
+    result = await session.execute(
+        select(StatusEdit).where(StatusEdit.status_id == status_id).order_by(StatusEdit.id)
+    )
+    return list(result.scalars())
+
+
+async def find_idempotency(session: AsyncSession, account_id: int, key: str) -> IdempotencyKey | None:
+    result = await session.execute(
+        select(IdempotencyKey).where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+    )
+    return result.scalar_one_or_none()
+
+
+async def interaction_exists(session: AsyncSession, model: type, account_id: int, status_id: int) -> bool:
+    result = await session.execute(
+        select(model.id).where(model.account_id == account_id, model.status_id == status_id)  # type: ignore[attr-defined]
+    )
+    return result.first() is not None
+
+
+async def add_interaction(session: AsyncSession, model: type, account_id: int, status_id: int) -> bool:
+    """Insert a favourite/bookmark/pin row; False if it already existed (idempotent)."""
+    from kinfolk.kernel.ids import new_id
+
+    result = await session.execute(
+        insert_for(session, model)
+        .values(id=new_id(), account_id=account_id, status_id=status_id)
+        .on_conflict_do_nothing(index_elements=["account_id", "status_id"])
+        .returning(model.id)  # type: ignore[attr-defined]
+    )
+    return result.first() is not None
+
+
+async def remove_interaction(session: AsyncSession, model: type, account_id: int, status_id: int) -> bool:
+    result = await session.execute(
+        model.__table__.delete()  # type: ignore[attr-defined]
+        .where(model.account_id == account_id, model.status_id == status_id)  # type: ignore[attr-defined]
+        .returning(model.id)  # type: ignore[attr-defined]
+    )
+    return result.first() is not None
+
+
+async def count_pins(session: AsyncSession, account_id: int) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(StatusPin).where(StatusPin.account_id == account_id)
+    )
+    return int(result.scalar_one())
+
+
+async def conversation_muted(session: AsyncSession, account_id: int, conversation_id: int | None) -> bool:
+    if conversation_id is None:
+        return False
+    result = await session.execute(
+        select(ConversationMute.id).where(
+            ConversationMute.account_id == account_id, ConversationMute.conversation_id == conversation_id
+        )
+    )
+    return result.first() is not None
+
+
+__all__ = ["Bookmark", "Favourite", "StatusPin"]

@@ -1,0 +1,433 @@
+"""Posting, editing, deleting and boosting statuses: every rule, no SQL beyond the repos.
+
+Every write enqueues its side effects (fan-out, notifications, later federation) in the same
+transaction, so a crash between the write and the side effect loses nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kinfolk.config import Settings
+from kinfolk.db.database import UnitOfWork
+from kinfolk.domain.accounts import repo as accounts_repo
+from kinfolk.domain.accounts.models import Account, User
+from kinfolk.domain.media.models import MediaAttachment
+from kinfolk.domain.polls.models import Poll
+from kinfolk.domain.polls.service import PollParams, build_poll, validate_poll
+from kinfolk.domain.statuses import repo
+from kinfolk.domain.statuses.models import (
+    VISIBILITIES,
+    Conversation,
+    IdempotencyKey,
+    Status,
+    StatusEdit,
+    StatusStats,
+)
+from kinfolk.domain.tags import repo as tags_repo
+from kinfolk.domain.visibility import can_see
+from kinfolk.kernel.clock import utcnow
+from kinfolk.kernel.errors import Forbidden, NotFound, Unprocessable
+from kinfolk.kernel.ids import new_id
+from kinfolk.text.compose import count_characters, extract_hashtags, extract_mentions, render_status_html
+
+SCHEDULE_MIN_AHEAD = timedelta(minutes=5)
+QUOTE_POLICIES = ("public", "followers", "nobody")
+
+
+@dataclass
+class PostParams:
+    text: str = ""
+    media_ids: list[int] = field(default_factory=list)
+    in_reply_to_id: int | None = None
+    sensitive: bool = False
+    spoiler_text: str = ""
+    visibility: str | None = None
+    language: str | None = None
+    poll: PollParams | None = None
+    quoted_status_id: int | None = None
+    quote_approval_policy: str | None = None
+    application_id: int | None = None
+
+
+class IdempotencyConflict(Exception):
+    """Another request with the same Idempotency-Key got there first; re-read its result."""
+
+
+def status_uri(settings: Settings, account: Account, status_id: int) -> str:
+    return f"{settings.base_url}/users/{account.username}/statuses/{status_id}"
+
+
+def status_url(settings: Settings, account: Account, status_id: int) -> str:
+    return f"{settings.base_url}/@{account.username}/{status_id}"
+
+
+def profile_url(settings: Settings, account: Account) -> str:
+    return account.url or f"{settings.base_url}/@{account.username}"
+
+
+def tag_url(settings: Settings, name: str) -> str:
+    return f"{settings.base_url}/tags/{name.lower()}"
+
+
+async def resolve_mentions(
+    session: AsyncSession, settings: Settings, text: str
+) -> dict[tuple[str, str | None], Account]:
+    """Accounts mentioned in `text` that we know; `@user@ourdomain` is local."""
+    found: dict[tuple[str, str | None], Account] = {}
+    for username, domain in extract_mentions(text):
+        local = domain is None or domain == settings.domain
+        account = await accounts_repo.get_by_username(session, username, None if local else domain)
+        if account is not None and account.suspended_at is None:
+            found[(username, domain)] = account
+    return found
+
+
+async def render_text(
+    session: AsyncSession, settings: Settings, text: str
+) -> tuple[str, list[Account], list[str]]:
+    """HTML, mentioned accounts and hashtag names for a local status's text."""
+    mentioned = await resolve_mentions(session, settings, text)
+
+    def resolver(username: str, domain: str | None) -> tuple[str, str] | None:
+        account = mentioned.get((username.lower(), domain))
+        return (profile_url(settings, account), account.username) if account else None
+
+    content = render_status_html(text, resolve_mention=resolver, tag_url=lambda n: tag_url(settings, n))
+    accounts = list({a.id: a for a in mentioned.values()}.values())
+    return content, accounts, extract_hashtags(text)
+
+
+def _validate_common(settings: Settings, params: PostParams, *, editing: bool = False) -> None:
+    if params.visibility is not None and params.visibility not in VISIBILITIES:
+        raise Unprocessable("Validation failed: Visibility is not included in the list")
+    if not params.text.strip() and not params.media_ids and params.poll is None:
+        raise Unprocessable("Validation failed: Text can't be blank")
+    length = count_characters(params.text) + len(params.spoiler_text)
+    if length > settings.max_status_characters:
+        raise Unprocessable(
+            f"Validation failed: Text character limit of {settings.max_status_characters} exceeded"
+        )
+    if len(params.media_ids) > settings.max_media_attachments:
+        raise Unprocessable(
+            f"Validation failed: Media attachments can't be more than {settings.max_media_attachments}"
+        )
+    if params.media_ids and params.poll is not None:
+        raise Unprocessable("Validation failed: Cannot attach files to a poll")
+    if params.poll is not None:
+        validate_poll(params.poll, max_options=settings.max_poll_options)
+    if params.quote_approval_policy is not None and params.quote_approval_policy not in QUOTE_POLICIES:
+        raise Unprocessable("Validation failed: Quote approval policy is not included in the list")
+
+
+async def _load_media(
+    session: AsyncSession, account: Account, media_ids: list[int], status_id: int | None
+) -> list[MediaAttachment]:
+    """The author's own, unattached (or already on this status) media, in the order given."""
+    if not media_ids:
+        return []
+    result = await session.execute(select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)))
+    found = {m.id: m for m in result.scalars()}
+    usable = [
+        found[i]
+        for i in media_ids
+        if i in found and found[i].account_id == account.id and found[i].status_id in (None, status_id)
+    ]
+    if len(usable) != len(dict.fromkeys(media_ids)):
+        missing = [str(i) for i in media_ids if i not in {m.id for m in usable}]
+        raise Unprocessable(f"Validation failed: Media {', '.join(missing)} not found")
+    if any(m.state == "processing" for m in usable):
+        raise Unprocessable("Validation failed: Media processing is not complete; try again in a moment")
+    return usable
+
+
+async def create_status(
+    uow: UnitOfWork,
+    settings: Settings,
+    account: Account,
+    user: User | None,
+    params: PostParams,
+    *,
+    idempotency_key: str | None = None,
+    created_at: datetime | None = None,
+) -> Status:
+    session = uow.session
+    if idempotency_key:
+        existing = await repo.find_idempotency(session, account.id, idempotency_key)
+        if existing is not None and existing.status_id is not None:
+            status = await session.get(Status, existing.status_id)
+            if status is not None:
+                return status
+    _validate_common(settings, params)
+
+    thread: Status | None = None
+    if params.in_reply_to_id is not None:
+        thread = await repo.get_status(session, params.in_reply_to_id)
+        if thread is None or not await can_see(session, thread, account.id):
+            raise NotFound("The post you are trying to reply to does not appear to exist.")
+    quoted: Status | None = None
+    if params.quoted_status_id is not None:
+        quoted = await repo.get_status(session, params.quoted_status_id)
+        if quoted is None or not await can_see(session, quoted, account.id):
+            raise NotFound("The post you are trying to quote does not appear to exist.")
+        if quoted.reblog_of_id is not None or quoted.visibility in ("private", "direct"):
+            raise Unprocessable("Validation failed: This post cannot be quoted")
+
+    default_visibility = (user.settings or {}).get("default_privacy", "public") if user else "public"
+    visibility = params.visibility or default_visibility
+    if thread is not None and params.visibility is None and thread.visibility == "direct":
+        visibility = "direct"
+    language = params.language or ((user.settings or {}).get("default_language") if user else None) or None
+
+    status_id = new_id(int(created_at.timestamp() * 1000)) if created_at else new_id()
+    media = await _load_media(session, account, params.media_ids, None)
+    content, mentioned, tag_names = await render_text(session, settings, params.text)
+
+    if idempotency_key:
+        key_row = IdempotencyKey(account_id=account.id, key=idempotency_key, status_id=status_id)
+        session.add(key_row)
+        try:
+            await session.flush()
+        except Exception as exc:  # unique violation: a concurrent request with the same key won
+            raise IdempotencyConflict() from exc
+
+    if thread is not None and thread.conversation_id is not None:
+        conversation_id = thread.conversation_id
+    else:
+        conversation = Conversation()
+        session.add(conversation)
+        await session.flush()
+        conversation_id = conversation.id
+
+    status = Status(
+        id=status_id,
+        account_id=account.id,
+        uri=status_uri(settings, account, status_id),
+        url=status_url(settings, account, status_id),
+        local=True,
+        text=params.text,
+        content=content,
+        spoiler_text=params.spoiler_text,
+        sensitive=params.sensitive or bool(params.spoiler_text),
+        visibility=visibility,
+        language=language,
+        in_reply_to_id=thread.id if thread else None,
+        in_reply_to_account_id=thread.account_id if thread else None,
+        quote_of_id=quoted.id if quoted else None,
+        quote_state="accepted" if quoted else None,
+        quote_policy=params.quote_approval_policy
+        or ((user.settings or {}).get("default_quote_policy", "public") if user else "public"),
+        conversation_id=conversation_id,
+        application_id=params.application_id,
+        created_at=created_at or utcnow(),
+    )
+    session.add(status)
+    session.add(StatusStats(status_id=status_id))
+    await session.flush()
+
+    if params.poll is not None:
+        poll = build_poll(account.id, params.poll)
+        poll.status_id = status_id
+        session.add(poll)
+        await session.flush()
+        status.poll_id = poll.id
+    for position, item in enumerate(media):
+        item.status_id = status_id
+        item.position = position
+    await repo.replace_mentions(session, status_id, [a.id for a in mentioned])
+    tags = await tags_repo.get_or_create_tags(session, tag_names)
+    await tags_repo.set_status_tags(session, status_id, account.id, True, tags, status.created_at)
+    await repo.bump_account_statuses(session, account.id, 1, touch=True)
+    if thread is not None:
+        await repo.bump_status_stat(session, thread.id, "replies_count", 1)
+    if quoted is not None:
+        await repo.bump_status_stat(session, quoted.id, "quotes_count", 1)
+    await session.flush()
+    await uow.enqueue("statuses.created", {"status_id": status_id})
+    return status
+
+
+async def reblog(
+    uow: UnitOfWork, settings: Settings, account: Account, status_id: int, visibility: str | None = None
+) -> Status:
+    session = uow.session
+    target = await repo.get_status(session, status_id)
+    if target is None or not await can_see(session, target, account.id):
+        raise NotFound()
+    if target.reblog_of_id is not None:
+        target = await repo.get_status(session, target.reblog_of_id) or target
+    if target.visibility in ("private", "direct") and target.account_id != account.id:
+        raise Forbidden("This action is not allowed")
+    if target.visibility == "direct":
+        raise Forbidden("This action is not allowed")
+    existing = await repo.find_reblog(session, account.id, target.id)
+    if existing is not None:
+        return existing
+    if visibility is not None and visibility not in VISIBILITIES:
+        raise Unprocessable("Validation failed: Visibility is not included in the list")
+    reblog_visibility = visibility or "public"
+    if target.visibility == "private":
+        reblog_visibility = "private"
+    reblog_id = new_id()
+    status = Status(
+        id=reblog_id,
+        account_id=account.id,
+        uri=f"{status_uri(settings, account, reblog_id)}/activity",
+        url=None,
+        local=True,
+        text="",
+        content="",
+        visibility=reblog_visibility if reblog_visibility != "direct" else "public",
+        reblog_of_id=target.id,
+        conversation_id=target.conversation_id,
+    )
+    session.add(status)
+    await session.flush()
+    await repo.bump_status_stat(session, target.id, "reblogs_count", 1)
+    await repo.bump_account_statuses(session, account.id, 1, touch=True)
+    await uow.enqueue("statuses.created", {"status_id": reblog_id})
+    return status
+
+
+async def unreblog(uow: UnitOfWork, account: Account, status_id: int) -> Status:
+    """Undo a boost; returns the (un-boosted) original."""
+    session = uow.session
+    target = await repo.get_status(session, status_id)
+    if target is None or not await can_see(session, target, account.id):
+        raise NotFound()
+    if target.reblog_of_id is not None:
+        target = await repo.get_status(session, target.reblog_of_id) or target
+    existing = await repo.find_reblog(session, account.id, target.id)
+    if existing is not None:
+        await _discard(uow, existing)
+    return target
+
+
+async def _discard(uow: UnitOfWork, status: Status) -> None:
+    """Mark a status deleted, fix counters, and enqueue its removal from feeds and streams."""
+    session = uow.session
+    status.deleted_at = utcnow()
+    await repo.bump_account_statuses(session, status.account_id, -1, touch=False)
+    if status.reblog_of_id is not None:
+        await repo.bump_status_stat(session, status.reblog_of_id, "reblogs_count", -1)
+    if status.in_reply_to_id is not None:
+        await repo.bump_status_stat(session, status.in_reply_to_id, "replies_count", -1)
+    if status.quote_of_id is not None:
+        await repo.bump_status_stat(session, status.quote_of_id, "quotes_count", -1)
+    await session.flush()
+    await uow.enqueue("statuses.removed", {"status_id": status.id, "account_id": status.account_id})
+
+
+async def delete_status(uow: UnitOfWork, account: Account, status_id: int) -> Status:
+    session = uow.session
+    status = await repo.get_status(session, status_id)
+    if status is None or status.reblog_of_id is not None:
+        raise NotFound()
+    if status.account_id != account.id:
+        raise Forbidden("This action is not allowed")
+    # Boosts of a deleted status go with it.
+    reblogs = (
+        await session.execute(
+            select(Status).where(Status.reblog_of_id == status.id, Status.deleted_at.is_(None))
+        )
+    ).scalars()
+    for boost in list(reblogs):
+        await _discard(uow, boost)
+    await _discard(uow, status)
+    await session.execute(
+        update(MediaAttachment).where(MediaAttachment.status_id == status.id).values(status_id=None)
+    )
+    return status
+
+
+async def edit_status(
+    uow: UnitOfWork, settings: Settings, account: Account, status_id: int, params: PostParams
+) -> Status:
+    session = uow.session
+    status = await repo.get_status(session, status_id)
+    if status is None or status.reblog_of_id is not None:
+        raise NotFound()
+    if status.account_id != account.id:
+        raise Forbidden("This action is not allowed")
+    _validate_common(settings, params, editing=True)
+    media = await _load_media(session, account, params.media_ids, status.id)
+    edits = await repo.edits_for(session, status.id)
+    current_media = (
+        await session.execute(
+            select(MediaAttachment.id)
+            .where(MediaAttachment.status_id == status.id)
+            .order_by(MediaAttachment.position)
+        )
+    ).scalars()
+    current_media_ids = list(current_media)
+    poll = await session.get(Poll, status.poll_id) if status.poll_id else None
+    if not edits:
+        session.add(
+            StatusEdit(
+                status_id=status.id,
+                account_id=account.id,
+                text=status.text,
+                content=status.content,
+                spoiler_text=status.spoiler_text,
+                sensitive=status.sensitive,
+                media_attachment_ids=current_media_ids,
+                poll_options=list(poll.options) if poll else None,
+                created_at=status.created_at,
+            )
+        )
+    content, mentioned, tag_names = await render_text(session, settings, params.text)
+    status.text = params.text
+    status.content = content
+    status.spoiler_text = params.spoiler_text
+    status.sensitive = params.sensitive or bool(params.spoiler_text)
+    if params.language:
+        status.language = params.language
+    status.edited_at = utcnow()
+    # Media: detach what is gone, attach what is new, in the order given.
+    keep = {m.id for m in media}
+    await session.execute(
+        update(MediaAttachment)
+        .where(MediaAttachment.status_id == status.id, MediaAttachment.id.not_in(list(keep) or [0]))
+        .values(status_id=None)
+    )
+    for position, item in enumerate(media):
+        item.status_id = status.id
+        item.position = position
+    # Poll: changing the options resets the votes, as Mastodon does.
+    if params.poll is not None:
+        new_options = [o.strip() for o in params.poll.options]
+        if poll is None or list(poll.options) != new_options or poll.multiple != params.poll.multiple:
+            if poll is not None:
+                await session.delete(poll)
+                await session.flush()
+            fresh = build_poll(account.id, params.poll)
+            fresh.status_id = status.id
+            session.add(fresh)
+            await session.flush()
+            status.poll_id = fresh.id
+    elif poll is not None:
+        await session.delete(poll)
+        status.poll_id = None
+    await repo.replace_mentions(session, status.id, [a.id for a in mentioned])
+    tags = await tags_repo.get_or_create_tags(session, tag_names)
+    await tags_repo.set_status_tags(session, status.id, account.id, True, tags, status.edited_at)
+    session.add(
+        StatusEdit(
+            status_id=status.id,
+            account_id=account.id,
+            text=status.text,
+            content=status.content,
+            spoiler_text=status.spoiler_text,
+            sensitive=status.sensitive,
+            media_attachment_ids=[m.id for m in media],
+            poll_options=[o.strip() for o in params.poll.options] if params.poll else None,
+            created_at=status.edited_at,
+        )
+    )
+    await session.flush()
+    await uow.enqueue("statuses.updated", {"status_id": status.id})
+    return status

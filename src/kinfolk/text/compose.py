@@ -1,0 +1,181 @@
+"""Turning a status's plain text into Mastodon-style HTML, and what the text mentions and tags.
+
+Mastodon renders local posts itself: paragraphs and line breaks, links shortened for display,
+`@mentions` in an h-card, `#hashtags` with the `mention hashtag` classes. Clients style on those
+classes, so we follow them exactly. Length counts a URL as 23 characters and a remote mention as
+its username only, as Mastodon's validator does.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+URL_LENGTH = 23
+
+_URL_RE = re.compile(r"https?://[^\s<>\"'\u3000]+", re.IGNORECASE)
+_MENTION_RE = re.compile(
+    r"(?<![=/\w@])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+)?)(?:@([\w.-]+\w+(?::\d+)?))?",
+    re.IGNORECASE,
+)
+_HASHTAG_RE = re.compile(r"(?<![=/)\w#&])#([\w·]*[^\W\d_·][\w·]*)", re.UNICODE)
+_TRAILING_PUNCT = ".,;:!?'\"*"
+
+
+@dataclass(frozen=True)
+class Entity:
+    kind: str  # "url" | "mention" | "hashtag"
+    start: int
+    end: int
+    value: str  # the URL, "user" / "user@domain", or the tag name
+    username: str = ""
+    domain: str | None = None
+
+
+def _trim_url(url: str) -> str:
+    """Drop trailing punctuation and an unbalanced closing parenthesis, as people write them."""
+    while url:
+        last = url[-1]
+        if last in _TRAILING_PUNCT or (last == ")" and url.count("(") < url.count(")")):
+            url = url[:-1]
+            continue
+        break
+    return url
+
+
+def extract_entities(text: str) -> list[Entity]:
+    """URLs, mentions and hashtags in order; mentions and tags inside URLs don't count."""
+    entities: list[Entity] = []
+    taken: list[tuple[int, int]] = []
+    for match in _URL_RE.finditer(text):
+        url = _trim_url(match.group(0))
+        if len(url) <= len("https://"):
+            continue
+        entities.append(Entity("url", match.start(), match.start() + len(url), url))
+        taken.append((match.start(), match.start() + len(url)))
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in taken)
+
+    for match in _MENTION_RE.finditer(text):
+        if not free(match.start(), match.end()):
+            continue
+        username, domain = match.group(1), match.group(2)
+        value = f"{username}@{domain}" if domain else username
+        entities.append(
+            Entity(
+                "mention",
+                match.start(),
+                match.end(),
+                value,
+                username=username,
+                domain=domain.lower() if domain else None,
+            )
+        )
+        taken.append((match.start(), match.end()))
+    for match in _HASHTAG_RE.finditer(text):
+        if not free(match.start(), match.end()):
+            continue
+        entities.append(Entity("hashtag", match.start(), match.end(), match.group(1)))
+        taken.append((match.start(), match.end()))
+    entities.sort(key=lambda e: e.start)
+    return entities
+
+
+def normalize_tag(name: str) -> str:
+    """The key a hashtag is stored under: NFKC, lower-case."""
+    return unicodedata.normalize("NFKC", name).lower()
+
+
+def extract_hashtags(text: str) -> list[str]:
+    """Distinct tag names as first written, in order."""
+    seen: dict[str, str] = {}
+    for entity in extract_entities(text):
+        if entity.kind == "hashtag":
+            seen.setdefault(normalize_tag(entity.value), entity.value)
+    return list(seen.values())
+
+
+def extract_mentions(text: str) -> list[tuple[str, str | None]]:
+    """Distinct (username, domain) pairs in order; domain None for a bare `@user`."""
+    seen: dict[tuple[str, str | None], None] = {}
+    for entity in extract_entities(text):
+        if entity.kind == "mention":
+            seen.setdefault((entity.username.lower(), entity.domain), None)
+    return list(seen)
+
+
+def count_characters(text: str) -> int:
+    """Mastodon's status length: every URL counts 23, `@user@domain` counts as `@user`."""
+    total = len(text)
+    for entity in extract_entities(text):
+        span = entity.end - entity.start
+        if entity.kind == "url":
+            total += URL_LENGTH - span
+        elif entity.kind == "mention" and entity.domain:
+            total -= len(entity.domain) + 1
+    return total
+
+
+def render_link(url: str) -> str:
+    """A link shown as Mastodon shows it: scheme hidden, long URLs cut with an ellipsis."""
+    match = re.match(r"^(https?://(?:www\.)?)(.*)$", url, re.IGNORECASE)
+    prefix, rest = (match.group(1), match.group(2)) if match else ("", url)
+    display, hidden = rest[:30], rest[30:]
+    ellipsis_class = "ellipsis" if hidden else ""
+    return (
+        f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="nofollow noopener noreferrer" '
+        f'translate="no"><span class="invisible">{html.escape(prefix)}</span>'
+        f'<span class="{ellipsis_class}">{html.escape(display)}</span>'
+        f'<span class="invisible">{html.escape(hidden)}</span></a>'
+    )
+
+
+def render_mention(url: str, username: str) -> str:
+    return (
+        f'<span class="h-card" translate="no"><a href="{html.escape(url, quote=True)}" '
+        f'class="u-url mention">@<span>{html.escape(username)}</span></a></span>'
+    )
+
+
+def render_hashtag(url: str, name: str) -> str:
+    return (
+        f'<a href="{html.escape(url, quote=True)}" class="mention hashtag" rel="tag">'
+        f"#<span>{html.escape(name)}</span></a>"
+    )
+
+
+MentionResolver = Callable[[str, str | None], "tuple[str, str] | None"]
+
+
+def render_status_html(
+    text: str,
+    *,
+    resolve_mention: MentionResolver,
+    tag_url: Callable[[str], str],
+) -> str:
+    """HTML for a local status. `resolve_mention(username, domain)` gives (profile url, username)
+    for a known account, or None to leave the text as written."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    if not text.strip():
+        return ""
+    pieces: list[str] = []
+    position = 0
+    for entity in extract_entities(text):
+        pieces.append(html.escape(text[position : entity.start], quote=False))
+        original = text[entity.start : entity.end]
+        if entity.kind == "url":
+            pieces.append(render_link(entity.value))
+        elif entity.kind == "mention":
+            resolved = resolve_mention(entity.username, entity.domain)
+            pieces.append(render_mention(*resolved) if resolved else html.escape(original, quote=False))
+        else:
+            pieces.append(render_hashtag(tag_url(entity.value), entity.value))
+        position = entity.end
+    pieces.append(html.escape(text[position:], quote=False))
+    body = "".join(pieces)
+    paragraphs = re.split(r"\n{2,}", body)
+    return "".join(f"<p>{p.replace(chr(10), '<br />')}</p>" for p in paragraphs if p.strip())

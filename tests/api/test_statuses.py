@@ -1,0 +1,260 @@
+"""Posting and reading statuses through the HTTP API, as clients do."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import func, select
+
+from kinfolk.container import Container
+from kinfolk.domain.statuses.models import Status
+from kinfolk.domain.timelines.models import HomeFeedEntry
+
+
+async def _post(client: httpx.AsyncClient, user, **data):  # type: ignore[no-untyped-def]
+    return await client.post("/api/v1/statuses", data=data, headers=user.headers)
+
+
+async def _count_statuses(container: Container) -> int:
+    async with container.db.uow(write=False) as uow:
+        return int((await uow.session.execute(select(func.count()).select_from(Status))).scalar_one())
+
+
+async def test_post_renders_mentions_hashtags_and_links(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    response = await _post(
+        client, alice, status="Hi @bob, see https://example.com/some/long/path/to/a/page #Kinfolk", visibility="public"
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["account"]["username"] == "alice"
+    assert body["visibility"] == "public"
+    assert body["mentions"] == [
+        {"id": str(bob.account_id), "username": "bob", "url": "https://kinfolk.test/@bob", "acct": "bob"}
+    ]
+    assert body["tags"] == [{"name": "kinfolk", "url": "https://kinfolk.test/tags/kinfolk"}]
+    content = body["content"]
+    assert content.startswith("<p>") and content.endswith("</p>")
+    assert '<span class="h-card" translate="no"><a href="https://kinfolk.test/@bob" class="u-url mention">@<span>bob</span></a></span>' in content
+    assert 'class="mention hashtag" rel="tag">#<span>Kinfolk</span></a>' in content
+    assert 'href="https://example.com/some/long/path/to/a/page"' in content
+    assert body["uri"] == f"https://kinfolk.test/users/alice/statuses/{body['id']}"
+    assert body["favourited"] is False and body["pinned"] is False
+
+    shown = await client.get(f"/api/v1/statuses/{body['id']}")
+    assert shown.status_code == 200
+    assert shown.json()["content"] == content
+    assert "favourited" not in shown.json()  # anonymous viewers get no viewer flags
+
+
+async def test_bad_input_gets_mastodons_errors_and_creates_nothing(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    cases = [
+        ({"status": "x" * 501}, 422, "character limit"),
+        ({"status": ""}, 422, "can't be blank"),
+        ({"status": "hi", "visibility": "everyone"}, 422, "Visibility"),
+        ({"status": "hi", "in_reply_to_id": "999999"}, 404, "does not appear to exist"),
+        ({"status": "hi", "media_ids[]": ["1", "2", "3", "4", "5"]}, 422, "Media"),
+        ({"status": "hi", "media_ids[]": ["12345"]}, 422, "not found"),
+        ({"status": "hi", "poll[options][]": ["only one"], "poll[expires_in]": "3600"}, 422, "Poll"),
+        ({"status": "hi", "poll[options][]": ["a", "b"], "poll[expires_in]": "10"}, 422, "expiration"),
+    ]
+    for data, code, message in cases:
+        response = await _post(client, alice, **data)
+        assert response.status_code == code, (data, response.text)
+        assert message in response.json()["error"], (data, response.json())
+    assert await _count_statuses(container) == 0
+
+
+async def test_read_only_token_cannot_post(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    reader = await make_user("reader", scopes="read")
+    response = await _post(client, reader, status="hello")
+    assert response.status_code == 403
+    assert response.json() == {"error": "This action is outside the authorized scopes"}
+    assert (await client.post("/api/v1/statuses", data={"status": "x"})).status_code == 401
+    assert await _count_statuses(container) == 0
+
+
+async def test_url_counts_as_23_characters(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    long_url = "https://example.com/" + "a" * 600
+    response = await _post(client, alice, status="x" * 470 + " " + long_url)
+    assert response.status_code == 200, response.text
+
+
+async def test_idempotency_key_makes_one_status_even_concurrently(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    headers = {**alice.headers, "Idempotency-Key": "same-key"}
+    first = await client.post("/api/v1/statuses", data={"status": "once"}, headers=headers)
+    second = await client.post("/api/v1/statuses", data={"status": "once"}, headers=headers)
+    assert first.json()["id"] == second.json()["id"]
+    concurrent = await asyncio.gather(
+        *(
+            client.post("/api/v1/statuses", data={"status": "race"}, headers={**alice.headers, "Idempotency-Key": "race"})
+            for _ in range(4)
+        )
+    )
+    assert all(r.status_code == 200 for r in concurrent), [r.text for r in concurrent]
+    assert len({r.json()["id"] for r in concurrent}) == 1
+    other = await client.post(
+        "/api/v1/statuses", data={"status": "once"}, headers={**bob.headers, "Idempotency-Key": "same-key"}
+    )
+    assert other.json()["id"] != first.json()["id"]
+    assert await _count_statuses(container) == 3
+
+
+async def test_reply_thread_context_and_counts(client, make_user, drain_jobs) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    root = (await _post(client, alice, status="root")).json()
+    reply = (await _post(client, bob, status="@alice reply", in_reply_to_id=root["id"])).json()
+    nested = (await _post(client, alice, status="@bob nested", in_reply_to_id=reply["id"])).json()
+    assert reply["in_reply_to_id"] == root["id"] and reply["in_reply_to_account_id"] == str(alice.account_id)
+    context = (await client.get(f"/api/v1/statuses/{reply['id']}/context", headers=bob.headers)).json()
+    assert [s["id"] for s in context["ancestors"]] == [root["id"]]
+    assert [s["id"] for s in context["descendants"]] == [nested["id"]]
+    assert (await client.get(f"/api/v1/statuses/{root['id']}")).json()["replies_count"] == 1
+    await drain_jobs()
+
+
+async def test_private_and_direct_statuses_are_hidden_from_others(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    carol = await make_user("carol")
+    private = (await _post(client, alice, status="followers only", visibility="private")).json()
+    direct = (await _post(client, alice, status="@bob secret", visibility="direct")).json()
+    assert (await client.get(f"/api/v1/statuses/{private['id']}", headers=bob.headers)).status_code == 404
+    assert (await client.get(f"/api/v1/statuses/{private['id']}")).status_code == 404
+    assert (await client.get(f"/api/v1/statuses/{direct['id']}", headers=bob.headers)).status_code == 200
+    assert (await client.get(f"/api/v1/statuses/{direct['id']}", headers=carol.headers)).status_code == 404
+    # Replying to what you cannot see is refused, and boosting a private post too.
+    refused = await _post(client, carol, status="hm", in_reply_to_id=direct["id"])
+    assert refused.status_code == 404
+    assert (await client.post(f"/api/v1/statuses/{direct['id']}/reblog", headers=bob.headers)).status_code == 403
+
+
+async def test_interactions_favourite_boost_bookmark_pin_mute(client, make_user, drain_jobs) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    status = (await _post(client, alice, status="hello")).json()
+    sid = status["id"]
+    fav = (await client.post(f"/api/v1/statuses/{sid}/favourite", headers=bob.headers)).json()
+    assert fav["favourited"] is True and fav["favourites_count"] == 1
+    again = (await client.post(f"/api/v1/statuses/{sid}/favourite", headers=bob.headers)).json()
+    assert again["favourites_count"] == 1
+    boost = (await client.post(f"/api/v1/statuses/{sid}/reblog", headers=bob.headers)).json()
+    assert boost["reblog"]["id"] == sid and boost["reblog"]["reblogged"] is True
+    assert boost["reblog"]["reblogs_count"] == 1
+    same_boost = (await client.post(f"/api/v1/statuses/{sid}/reblog", headers=bob.headers)).json()
+    assert same_boost["id"] == boost["id"]
+    favourited_by = (await client.get(f"/api/v1/statuses/{sid}/favourited_by")).json()
+    assert [a["username"] for a in favourited_by] == ["bob"]
+    reblogged_by = (await client.get(f"/api/v1/statuses/{sid}/reblogged_by")).json()
+    assert [a["username"] for a in reblogged_by] == ["bob"]
+    assert (await client.post(f"/api/v1/statuses/{sid}/bookmark", headers=bob.headers)).json()["bookmarked"]
+    bookmarks = await client.get("/api/v1/bookmarks", headers=bob.headers)
+    assert [s["id"] for s in bookmarks.json()] == [sid]
+    assert "Link" in bookmarks.headers
+    favourites = (await client.get("/api/v1/favourites", headers=bob.headers)).json()
+    assert [s["id"] for s in favourites] == [sid]
+    assert (await client.post(f"/api/v1/statuses/{sid}/pin", headers=bob.headers)).status_code == 422
+    assert (await client.post(f"/api/v1/statuses/{sid}/pin", headers=alice.headers)).json()["pinned"] is True
+    assert (await client.post(f"/api/v1/statuses/{sid}/mute", headers=bob.headers)).json()["muted"] is True
+    un = (await client.post(f"/api/v1/statuses/{sid}/unreblog", headers=bob.headers)).json()
+    assert un["reblogged"] is False and un["reblogs_count"] == 0
+    unfav = (await client.post(f"/api/v1/statuses/{sid}/unfavourite", headers=bob.headers)).json()
+    assert unfav["favourited"] is False and unfav["favourites_count"] == 0
+    await drain_jobs()
+
+
+async def test_at_most_five_pins(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    ids = [(await _post(client, alice, status=f"post {i}")).json()["id"] for i in range(6)]
+    for sid in ids[:5]:
+        assert (await client.post(f"/api/v1/statuses/{sid}/pin", headers=alice.headers)).status_code == 200
+    refused = await client.post(f"/api/v1/statuses/{ids[5]}/pin", headers=alice.headers)
+    assert refused.status_code == 422
+    pinned = (await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"pinned": "true"})).json()
+    assert sorted(s["id"] for s in pinned) == sorted(ids[:5])
+
+
+async def test_edit_history_source_and_delete_for_redraft(client, make_user, container, drain_jobs) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    sid = (await _post(client, alice, status="first #one")).json()["id"]
+    assert (await client.put(f"/api/v1/statuses/{sid}", data={"status": "x"}, headers=bob.headers)).status_code == 403
+    edited = await client.put(f"/api/v1/statuses/{sid}", data={"status": "second #two"}, headers=alice.headers)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["edited_at"] is not None
+    assert [t["name"] for t in edited.json()["tags"]] == ["two"]
+    history = (await client.get(f"/api/v1/statuses/{sid}/history")).json()
+    assert [h["content"] for h in history] == [
+        '<p>first <a href="https://kinfolk.test/tags/one" class="mention hashtag" rel="tag">#<span>one</span></a></p>',
+        '<p>second <a href="https://kinfolk.test/tags/two" class="mention hashtag" rel="tag">#<span>two</span></a></p>',
+    ]
+    source = (await client.get(f"/api/v1/statuses/{sid}/source", headers=alice.headers)).json()
+    assert source == {"id": sid, "text": "second #two", "spoiler_text": ""}
+    deleted = await client.delete(f"/api/v1/statuses/{sid}", headers=alice.headers)
+    assert deleted.status_code == 200 and deleted.json()["text"] == "second #two"
+    assert (await client.get(f"/api/v1/statuses/{sid}")).status_code == 404
+    await drain_jobs()
+    async with container.db.uow(write=False) as uow:
+        left = (await uow.session.execute(select(func.count()).select_from(HomeFeedEntry))).scalar_one()
+    assert left == 0
+
+
+async def test_polls_vote_and_results(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    status = (
+        await _post(client, alice, status="pick", **{"poll[options][]": ["tea", "coffee"], "poll[expires_in]": "3600"})
+    ).json()
+    poll = status["poll"]
+    assert [o["title"] for o in poll["options"]] == ["tea", "coffee"]
+    voted = await client.post(f"/api/v1/polls/{poll['id']}/votes", data={"choices[]": ["1"]}, headers=bob.headers)
+    assert voted.status_code == 200, voted.text
+    assert voted.json()["own_votes"] == [1] and voted.json()["voted"] is True
+    assert voted.json()["options"][1]["votes_count"] == 1
+    twice = await client.post(f"/api/v1/polls/{poll['id']}/votes", data={"choices[]": ["0"]}, headers=bob.headers)
+    assert twice.status_code == 422
+    bad = await client.post(f"/api/v1/polls/{poll['id']}/votes", data={"choices[]": ["7"]}, headers=alice.headers)
+    assert bad.status_code == 422
+    assert (await client.get(f"/api/v1/polls/{poll['id']}")).json()["votes_count"] == 1
+
+
+async def test_scheduled_status_is_kept_then_listed(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    alice = await make_user("alice")
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert (await _post(client, alice, status="later", scheduled_at=soon)).status_code == 422
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    created = await _post(client, alice, status="later", scheduled_at=later)
+    assert created.status_code == 200, created.text
+    assert created.json()["params"]["text"] == "later"
+    listed = (await client.get("/api/v1/scheduled_statuses", headers=alice.headers)).json()
+    assert [s["id"] for s in listed] == [created.json()["id"]]
+    assert (await client.delete(f"/api/v1/scheduled_statuses/{created.json()['id']}", headers=alice.headers)).status_code == 200
+    assert (await client.get("/api/v1/scheduled_statuses", headers=alice.headers)).json() == []
+
+
+async def test_profile_statuses_filters(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    first = (await _post(client, alice, status="plain #tagged")).json()
+    (await _post(client, alice, status="@bob reply", in_reply_to_id=(await _post(client, bob, status="b")).json()["id"]))
+    await client.post(f"/api/v1/statuses/{(await _post(client, bob, status='c')).json()['id']}/reblog", headers=alice.headers)
+    everything = (await client.get(f"/api/v1/accounts/{alice.account_id}/statuses")).json()
+    assert len(everything) == 3
+    no_replies = (await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"exclude_replies": "1"})).json()
+    assert len(no_replies) == 2
+    no_boosts = (
+        await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"exclude_reblogs": "true"})
+    ).json()
+    assert len(no_boosts) == 2
+    tagged = (await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"tagged": "Tagged"})).json()
+    assert [s["id"] for s in tagged] == [first["id"]]
+    assert (await client.get("/api/v1/accounts/12345/statuses")).status_code == 404
