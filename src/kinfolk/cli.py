@@ -186,6 +186,53 @@ def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
     return _run(go, settings)
 
 
+def cmd_rules_add(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.instance.service import add_rule
+    from kinfolk.kernel.errors import Unprocessable
+
+    async def go(container: Container) -> int:
+        try:
+            async with container.db.uow() as uow:
+                rule = await add_rule(uow.session, args.text, hint=args.hint)
+        except Unprocessable as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        print(f"Added rule {rule.id}")
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_rules_list(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.instance.service import list_rules
+
+    async def go(container: Container) -> int:
+        async with container.db.uow(write=False) as uow:
+            rules = await list_rules(uow.session)
+        for rule in rules:
+            print(f"{rule.id:<20} {rule.text}" + (f"  ({rule.hint})" if rule.hint else ""))
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_rules_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.instance.service import remove_rule
+    from kinfolk.kernel.errors import NotFound
+
+    async def go(container: Container) -> int:
+        try:
+            async with container.db.uow() as uow:
+                await remove_rule(uow.session, args.id)
+        except NotFound:
+            print(f"No rule {args.id}", file=sys.stderr)
+            return 1
+        print(f"Removed rule {args.id}")
+        return 0
+
+    return _run(go, settings)
+
+
 def _all_top_level() -> set[str]:
     from kinfolk.domain.oauth.scopes import TOP_LEVEL
 
@@ -250,6 +297,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--app")
     p.add_argument("--token", help="import a known token value")
     p.set_defaults(func=cmd_tokens_create)
+
+    rules = sub.add_parser("rules", help="manage server rules").add_subparsers(dest="sub", required=True)
+    p = rules.add_parser("add")
+    p.add_argument("text")
+    p.add_argument("--hint", default="")
+    p.set_defaults(func=cmd_rules_add)
+    p = rules.add_parser("list")
+    p.set_defaults(func=cmd_rules_list)
+    p = rules.add_parser("remove")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_rules_remove)
 
     from kinfolk.jobs.commands import add_jobs_commands
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Prefix for every Redis key, so several instances (or test runs) can share one Redis.
     redis_prefix: str = "kinfolk:"
     secret_key: str = ""
+    # Web Push (VAPID) key: a PEM or the base64url raw scalar Mastodon uses; generated when empty.
+    vapid_private_key: str = ""
     trusted_proxies: str = ""
     registrations: Literal["open", "approval", "closed"] = "open"
     allowed_private_addresses: str = ""

@@ -1,5 +1,180 @@
-"""Routes for instance (filled in by the instance work)."""
+"""The instance API: what the server is, its limits, rules and figures; plus /health.
 
-from starlette.routing import BaseRoute
+All of it is public, as on Mastodon: a token is neither needed nor looked at, except on the
+announcements endpoints, which Mastodon keeps for signed-in users.
+"""
 
-routes: list[BaseRoute] = []
+from __future__ import annotations
+
+import logging
+from importlib import resources
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from kinfolk.api.app import get_container
+from kinfolk.api.auth import current_viewer, require
+from kinfolk.api.cors import PUBLIC_METHODS, public
+from kinfolk.api.entities import instance as entity
+from kinfolk.api.entities.rule import render_rules
+from kinfolk.api.http import json_response
+from kinfolk.domain.instance import service
+from kinfolk.domain.instance.languages import LANGUAGES
+from kinfolk.infra.vapid import ensure_vapid_public_key
+from kinfolk.kernel.clock import utcnow
+from kinfolk.kernel.errors import NotFound, Unprocessable
+
+log = logging.getLogger("kinfolk.api.instance")
+
+# The texts below come from the configuration, so they change only when the process restarts.
+TEXTS_UPDATED_AT = utcnow()
+THUMBNAIL_PNG = resources.files("kinfolk.api").joinpath("assets/thumbnail.png").read_bytes()
+
+
+@public
+async def instance_v2(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        overview = await service.overview(uow.session, container.settings)
+    vapid_key = ensure_vapid_public_key(container)
+    return json_response(entity.render_instance(overview, container.settings, vapid_key))
+
+
+@public
+async def instance_v1(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        overview = await service.overview(uow.session, container.settings)
+    return json_response(entity.render_instance_v1(overview, container.settings))
+
+
+@public
+async def rules(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        found = await service.list_rules(uow.session)
+    return json_response(render_rules(found))
+
+
+@public
+async def peers(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        domains = await service.peers(uow.session)
+    return json_response(domains)
+
+
+@public
+async def activity(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        weeks = await service.weekly_activity(uow.session)
+    return json_response(entity.render_activity(weeks))
+
+
+@public
+async def extended_description(request: Request) -> Response:
+    settings = get_container(request).settings
+    return json_response(entity.render_extended_description(settings, TEXTS_UPDATED_AT))
+
+
+@public
+async def privacy_policy(request: Request) -> Response:
+    settings = get_container(request).settings
+    return json_response(entity.render_privacy_policy(settings, TEXTS_UPDATED_AT))
+
+
+@public
+async def terms_of_service(request: Request) -> Response:
+    """No terms of service can be configured yet; Mastodon answers 404 in that case."""
+    raise NotFound()
+
+
+@public
+async def languages(request: Request) -> Response:
+    return json_response(entity.render_languages(LANGUAGES))
+
+
+@public
+async def translation_languages(request: Request) -> Response:
+    """No translation back end: no language pairs."""
+    return json_response({})
+
+
+@public
+async def domain_blocks(request: Request) -> Response:
+    """The public list of moderated servers; there is no domain blocking yet, so it is empty."""
+    return json_response([])
+
+
+@public
+async def custom_emojis(request: Request) -> Response:
+    return json_response([])
+
+
+@public
+async def announcements(request: Request) -> Response:
+    """Mastodon shows announcements to signed-in users only; there are none to show yet."""
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        viewer = await current_viewer(request, uow)
+    if viewer is None or viewer.account is None:
+        raise Unprocessable("This method requires an authenticated user")
+    return json_response([])
+
+
+async def dismiss_announcement(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        await require(request, uow, "write:accounts")
+    raise NotFound()
+
+
+@public
+async def thumbnail(request: Request) -> Response:
+    return Response(
+        THUMBNAIL_PNG,
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+async def health(request: Request) -> Response:
+    """For load balancers and Mastodon.py's `instance_health()`: OK only if the database answers."""
+    container = get_container(request)
+    headers = {"Cache-Control": "no-store"}
+    try:
+        async with container.db.uow(write=False) as uow:
+            await service.check_database(uow.session)
+    except Exception:
+        log.exception("health check: database unreachable")
+        return PlainTextResponse("Service Unavailable", status_code=503, headers=headers)
+    return PlainTextResponse("OK", headers=headers)
+
+
+def _get(path: str, endpoint: object, *, slash: bool = False) -> list[BaseRoute]:
+    """A public GET route; `slash` also serves `path/`, which Mastodon.py asks for."""
+    paths = [path, path + "/"] if slash else [path]
+    return [Route(p, endpoint, methods=PUBLIC_METHODS) for p in paths]  # type: ignore[arg-type]
+
+
+routes: list[BaseRoute] = [
+    *_get("/api/v2/instance", instance_v2, slash=True),
+    *_get("/api/v1/instance", instance_v1, slash=True),
+    *_get("/api/v1/instance/rules", rules),
+    *_get("/api/v1/instance/peers", peers),
+    *_get("/api/v1/instance/activity", activity),
+    *_get("/api/v1/instance/extended_description", extended_description),
+    *_get("/api/v1/instance/privacy_policy", privacy_policy),
+    *_get("/api/v1/instance/terms_of_service", terms_of_service),
+    *_get("/api/v1/instance/terms_of_service/{date}", terms_of_service),
+    *_get("/api/v1/instance/languages", languages),
+    *_get("/api/v1/instance/translation_languages", translation_languages),
+    *_get("/api/v1/instance/domain_blocks", domain_blocks),
+    *_get("/api/v1/custom_emojis", custom_emojis),
+    *_get("/api/v1/announcements", announcements),
+    Route("/api/v1/announcements/{id}/dismiss", dismiss_announcement, methods=["POST"]),
+    *_get(entity.THUMBNAIL_PATH, thumbnail),
+    Route("/health", health, methods=["GET", "HEAD"]),
+]

@@ -1,5 +1,86 @@
-"""Routes for wellknown (filled in by the wellknown work)."""
+"""Discovery documents other servers and clients fetch first: WebFinger, host-meta, NodeInfo."""
 
-from starlette.routing import BaseRoute
+from __future__ import annotations
 
-routes: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from kinfolk.api.app import get_container
+from kinfolk.api.cors import PUBLIC_METHODS, public
+from kinfolk.api.entities import nodeinfo as nodeinfo_entity
+from kinfolk.api.entities import webfinger as webfinger_entity
+from kinfolk.api.http import JSONResponse, json_response
+from kinfolk.domain.instance import service
+from kinfolk.kernel.errors import KinfolkError
+
+# Mastodon lets caches keep an answer for three days, and a refusal for three minutes.
+FOUND_CACHE = "public, max-age=259200"
+MISSING_CACHE = "public, max-age=180"
+
+
+class JRDResponse(JSONResponse):
+    media_type = "application/jrd+json; charset=utf-8"
+
+
+@public
+async def webfinger(request: Request) -> Response:
+    container = get_container(request)
+    try:
+        async with container.db.uow(write=False) as uow:
+            account = await service.webfinger_account(
+                uow.session, request.query_params.get("resource"), container.settings.domain
+            )
+    except KinfolkError as exc:
+        return json_response(
+            {"error": exc.message}, exc.status_code, headers={"Cache-Control": MISSING_CACHE}
+        )
+    body = webfinger_entity.render_jrd(account, container.settings)
+    return JRDResponse(body, headers={"Cache-Control": FOUND_CACHE, "Vary": "Accept"})
+
+
+@public
+async def host_meta(request: Request) -> Response:
+    settings = get_container(request).settings
+    return Response(
+        webfinger_entity.render_host_meta_xml(settings),
+        media_type="application/xrd+xml; charset=utf-8",
+        headers={"Cache-Control": FOUND_CACHE},
+    )
+
+
+@public
+async def host_meta_json(request: Request) -> Response:
+    settings = get_container(request).settings
+    return JRDResponse(
+        webfinger_entity.render_host_meta_json(settings), headers={"Cache-Control": FOUND_CACHE}
+    )
+
+
+@public
+async def nodeinfo_discovery(request: Request) -> Response:
+    settings = get_container(request).settings
+    return json_response(nodeinfo_entity.render_discovery(settings), headers={"Cache-Control": FOUND_CACHE})
+
+
+@public
+async def nodeinfo(request: Request) -> Response:
+    version = request.path_params["version"]
+    if version not in nodeinfo_entity.SCHEMA_VERSIONS:
+        return json_response({"error": "Record not found"}, 404)
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        usage = await service.usage(uow.session)
+    body = nodeinfo_entity.render_nodeinfo(version, container.settings, usage)
+    response = json_response(body, headers={"Cache-Control": "public, max-age=1800"})
+    response.headers["Content-Type"] = nodeinfo_entity.profile_content_type(version)
+    return response
+
+
+routes: list[BaseRoute] = [
+    Route("/.well-known/webfinger", webfinger, methods=PUBLIC_METHODS),
+    Route("/.well-known/host-meta", host_meta, methods=PUBLIC_METHODS),
+    Route("/.well-known/host-meta.json", host_meta_json, methods=PUBLIC_METHODS),
+    Route("/.well-known/nodeinfo", nodeinfo_discovery, methods=PUBLIC_METHODS),
+    Route("/nodeinfo/{version}", nodeinfo, methods=PUBLIC_METHODS),
+]

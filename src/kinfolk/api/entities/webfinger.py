@@ -1,0 +1,53 @@
+"""WebFinger (RFC 7033) and host-meta (RFC 6415) documents for local accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from kinfolk.config import Settings
+from kinfolk.domain.accounts.models import Account
+
+ACTIVITY_JSON = "application/activity+json"
+
+
+def actor_url(settings: Settings, username: str) -> str:
+    return f"{settings.base_url}/users/{username}"
+
+
+def profile_url(settings: Settings, username: str) -> str:
+    return f"{settings.base_url}/@{username}"
+
+
+def render_jrd(account: Account, settings: Settings) -> dict[str, Any]:
+    actor = account.uri or actor_url(settings, account.username)
+    profile = account.url or profile_url(settings, account.username)
+    return {
+        "subject": f"acct:{account.username}@{settings.domain}",
+        "aliases": [profile, actor],
+        "links": [
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile},
+            {"rel": "self", "type": ACTIVITY_JSON, "href": actor},
+            {
+                "rel": "http://ostatus.org/schema/1.0/subscribe",
+                "template": f"{settings.base_url}/authorize_interaction?uri={{uri}}",
+            },
+        ],
+    }
+
+
+def lrdd_template(settings: Settings) -> str:
+    return f"{settings.base_url}/.well-known/webfinger?resource={{uri}}"
+
+
+def render_host_meta_xml(settings: Settings) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+        f'  <Link rel="lrdd" template={quoteattr(lrdd_template(settings))}/>\n'
+        "</XRD>\n"
+    )
+
+
+def render_host_meta_json(settings: Settings) -> dict[str, Any]:
+    return {"links": [{"rel": "lrdd", "template": lrdd_template(settings)}]}
