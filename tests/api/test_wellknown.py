@@ -70,7 +70,7 @@ async def test_webfinger_other_forms_of_the_same_account(
 async def test_webfinger_refusals(
     resource: str | None, status: int, client: httpx.AsyncClient, make_user: Any
 ) -> None:
-    """More malformed and foreign forms are covered by tests/domain/instance/test_webfinger.py."""
+    """More malformed and foreign forms are covered by tests/domain/instance/test_instance_webfinger.py."""
     await make_user("alice")
     params = {} if resource is None else {"resource": resource}
     response = await client.get("/.well-known/webfinger", params=params)
