@@ -149,3 +149,29 @@ async def test_nodeinfo_documents(
 
 async def test_unknown_nodeinfo_version(client: httpx.AsyncClient) -> None:
     assert (await client.get("/nodeinfo/3.0")).status_code == 404
+
+
+async def test_webfinger_links_the_avatar_when_there_is_one(
+    client: httpx.AsyncClient, container: Container, make_user: Any
+) -> None:
+    from sqlalchemy import update
+
+    from kinfolk.domain.accounts.models import Account
+
+    alice = await make_user("alice")
+    params = {"resource": "acct:alice@kinfolk.test"}
+    rels = [
+        link["rel"] for link in (await client.get("/.well-known/webfinger", params=params)).json()["links"]
+    ]
+    assert "http://webfinger.net/rel/avatar" not in rels
+    async with container.db.uow() as uow:
+        await uow.session.execute(
+            update(Account).where(Account.id == alice.account_id).values(avatar_key="avatars/ab/cd.png")
+        )
+    links = (await client.get("/.well-known/webfinger", params=params)).json()["links"]
+    avatar = next(link for link in links if link["rel"] == "http://webfinger.net/rel/avatar")
+    assert avatar == {
+        "rel": "http://webfinger.net/rel/avatar",
+        "type": "image/png",
+        "href": "https://kinfolk.test/media/avatars/ab/cd.png",
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -19,20 +20,24 @@ def profile_url(settings: Settings, username: str) -> str:
     return f"{settings.base_url}/@{username}"
 
 
-def render_jrd(account: Account, settings: Settings) -> dict[str, Any]:
+def render_jrd(account: Account, settings: Settings, avatar_url: str | None = None) -> dict[str, Any]:
     actor = account.uri or actor_url(settings, account.username)
     profile = account.url or profile_url(settings, account.username)
+    links: list[dict[str, str]] = [
+        {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile},
+        {"rel": "self", "type": ACTIVITY_JSON, "href": actor},
+        {
+            "rel": "http://ostatus.org/schema/1.0/subscribe",
+            "template": f"{settings.base_url}/authorize_interaction?uri={{uri}}",
+        },
+    ]
+    if avatar_url:
+        media_type = mimetypes.guess_type(avatar_url)[0] or "application/octet-stream"
+        links.append({"rel": "http://webfinger.net/rel/avatar", "type": media_type, "href": avatar_url})
     return {
         "subject": f"acct:{account.username}@{settings.domain}",
         "aliases": [profile, actor],
-        "links": [
-            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile},
-            {"rel": "self", "type": ACTIVITY_JSON, "href": actor},
-            {
-                "rel": "http://ostatus.org/schema/1.0/subscribe",
-                "template": f"{settings.base_url}/authorize_interaction?uri={{uri}}",
-            },
-        ],
+        "links": links,
     }
 
 

@@ -35,7 +35,8 @@ async def webfinger(request: Request) -> Response:
         return json_response(
             {"error": exc.message}, exc.status_code, headers={"Cache-Control": MISSING_CACHE}
         )
-    body = webfinger_entity.render_jrd(account, container.settings)
+    avatar = container.storage.url(account.avatar_key) if account.avatar_key else None
+    body = webfinger_entity.render_jrd(account, container.settings, avatar_url=avatar)
     return JRDResponse(body, headers={"Cache-Control": FOUND_CACHE, "Vary": "Accept"})
 
 
