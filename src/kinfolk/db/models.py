@@ -10,12 +10,14 @@ from kinfolk.domain.oauth import models as _oauth
 from kinfolk.domain.polls import models as _polls
 from kinfolk.domain.relationships import models as _relationships
 from kinfolk.domain.statuses import models as _statuses
+from kinfolk.domain.suggestions import models as _suggestions
 from kinfolk.domain.tags import models as _tags
 from kinfolk.domain.timelines import models as _timelines
+from kinfolk.domain.trends import models as _trends
 from kinfolk.jobs import models as _jobs
 
 __all__ = ["Base"]
 _ = (
     _accounts, _filters, _instance, _media, _notifications, _oauth, _polls, _relationships, _statuses,
-    _tags, _timelines, _jobs,
+    _tags, _timelines, _jobs, _suggestions, _trends,
 )

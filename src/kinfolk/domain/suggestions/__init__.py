@@ -1,0 +1,1 @@
+"""Accounts suggested to follow, and the suggestions a user dismissed."""

@@ -1,0 +1,1 @@
+"""Trending hashtags, statuses and links, computed periodically from recent activity."""
