@@ -111,7 +111,7 @@ def test_bad_input_is_refused_with_a_message(cli_env: Settings, capsys: pytest.C
     assert (
         main(["accounts", "create", "bad name!", "--email", "x@example.com", "--password", "pw-long-1"]) == 1
     )
-    assert "username" in capsys.readouterr().err
+    assert "username" in capsys.readouterr().err.lower()
     assert main(["accounts", "create", "bob", "--email", "bob@example.com", "--password", "pw-long-1"]) == 0
     assert main(["accounts", "create", "BOB", "--email", "other@example.com", "--password", "pw-long-1"]) == 1
     assert "taken" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kinfolk.kernel.errors import BadRequest, Unprocessable
+from kinfolk.kernel.errors import BadRequest, KinfolkError, Unprocessable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -89,6 +89,8 @@ async def read_params(request: Request, *, include_query: bool = True) -> dict[s
     elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.form(max_files=16, max_fields=1000)
+        except KinfolkError:
+            raise  # a 413 from the body limit, not a parse error
         except Exception as exc:  # malformed multipart bodies raise several types
             raise BadRequest("Error occurred while parsing request parameters") from exc
         params.update(flatten_pairs(list(form.multi_items())))
