@@ -16,6 +16,7 @@ def collect_routes() -> list[BaseRoute]:
     from kinfolk.api.routes import (
         accounts,
         apps,
+        filters,
         instance,
         media,
         oauth,
@@ -25,7 +26,17 @@ def collect_routes() -> list[BaseRoute]:
     )
 
     routes: list[BaseRoute] = []
-    for module in (wellknown, oauth, apps, statuses, scheduled_statuses, accounts, instance, media):
+    for module in (
+        wellknown,
+        oauth,
+        apps,
+        statuses,
+        scheduled_statuses,
+        filters,
+        accounts,
+        instance,
+        media,
+    ):
         routes.extend(module.routes)
     return routes
 
