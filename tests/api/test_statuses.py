@@ -25,7 +25,10 @@ async def test_post_renders_mentions_hashtags_and_links(client, make_user, conta
     alice = await make_user("alice")
     bob = await make_user("bob")
     response = await _post(
-        client, alice, status="Hi @bob, see https://example.com/some/long/path/to/a/page #Kinfolk", visibility="public"
+        client,
+        alice,
+        status="Hi @bob, see https://example.com/some/long/path/to/a/page #Kinfolk",
+        visibility="public",
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -37,7 +40,10 @@ async def test_post_renders_mentions_hashtags_and_links(client, make_user, conta
     assert body["tags"] == [{"name": "kinfolk", "url": "https://kinfolk.test/tags/kinfolk"}]
     content = body["content"]
     assert content.startswith("<p>") and content.endswith("</p>")
-    assert '<span class="h-card" translate="no"><a href="https://kinfolk.test/@bob" class="u-url mention">@<span>bob</span></a></span>' in content
+    assert (
+        '<span class="h-card" translate="no"><a href="https://kinfolk.test/@bob" class="u-url mention">@<span>bob</span></a></span>'
+        in content
+    )
     assert 'class="mention hashtag" rel="tag">#<span>Kinfolk</span></a>' in content
     assert 'href="https://example.com/some/long/path/to/a/page"' in content
     assert body["uri"] == f"https://kinfolk.test/users/alice/statuses/{body['id']}"
@@ -93,7 +99,11 @@ async def test_idempotency_key_makes_one_status_even_concurrently(client, make_u
     assert first.json()["id"] == second.json()["id"]
     concurrent = await asyncio.gather(
         *(
-            client.post("/api/v1/statuses", data={"status": "race"}, headers={**alice.headers, "Idempotency-Key": "race"})
+            client.post(
+                "/api/v1/statuses",
+                data={"status": "race"},
+                headers={**alice.headers, "Idempotency-Key": "race"},
+            )
             for _ in range(4)
         )
     )
@@ -133,7 +143,9 @@ async def test_private_and_direct_statuses_are_hidden_from_others(client, make_u
     # Replying to what you cannot see is refused, and boosting a private post too.
     refused = await _post(client, carol, status="hm", in_reply_to_id=direct["id"])
     assert refused.status_code == 404
-    assert (await client.post(f"/api/v1/statuses/{direct['id']}/reblog", headers=bob.headers)).status_code == 403
+    assert (
+        await client.post(f"/api/v1/statuses/{direct['id']}/reblog", headers=bob.headers)
+    ).status_code == 403
 
 
 async def test_interactions_favourite_boost_bookmark_pin_mute(client, make_user, drain_jobs) -> None:  # type: ignore[no-untyped-def]
@@ -177,7 +189,9 @@ async def test_at_most_five_pins(client, make_user) -> None:  # type: ignore[no-
         assert (await client.post(f"/api/v1/statuses/{sid}/pin", headers=alice.headers)).status_code == 200
     refused = await client.post(f"/api/v1/statuses/{ids[5]}/pin", headers=alice.headers)
     assert refused.status_code == 422
-    pinned = (await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"pinned": "true"})).json()
+    pinned = (
+        await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"pinned": "true"})
+    ).json()
     assert sorted(s["id"] for s in pinned) == sorted(ids[:5])
 
 
@@ -185,8 +199,12 @@ async def test_edit_history_source_and_delete_for_redraft(client, make_user, con
     alice = await make_user("alice")
     bob = await make_user("bob")
     sid = (await _post(client, alice, status="first #one")).json()["id"]
-    assert (await client.put(f"/api/v1/statuses/{sid}", data={"status": "x"}, headers=bob.headers)).status_code == 403
-    edited = await client.put(f"/api/v1/statuses/{sid}", data={"status": "second #two"}, headers=alice.headers)
+    assert (
+        await client.put(f"/api/v1/statuses/{sid}", data={"status": "x"}, headers=bob.headers)
+    ).status_code == 403
+    edited = await client.put(
+        f"/api/v1/statuses/{sid}", data={"status": "second #two"}, headers=alice.headers
+    )
     assert edited.status_code == 200, edited.text
     assert edited.json()["edited_at"] is not None
     assert [t["name"] for t in edited.json()["tags"]] == ["two"]
@@ -210,17 +228,25 @@ async def test_polls_vote_and_results(client, make_user) -> None:  # type: ignor
     alice = await make_user("alice")
     bob = await make_user("bob")
     status = (
-        await _post(client, alice, status="pick", **{"poll[options][]": ["tea", "coffee"], "poll[expires_in]": "3600"})
+        await _post(
+            client, alice, status="pick", **{"poll[options][]": ["tea", "coffee"], "poll[expires_in]": "3600"}
+        )
     ).json()
     poll = status["poll"]
     assert [o["title"] for o in poll["options"]] == ["tea", "coffee"]
-    voted = await client.post(f"/api/v1/polls/{poll['id']}/votes", data={"choices[]": ["1"]}, headers=bob.headers)
+    voted = await client.post(
+        f"/api/v1/polls/{poll['id']}/votes", data={"choices[]": ["1"]}, headers=bob.headers
+    )
     assert voted.status_code == 200, voted.text
     assert voted.json()["own_votes"] == [1] and voted.json()["voted"] is True
     assert voted.json()["options"][1]["votes_count"] == 1
-    twice = await client.post(f"/api/v1/polls/{poll['id']}/votes", data={"choices[]": ["0"]}, headers=bob.headers)
+    twice = await client.post(
+        f"/api/v1/polls/{poll['id']}/votes", data={"choices[]": ["0"]}, headers=bob.headers
+    )
     assert twice.status_code == 422
-    bad = await client.post(f"/api/v1/polls/{poll['id']}/votes", data={"choices[]": ["7"]}, headers=alice.headers)
+    bad = await client.post(
+        f"/api/v1/polls/{poll['id']}/votes", data={"choices[]": ["7"]}, headers=alice.headers
+    )
     assert bad.status_code == 422
     assert (await client.get(f"/api/v1/polls/{poll['id']}")).json()["votes_count"] == 1
 
@@ -237,7 +263,9 @@ async def test_scheduled_status_is_kept_then_listed(client, make_user) -> None: 
     assert created.json()["params"]["text"] == "later"
     listed = (await client.get("/api/v1/scheduled_statuses", headers=alice.headers)).json()
     assert [s["id"] for s in listed] == [created.json()["id"]]
-    assert (await client.delete(f"/api/v1/scheduled_statuses/{created.json()['id']}", headers=alice.headers)).status_code == 200
+    assert (
+        await client.delete(f"/api/v1/scheduled_statuses/{created.json()['id']}", headers=alice.headers)
+    ).status_code == 200
     assert (await client.get("/api/v1/scheduled_statuses", headers=alice.headers)).json() == []
 
 
@@ -245,16 +273,99 @@ async def test_profile_statuses_filters(client, make_user) -> None:  # type: ign
     alice = await make_user("alice")
     bob = await make_user("bob")
     first = (await _post(client, alice, status="plain #tagged")).json()
-    (await _post(client, alice, status="@bob reply", in_reply_to_id=(await _post(client, bob, status="b")).json()["id"]))
-    await client.post(f"/api/v1/statuses/{(await _post(client, bob, status='c')).json()['id']}/reblog", headers=alice.headers)
+    (
+        await _post(
+            client,
+            alice,
+            status="@bob reply",
+            in_reply_to_id=(await _post(client, bob, status="b")).json()["id"],
+        )
+    )
+    await client.post(
+        f"/api/v1/statuses/{(await _post(client, bob, status='c')).json()['id']}/reblog",
+        headers=alice.headers,
+    )
     everything = (await client.get(f"/api/v1/accounts/{alice.account_id}/statuses")).json()
     assert len(everything) == 3
-    no_replies = (await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"exclude_replies": "1"})).json()
+    no_replies = (
+        await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"exclude_replies": "1"})
+    ).json()
     assert len(no_replies) == 2
     no_boosts = (
         await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"exclude_reblogs": "true"})
     ).json()
     assert len(no_boosts) == 2
-    tagged = (await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"tagged": "Tagged"})).json()
+    tagged = (
+        await client.get(f"/api/v1/accounts/{alice.account_id}/statuses", params={"tagged": "Tagged"})
+    ).json()
     assert [s["id"] for s in tagged] == [first["id"]]
     assert (await client.get("/api/v1/accounts/12345/statuses")).status_code == 404
+
+
+async def _media(container: Container, account_id: int, key: str = "m/a.png") -> int:
+    from kinfolk.domain.media.models import MediaAttachment
+
+    async with container.db.uow() as uow:
+        item = MediaAttachment(account_id=account_id, type="image", file_key=key, content_type="image/png")
+        uow.session.add(item)
+        await uow.session.flush()
+        return item.id
+
+
+async def test_private_self_boost_is_not_listed_in_reblogged_by(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    sid = (await _post(client, alice, status="secret", visibility="private")).json()["id"]
+    boost = await client.post(
+        f"/api/v1/statuses/{sid}/reblog", data={"visibility": "unlisted"}, headers=alice.headers
+    )
+    assert boost.status_code == 200 and boost.json()["visibility"] == "private"
+    assert (await client.get(f"/api/v1/statuses/{sid}/reblogged_by", headers=alice.headers)).json() == []
+
+
+async def test_delete_keeps_media_for_redraft_unless_asked(client, make_user, container, drain_jobs) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    media_id = await _media(container, alice.account_id)
+    first = (await _post(client, alice, status="with media", **{"media_ids[]": [str(media_id)]})).json()
+    assert [m["id"] for m in first["media_attachments"]] == [str(media_id)]
+    deleted = (await client.delete(f"/api/v1/statuses/{first['id']}", headers=alice.headers)).json()
+    assert [m["id"] for m in deleted["media_attachments"]] == [str(media_id)]
+    again = (await _post(client, alice, status="redraft", **{"media_ids[]": [str(media_id)]})).json()
+    assert [m["id"] for m in again["media_attachments"]] == [str(media_id)]
+    wiped = await client.delete(
+        f"/api/v1/statuses/{again['id']}", params={"delete_media": "true"}, headers=alice.headers
+    )
+    assert wiped.status_code == 200
+    await drain_jobs()
+    refused = await _post(client, alice, status="third", **{"media_ids[]": [str(media_id)]})
+    assert refused.status_code == 422
+
+
+async def test_edit_changes_media_description_and_focus(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    media_id = await _media(container, alice.account_id)
+    sid = (await _post(client, alice, status="pic", **{"media_ids[]": [str(media_id)]})).json()["id"]
+    edited = await client.put(
+        f"/api/v1/statuses/{sid}",
+        json={
+            "status": "pic",
+            "media_ids": [str(media_id)],
+            "media_attributes": [{"id": str(media_id), "description": "a cat", "focus": "0.2,-0.1"}],
+        },
+        headers=alice.headers,
+    )
+    assert edited.status_code == 200, edited.text
+    media = edited.json()["media_attachments"][0]
+    assert media["description"] == "a cat"
+    assert media["meta"]["focus"] == {"x": 0.2, "y": -0.1}
+    others = await _media(container, bob.account_id, key="m/b.png")
+    refused = await client.put(
+        f"/api/v1/statuses/{sid}",
+        json={
+            "status": "pic",
+            "media_ids": [str(media_id)],
+            "media_attributes": [{"id": str(others), "description": "x"}],
+        },
+        headers=alice.headers,
+    )
+    assert refused.status_code == 422

@@ -79,7 +79,17 @@ def parse_post(params: dict[str, Any], application_id: int | None) -> PostParams
         quoted_status_id=_id(params.get("quoted_status_id"), "quoted_status_id"),
         quote_approval_policy=params.get("quote_approval_policy") or None,
         application_id=application_id,
+        media_attributes=_media_attributes(params.get("media_attributes")),
     )
+
+
+def _media_attributes(value: Any) -> list[dict[str, str]]:
+    if value in (None, "", [], {}):
+        return []
+    items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else None
+    if items is None or not all(isinstance(i, dict) for i in items):
+        raise Unprocessable("Validation failed: Media attributes are invalid")
+    return [{k: str(v) for k, v in i.items() if v is not None} for i in items]
 
 
 def parse_scheduled_at(value: Any) -> datetime | None:

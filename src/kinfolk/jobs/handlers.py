@@ -13,7 +13,10 @@ import os
 HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.jobs.maintenance",
     "kinfolk.domain.statuses.jobs",
+    "kinfolk.domain.media.jobs",
     "kinfolk.domain.relationships.jobs",
+    "kinfolk.domain.notifications.jobs",
+    "kinfolk.domain.timelines.jobs",
 )
 
 ENV_VAR = "KINFOLK_JOB_MODULES"

@@ -103,11 +103,20 @@ async def show_many(request: Request) -> Response:
 
 async def destroy(request: Request) -> Response:
     container = get_container(request)
+    params = await read_params(request)
     async with container.db.uow() as uow:
         _, account, _ = await require_user(request, uow, "write:statuses")
-        status = await statuses.delete_status(uow, account, path_id(request))
-        body = await _render(container, uow, status, account.id)
+        status_id = path_id(request)
+        # Rendered before deleting, so that a redraft gets the media back.
+        existing = await queries.find_visible(uow.session, status_id, account.id)
+        body = await _render(container, uow, existing, account.id) if existing else None
+        status = await statuses.delete_status(
+            uow, account, status_id, delete_media=as_bool(params.get("delete_media"))
+        )
+        if body is None:
+            body = await _render(container, uow, status, account.id)
         body["text"] = status.text
+        body["spoiler_text"] = status.spoiler_text
     return json_response(body)
 
 

@@ -10,6 +10,7 @@ from kinfolk.domain.notifications.service import notify
 from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Mention, Status
 from kinfolk.domain.statuses.scheduled import publish_due
+from kinfolk.domain.timelines import distribution
 from kinfolk.domain.timelines.fanout import fan_out, remove_from_feeds
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.registry import job
@@ -22,7 +23,9 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
     status = await session.get(Status, int(payload["status_id"]))
     if status is None or status.deleted_at is not None:
         return
-    await fan_out(session, status)
+    fanned = await fan_out(session, status)
+    # Streams hear about it once this job commits; direct messages update conversations.
+    await distribution.status_created(ctx.uow, status, fanned)
     if status.reblog_of_id is not None:
         original = await session.get(Status, status.reblog_of_id)
         if original is not None:
@@ -77,11 +80,13 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 @job("statuses.updated", queue="default")
 async def status_updated(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Tell those who boosted (or quoted) an edited post that it changed."""
+    """Tell those who boosted (or quoted) an edited post that it changed, and the streams
+    showing it."""
     session = ctx.uow.session
     status = await session.get(Status, int(payload["status_id"]))
     if status is None or status.deleted_at is not None:
         return
+    await distribution.status_updated(ctx.uow, status)
     boosters = (
         await session.execute(
             select(Status.account_id)
@@ -101,7 +106,9 @@ async def status_updated(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 @job("statuses.removed", queue="default")
 async def status_removed(ctx: JobContext, payload: dict[str, Any]) -> None:
-    await remove_from_feeds(ctx.uow.session, int(payload["status_id"]))
+    status_id = int(payload["status_id"])
+    removed = await remove_from_feeds(ctx.uow.session, status_id)
+    await distribution.status_removed(ctx.uow, await ctx.uow.session.get(Status, status_id), removed)
 
 
 @job("statuses.favourited", queue="default")

@@ -114,7 +114,12 @@ async def interacted_by(
         stmt = (
             select(Status.id, Account)
             .join(Account, Account.id == Status.account_id)
-            .where(Status.reblog_of_id == status_id, Status.deleted_at.is_(None))
+            .where(
+                Status.reblog_of_id == status_id,
+                Status.deleted_at.is_(None),
+                # A followers-only boost (an author boosting their own private post) isn't listed.
+                Status.visibility.in_(("public", "unlisted")),
+            )
         )
         column = Status.id
     stmt = stmt.where(Account.suspended_at.is_(None))

@@ -52,6 +52,8 @@ class PostParams:
     quoted_status_id: int | None = None
     quote_approval_policy: str | None = None
     application_id: int | None = None
+    # Edits only: per-attachment changes, [{"id": ..., "description": ..., "focus": "x,y"}].
+    media_attributes: list[dict[str, str]] = field(default_factory=list)
 
 
 class IdempotencyConflict(Exception):
@@ -322,7 +324,9 @@ async def _discard(uow: UnitOfWork, status: Status) -> None:
     await uow.enqueue("statuses.removed", {"status_id": status.id, "account_id": status.account_id})
 
 
-async def delete_status(uow: UnitOfWork, account: Account, status_id: int) -> Status:
+async def delete_status(
+    uow: UnitOfWork, account: Account, status_id: int, *, delete_media: bool = False
+) -> Status:
     session = uow.session
     status = await repo.get_status(session, status_id)
     if status is None or status.reblog_of_id is not None:
@@ -338,9 +342,22 @@ async def delete_status(uow: UnitOfWork, account: Account, status_id: int) -> St
     for boost in list(reblogs):
         await _discard(uow, boost)
     await _discard(uow, status)
-    await session.execute(
-        update(MediaAttachment).where(MediaAttachment.status_id == status.id).values(status_id=None)
-    )
+    if delete_media:
+        # Nothing is kept to redraft with; the files go by a job once this commits.
+        media = list(
+            (
+                await session.execute(select(MediaAttachment).where(MediaAttachment.status_id == status.id))
+            ).scalars()
+        )
+        keys = [k for m in media for k in (m.file_key, m.preview_key, m.thumbnail_key, m.original_key) if k]
+        for item in media:
+            await session.delete(item)
+        if keys:
+            await uow.enqueue("media.remove_files", {"keys": keys})
+    else:
+        await session.execute(
+            update(MediaAttachment).where(MediaAttachment.status_id == status.id).values(status_id=None)
+        )
     return status
 
 
@@ -397,6 +414,7 @@ async def edit_status(
     for position, item in enumerate(media):
         item.status_id = status.id
         item.position = position
+    _apply_media_attributes(media, params.media_attributes)
     # Poll: changing the options resets the votes, as Mastodon does.
     if params.poll is not None:
         new_options = [o.strip() for o in params.poll.options]
@@ -431,3 +449,30 @@ async def edit_status(
     await session.flush()
     await uow.enqueue("statuses.updated", {"status_id": status.id})
     return status
+
+
+def _apply_media_attributes(media: list[MediaAttachment], attributes: list[dict[str, str]]) -> None:
+    """Descriptions and focal points edited together with the status (Mastodon 4.1+)."""
+    by_id = {m.id: m for m in media}
+    for attrs in attributes:
+        try:
+            item = by_id.get(int(str(attrs.get("id", "")).strip()))
+        except ValueError:
+            item = None
+        if item is None:
+            raise Unprocessable(
+                "Validation failed: Media attributes refer to media not attached to this post"
+            )
+        if "description" in attrs:
+            description = str(attrs["description"] or "")
+            if len(description) > 1500:
+                raise Unprocessable("Validation failed: Description is too long (maximum is 1500 characters)")
+            item.description = description
+        if attrs.get("focus"):
+            try:
+                x, y = (float(v) for v in str(attrs["focus"]).split(","))
+            except ValueError as exc:
+                raise Unprocessable("Validation failed: Focus is invalid") from exc
+            if not (-1 <= x <= 1 and -1 <= y <= 1):
+                raise Unprocessable("Validation failed: Focus is invalid")
+            item.focus_x, item.focus_y = x, y
