@@ -16,12 +16,14 @@ def collect_routes() -> list[BaseRoute]:
     from kinfolk.api.routes import (
         accounts,
         apps,
+        featured_tags,
         filters,
         instance,
         media,
         oauth,
         scheduled_statuses,
         statuses,
+        tags,
         wellknown,
     )
 
@@ -33,6 +35,8 @@ def collect_routes() -> list[BaseRoute]:
         statuses,
         scheduled_statuses,
         filters,
+        tags,
+        featured_tags,
         accounts,
         instance,
         media,
