@@ -369,3 +369,16 @@ async def test_edit_changes_media_description_and_focus(client, make_user, conta
         headers=alice.headers,
     )
     assert refused.status_code == 422
+
+
+async def test_language_comes_from_the_client_or_the_users_defaults(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    from kinfolk.domain.accounts.models import User
+
+    alice = await make_user("alice")
+    assert (await _post(client, alice, status="bonjour", language="fr")).json()["language"] == "fr"
+    assert (await _post(client, alice, status="hello")).json()["language"] == "en"
+    async with container.db.uow() as uow:
+        user = await uow.session.get(User, alice.user_id)
+        assert user is not None
+        user.locale = "ja"
+    assert (await _post(client, alice, status="こんにちは")).json()["language"] == "ja"

@@ -104,6 +104,15 @@ async def render_text(
     return content, accounts, extract_hashtags(text)
 
 
+def posting_language(requested: str | None, user: User | None) -> str:
+    """Mastodon's cascade: the client's choice, the user's posting default, their locale, English."""
+    settings = (user.settings or {}) if user else {}
+    for candidate in (requested, settings.get("default_language"), user.locale if user else None, "en"):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip().split("-")[0].lower()[:16]
+    return "en"
+
+
 def _validate_common(settings: Settings, params: PostParams, *, editing: bool = False) -> None:
     if params.visibility is not None and params.visibility not in VISIBILITIES:
         raise Unprocessable("Validation failed: Visibility is not included in the list")
@@ -183,7 +192,7 @@ async def create_status(
     visibility = params.visibility or default_visibility
     if thread is not None and params.visibility is None and thread.visibility == "direct":
         visibility = "direct"
-    language = params.language or ((user.settings or {}).get("default_language") if user else None) or None
+    language = posting_language(params.language, user)
 
     status_id = new_id(int(created_at.timestamp() * 1000)) if created_at else new_id()
     media = await _load_media(session, account, params.media_ids, None)
