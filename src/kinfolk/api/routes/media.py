@@ -1,5 +1,91 @@
-"""Routes for media (filled in by the media work)."""
+"""Serving stored media files, and the default avatar and header.
 
-from starlette.routing import BaseRoute
+Uploaded bytes are hostile until proven otherwise: the type comes from the extension of a key
+we generated (never sniffed, never the client's), browsers are told not to sniff, and a
+sandboxing CSP stops anything that slipped through from running as a page of ours.
+"""
 
-routes: list[BaseRoute] = []
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from kinfolk.api.app import get_container
+from kinfolk.infra.images import missing_avatar_png, missing_header_png
+from kinfolk.infra.storage import LocalStorage
+from kinfolk.kernel.errors import NotFound
+
+MEDIA_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "heic": "image/heic",
+    "mp4": "video/mp4",
+    "m4v": "video/mp4",
+    "webm": "video/webm",
+    "mov": "video/quicktime",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "ogg": "audio/ogg",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+}
+
+# Keys are random and never reused, so a file under one never changes.
+IMMUTABLE = "public, max-age=31536000, immutable"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+    "Access-Control-Allow-Origin": "*",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def serve_media(request: Request) -> Response:
+    storage = get_container(request).storage
+    key = request.path_params["key"]
+    if not isinstance(storage, LocalStorage):
+        raise NotFound()  # other stores serve their files themselves, at their own URLs
+    try:
+        path = storage.path(key)
+    except ValueError as exc:
+        raise NotFound() from exc
+    if not await asyncio.to_thread(path.is_file):
+        raise NotFound()
+    extension = key.rsplit(".", 1)[-1].lower()
+    headers = {"Cache-Control": IMMUTABLE, **SECURITY_HEADERS}
+    media_type = MEDIA_TYPES.get(extension)
+    if media_type is None:
+        media_type = "application/octet-stream"
+        headers["Content-Disposition"] = "attachment"
+    return FileResponse(path, media_type=media_type, headers=headers)
+
+
+def _png(data: bytes) -> Response:
+    headers = {"Cache-Control": "public, max-age=86400", **SECURITY_HEADERS}
+    return Response(data, media_type="image/png", headers=headers)
+
+
+async def missing_avatar(request: Request) -> Response:
+    return _png(await asyncio.to_thread(missing_avatar_png))
+
+
+async def missing_header(request: Request) -> Response:
+    return _png(await asyncio.to_thread(missing_header_png))
+
+
+routes: list[BaseRoute] = [
+    Route("/media/{key:path}", serve_media, methods=["GET"]),
+    # Mastodon's paths for "no image set"; clients sometimes compare against them.
+    Route("/avatars/original/missing.png", missing_avatar, methods=["GET"]),
+    Route("/headers/original/missing.png", missing_header, methods=["GET"]),
+]

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.domain.accounts.models import Account, AccountStats, User
+from kinfolk.domain.relationships.models import FollowRequest
 
 
 def acct_key(username: str, domain: str | None) -> str:
@@ -57,3 +58,47 @@ async def list_local(session: AsyncSession) -> list[tuple[Account, User]]:
         select(Account, User).join(User, User.account_id == Account.id).order_by(Account.id)
     )
     return [(row[0], row[1]) for row in result.all()]
+
+
+async def get_by_acct_keys(session: AsyncSession, keys: list[str]) -> list[Account]:
+    """Accounts by `acct_key` (`lower(username)@domain`, `@` alone for local) in one query."""
+    if not keys:
+        return []
+    result = await session.execute(select(Account).where(Account.acct_key.in_(keys)))
+    return list(result.scalars())
+
+
+async def get_users_for_accounts(session: AsyncSession, account_ids: list[int]) -> dict[int, User]:
+    if not account_ids:
+        return {}
+    result = await session.execute(select(User).where(User.account_id.in_(account_ids)))
+    return {row.account_id: row for row in result.scalars()}
+
+
+async def get_account_with_user(session: AsyncSession, account_id: int) -> tuple[Account, User | None] | None:
+    result = await session.execute(
+        select(Account, User).outerjoin(User, User.account_id == Account.id).where(Account.id == account_id)
+    )
+    row = result.first()
+    return None if row is None else (row[0], row[1])
+
+
+async def get_by_username_with_user(
+    session: AsyncSession, username: str, domain: str | None = None
+) -> tuple[Account, User | None] | None:
+    result = await session.execute(
+        select(Account, User)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(Account.acct_key == acct_key(username, domain))
+    )
+    row = result.first()
+    return None if row is None else (row[0], row[1])
+
+
+async def count_follow_requests(session: AsyncSession, target_account_id: int) -> int:
+    result = await session.execute(
+        select(func.count())
+        .select_from(FollowRequest)
+        .where(FollowRequest.target_account_id == target_account_id)
+    )
+    return int(result.scalar_one())
