@@ -416,3 +416,17 @@ async def test_preferences_defaults_and_auth(client: httpx.AsyncClient, make_use
         "reading:expand:spoilers": False,
         "reading:autoplay:gifs": False,
     }
+
+
+async def test_posting_defaults_reach_new_statuses(client: httpx.AsyncClient, make_user: Any) -> None:
+    alice = await make_user("alice")
+    response = await client.patch(
+        "/api/v1/accounts/update_credentials",
+        json={"source": {"privacy": "private", "language": "de"}},
+        headers=alice.headers,
+    )
+    assert response.status_code == 200
+    status = await client.post("/api/v1/statuses", json={"status": "hallo"}, headers=alice.headers)
+    assert status.status_code == 200, status.text
+    assert status.json()["visibility"] == "private"
+    assert status.json()["language"] == "de"

@@ -79,10 +79,10 @@ def test_source_settings() -> None:
     )
     assert not errors
     assert changes.settings == {
-        "privacy": "private",
-        "sensitive": True,
-        "language": None,
-        "quote_policy": "nobody",
+        "default_privacy": "private",
+        "default_sensitive": True,
+        "default_language": None,
+        "default_quote_policy": "nobody",
     }
 
 
@@ -95,7 +95,14 @@ def test_errors_raise_one_422_with_every_field() -> None:
 
 
 def test_defaults_tolerate_odd_stored_settings() -> None:
-    user = User(settings={"privacy": "bogus", "sensitive": 1, "language": 5, "expand_media": "show_all"})
+    user = User(
+        settings={
+            "default_privacy": "bogus",
+            "default_sensitive": 1,
+            "default_language": 5,
+            "expand_media": "show_all",
+        }
+    )
     posting = posting_defaults(user)
     assert (posting.privacy, posting.sensitive, posting.language, posting.quote_policy) == (
         "public",

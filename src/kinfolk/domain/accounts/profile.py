@@ -5,8 +5,10 @@ Stored shapes (the `accounts` and `users` columns are JSON, so they are fixed he
 - `Account.note_source` is the plain text the user typed; `Account.note` the HTML shown.
 - `Account.fields` is a list of `{"name": plain, "value": HTML, "source": plain,
   "verified_at": ISO 8601 or None}`. Remote accounts have no `source`.
-- `User.settings` keys owned here: `privacy`, `sensitive`, `language`, `quote_policy`,
-  `attribution_domains`, `noindex`, `expand_media`, `expand_spoilers`, `autoplay_gifs`.
+- `User.settings` keys owned here (Mastodon's setting names): `default_privacy`,
+  `default_sensitive`, `default_language`, `default_quote_policy`, `attribution_domains`,
+  `noindex`, `expand_media`, `expand_spoilers`, `autoplay_gifs`. Read them through
+  `posting_defaults` / `reading_preferences` rather than directly.
 """
 
 from __future__ import annotations
@@ -75,12 +77,12 @@ class ReadingPreferences:
 def posting_defaults(user: User) -> PostingDefaults:
     """What new statuses default to; tolerant of settings written by older versions."""
     s = user.settings or {}
-    privacy = s.get("privacy")
-    quote_policy = s.get("quote_policy")
-    language = s.get("language")
+    privacy = s.get("default_privacy")
+    quote_policy = s.get("default_quote_policy")
+    language = s.get("default_language")
     return PostingDefaults(
         privacy=privacy if privacy in (*PRIVACY_CHOICES, "direct") else "public",
-        sensitive=bool(s.get("sensitive", False)),
+        sensitive=bool(s.get("default_sensitive", False)),
         language=language if isinstance(language, str) and language else None,
         quote_policy=quote_policy if quote_policy in QUOTE_POLICIES else "public",
     )
@@ -246,24 +248,24 @@ def _parse_source(raw: Any, errors: ValidationErrors) -> dict[str, Any]:
     privacy = raw.get("privacy")
     if privacy is not None and privacy != "":
         if privacy in PRIVACY_CHOICES:
-            settings["privacy"] = privacy
+            settings["default_privacy"] = privacy
         else:
             errors.add("source.privacy", "ERR_INCLUSION", f"must be one of {', '.join(PRIVACY_CHOICES)}")
     sensitive = _bool(raw.get("sensitive"))
     if sensitive is not None:
-        settings["sensitive"] = sensitive
+        settings["default_sensitive"] = sensitive
     if "language" in raw:
         language = raw.get("language")
         if language is None or (isinstance(language, str) and not language.strip()):
-            settings["language"] = None
+            settings["default_language"] = None
         elif isinstance(language, str) and _LANGUAGE_RE.match(language.strip()):
-            settings["language"] = language.strip()
+            settings["default_language"] = language.strip()
         else:
             errors.add("source.language", "ERR_INCLUSION", "is not a supported language code")
     quote_policy = raw.get("quote_policy")
     if quote_policy is not None and quote_policy != "":
         if quote_policy in QUOTE_POLICIES:
-            settings["quote_policy"] = quote_policy
+            settings["default_quote_policy"] = quote_policy
         else:
             errors.add("source.quote_policy", "ERR_INCLUSION", f"must be one of {', '.join(QUOTE_POLICIES)}")
     return settings
