@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, distinct, exists, func, select, update
+from sqlalchemy import ColumnElement, delete, distinct, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.db.upsert import insert_for
@@ -285,7 +285,7 @@ async def search_tags(
         matches = Tag.name.startswith(prefix, autoescape=True)
     stmt = select(Tag).where(matches, Tag.listable.is_(True), Tag.usable.is_(True))
     if trendable_only:
-        stmt = stmt.where(Tag.trendable.is_(True))
+        stmt = stmt.where(or_(Tag.trendable.is_(True), Tag.name == prefix))
     stmt = (
         stmt.order_by((Tag.name == prefix).desc(), func.length(Tag.name), Tag.name)
         .limit(limit)

@@ -1,0 +1,72 @@
+"""GET /api/v2/search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from kinfolk.api.app import get_container
+from kinfolk.api.auth import current_viewer, require
+from kinfolk.api.entities.search import render_search
+from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.paging import STATUSES, parse_id, parse_limit
+from kinfolk.domain.search.resolver import remote_resolver
+from kinfolk.domain.search.service import SearchParams, search
+from kinfolk.kernel.errors import BadRequest
+
+
+def _offset(value: Any) -> int:
+    """Lenient like Rails' `to_i`: leading digits or zero."""
+    text = str(value).strip() if value is not None else ""
+    digits = ""
+    for char in text:
+        if not char.isdigit():
+            break
+        digits += char
+    return int(digits[:9]) if digits else 0
+
+
+def _params(params: dict[str, Any]) -> SearchParams:
+    q = params.get("q")
+    if not isinstance(q, str) or not q.strip():
+        raise BadRequest("param is missing or the value is empty: q")
+    kind = params.get("type")
+    offset = params.get("offset")
+    account_id = params.get("account_id")
+    return SearchParams(
+        q=q,
+        type=kind if isinstance(kind, str) and kind else None,
+        resolve=as_bool(params.get("resolve")),
+        following=as_bool(params.get("following")),
+        account_id=parse_id(account_id, "account_id") if isinstance(account_id, str | int) else None,
+        exclude_unreviewed=as_bool(params.get("exclude_unreviewed")),
+        max_id=parse_id(params.get("max_id"), "max_id"),
+        min_id=parse_id(params.get("min_id"), "min_id"),
+        limit=parse_limit(params.get("limit"), STATUSES),
+        offset=_offset(offset),
+        offset_given=offset not in (None, ""),
+    )
+
+
+async def index(request: Request) -> Response:
+    container = get_container(request)
+    parsed = _params(await read_params(request))
+    async with container.db.uow(write=False) as uow:
+        viewer = await current_viewer(request, uow)
+        if viewer is not None:
+            await require(request, uow, "read:search", user=False)
+        viewer_id = viewer.account.id if viewer and viewer.account else None
+        results = await search(
+            uow.session,
+            parsed,
+            viewer_id=viewer_id,
+            local_domain=container.settings.domain,
+            resolver=remote_resolver(container.extras),
+        )
+        return json_response(await render_search(uow.session, container, results, viewer_id))
+
+
+routes: list[BaseRoute] = [Route("/api/v2/search", index, methods=["GET"])]

@@ -1,0 +1,102 @@
+"""Turning a URL or `user@host` handle in a search into an account or status.
+
+Local addresses (our own profile and status URLs) resolve here and now. Anything remote goes
+to a `RemoteResolver`, the hook federation implements (WebFinger, fetching the object); until it
+is installed in the container's extras under `RESOLVER_KEY`, remote lookups find nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.search import repo
+from kinfolk.domain.statuses.models import Status
+from kinfolk.domain.visibility import can_see
+
+RESOLVER_KEY = "search.remote_resolver"
+
+_STATUS_PATHS = (
+    re.compile(r"^/@(?P<username>[\w.-]+)/(?P<id>\d{1,19})/?$"),
+    re.compile(r"^/users/(?P<username>[\w.-]+)/statuses/(?P<id>\d{1,19})/?$"),
+)
+_ACCOUNT_PATHS = (
+    re.compile(r"^/@(?P<username>[\w.-]+)/?$"),
+    re.compile(r"^/users/(?P<username>[\w.-]+)/?$"),
+)
+_HANDLE = re.compile(r"^@?(?P<username>[\w.-]+)@(?P<domain>[\w.-]+\w(?::\d+)?)$")
+
+
+class RemoteResolver(Protocol):
+    """Looks up objects on other servers (federation provides the implementation)."""
+
+    async def resolve_url(
+        self, session: AsyncSession, url: str, viewer_id: int
+    ) -> Account | Status | None: ...
+
+    async def resolve_handle(
+        self, session: AsyncSession, username: str, domain: str, viewer_id: int
+    ) -> Account | None: ...
+
+
+class NoRemoteResolver:
+    """The default until federation is wired in: nothing remote is ever found."""
+
+    async def resolve_url(self, session: AsyncSession, url: str, viewer_id: int) -> Account | Status | None:
+        return None
+
+    async def resolve_handle(
+        self, session: AsyncSession, username: str, domain: str, viewer_id: int
+    ) -> Account | None:
+        return None
+
+
+def remote_resolver(extras: Mapping[str, Any]) -> RemoteResolver:
+    found = extras.get(RESOLVER_KEY)
+    return found if found is not None else NoRemoteResolver()
+
+
+def parse_handle(query: str) -> tuple[str, str] | None:
+    match = _HANDLE.match(query.strip())
+    if not match:
+        return None
+    return match.group("username"), match.group("domain").lower()
+
+
+def local_hosts(domain: str) -> set[str]:
+    host = domain.lower()
+    return {host, host.split(":", 1)[0]}
+
+
+async def resolve_local_url(
+    session: AsyncSession, url: str, local_domain: str, viewer_id: int
+) -> Account | Status | None:
+    """One of our own profile or status URLs, if the viewer may see it; None otherwise."""
+    parts = urlsplit(url)
+    if (parts.netloc or "").lower() not in local_hosts(local_domain):
+        return None
+    path = unquote(parts.path)
+    for pattern in _STATUS_PATHS:
+        match = pattern.match(path)
+        if match:
+            status = await repo.get_status(session, int(match.group("id")))
+            author = await repo.local_account(session, match.group("username"))
+            if (
+                status is None
+                or author is None
+                or status.account_id != author.id
+                or status.reblog_of_id is not None
+                or not await can_see(session, status, viewer_id)
+            ):
+                return None
+            return status
+    for pattern in _ACCOUNT_PATHS:
+        match = pattern.match(path)
+        if match:
+            return await repo.local_account(session, match.group("username"))
+    return None
