@@ -25,6 +25,7 @@ def collect_routes() -> list[BaseRoute]:
         search,
         statuses,
         tags,
+        trends,
         wellknown,
     )
 
@@ -39,6 +40,7 @@ def collect_routes() -> list[BaseRoute]:
         tags,
         featured_tags,
         search,
+        trends,
         accounts,
         instance,
         media,

@@ -17,6 +17,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.domain.relationships.jobs",
     "kinfolk.domain.notifications.jobs",
     "kinfolk.domain.timelines.jobs",
+    "kinfolk.domain.trends.jobs",
 )
 
 ENV_VAR = "KINFOLK_JOB_MODULES"
