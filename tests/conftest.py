@@ -73,15 +73,16 @@ def pg_database() -> Iterator[str]:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _truncate_pg(url: str) -> None:
+async def _empty_pg(url: str) -> None:
     import asyncpg
 
     from kinfolk.db.models import Base
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        await conn.execute(f"TRUNCATE {tables} CASCADE")
+        # DELETE is far cheaper than TRUNCATE for the few rows a test leaves behind.
+        statements = "; ".join(f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+        await conn.execute(f"BEGIN; {statements}; COMMIT")
     finally:
         await conn.close()
 
@@ -95,7 +96,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(template, path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
-    asyncio.run(_truncate_pg(url))
+    asyncio.run(_empty_pg(url))
     return url
 
 
