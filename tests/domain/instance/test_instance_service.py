@@ -97,13 +97,13 @@ async def test_contact_prefers_the_configured_username(container: Container, mak
     await make_user("desk")
     async with container.db.uow(write=False) as uow:
         found = await service.contact_account(uow.session, container.settings)
-        assert found is not None and found[0].username == "first"
+        assert found is not None and found.username == "first"
         container.settings.contact_username = "@Desk"
         found = await service.contact_account(uow.session, container.settings)
-        assert found is not None and found[0].username == "desk"
+        assert found is not None and found.username == "desk"
         container.settings.contact_username = "nobody"
         found = await service.contact_account(uow.session, container.settings)
-        assert found is not None and found[0].username == "first"
+        assert found is not None and found.username == "first"
 
 
 def test_week_starts_are_mondays_oldest_first() -> None:

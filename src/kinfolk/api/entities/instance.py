@@ -14,10 +14,9 @@ from typing import Any
 from kinfolk import MASTODON_API_VERSION, MASTODON_COMPAT_VERSION, SOURCE_URL, __version__
 from kinfolk.api.entities.rule import render_rules
 from kinfolk.config import Settings
-from kinfolk.domain.accounts.models import Account, AccountStats
 from kinfolk.domain.instance import limits
 from kinfolk.domain.instance.service import Overview, WeekActivity
-from kinfolk.kernel.clock import iso, iso_date
+from kinfolk.kernel.clock import iso
 
 THUMBNAIL_PATH = "/instance/thumbnail.png"
 
@@ -78,56 +77,10 @@ def _public_feeds() -> dict[str, str]:
     return {"local": "public", "remote": "public"}
 
 
-def render_contact_account(
-    account: Account, stats: AccountStats | None, settings: Settings
+def render_instance(
+    overview: Overview, settings: Settings, vapid_public_key: str, contact: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """A minimal Account entity for the contact.
-
-    TODO: switch to the shared renderer in api/entities/account.py once it exists.
-    """
-    base = settings.base_url
-    avatar = account.avatar_remote_url or f"{base}/avatars/original/missing.png"
-    header = account.header_remote_url or f"{base}/headers/original/missing.png"
-    return {
-        "id": str(account.id),
-        "username": account.username,
-        "acct": account.acct,
-        "display_name": account.display_name,
-        "locked": account.locked,
-        "bot": account.bot,
-        "discoverable": account.discoverable,
-        "indexable": account.indexable,
-        "group": account.group,
-        "created_at": iso_date(account.created_at),
-        "note": account.note,
-        "url": account.url or f"{base}/@{account.username}",
-        "uri": account.uri or f"{base}/users/{account.username}",
-        "avatar": avatar,
-        "avatar_static": avatar,
-        "header": header,
-        "header_static": header,
-        "followers_count": stats.followers_count if stats else 0,
-        "following_count": stats.following_count if stats else 0,
-        "statuses_count": stats.statuses_count if stats else 0,
-        "last_status_at": (
-            stats.last_status_at.strftime("%Y-%m-%d") if stats and stats.last_status_at else None
-        ),
-        "hide_collections": account.hide_collections,
-        "memorial": account.memorial,
-        "emojis": [],
-        "roles": [],
-        "fields": [],
-    }
-
-
-def _contact(overview: Overview, settings: Settings) -> dict[str, Any] | None:
-    if overview.contact is None:
-        return None
-    account, stats = overview.contact
-    return render_contact_account(account, stats, settings)
-
-
-def render_instance(overview: Overview, settings: Settings, vapid_public_key: str) -> dict[str, Any]:
+    """`contact` is the contact Account entity, rendered by api/entities/account.py."""
     return {
         "domain": settings.domain,
         "title": settings.instance_title,
@@ -169,13 +122,15 @@ def render_instance(overview: Overview, settings: Settings, vapid_public_key: st
             "url": None,
         },
         "api_versions": {"mastodon": MASTODON_API_VERSION},
-        "contact": {"email": settings.contact_email, "account": _contact(overview, settings)},
+        "contact": {"email": settings.contact_email, "account": contact},
         "rules": render_rules(overview.rules),
         "wrapstodon": None,
     }
 
 
-def render_instance_v1(overview: Overview, settings: Settings) -> dict[str, Any]:
+def render_instance_v1(
+    overview: Overview, settings: Settings, contact: dict[str, Any] | None
+) -> dict[str, Any]:
     return {
         "uri": settings.domain,
         "title": settings.instance_title,
@@ -203,7 +158,7 @@ def render_instance_v1(overview: Overview, settings: Settings) -> dict[str, Any]
             "media_attachments": _media(settings),
             "polls": _polls(settings),
         },
-        "contact_account": _contact(overview, settings),
+        "contact_account": contact,
         "rules": render_rules(overview.rules),
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from importlib import resources
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -17,8 +18,11 @@ from kinfolk.api.app import get_container
 from kinfolk.api.auth import current_viewer, require
 from kinfolk.api.cors import PUBLIC_METHODS, public
 from kinfolk.api.entities import instance as entity
+from kinfolk.api.entities.account import render_account
 from kinfolk.api.entities.rule import render_rules
 from kinfolk.api.http import json_response
+from kinfolk.container import Container
+from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.instance import service
 from kinfolk.domain.instance.languages import LANGUAGES
 from kinfolk.infra.vapid import ensure_vapid_public_key
@@ -32,13 +36,22 @@ TEXTS_UPDATED_AT = utcnow()
 THUMBNAIL_PNG = resources.files("kinfolk.api").joinpath("assets/thumbnail.png").read_bytes()
 
 
+async def _contact(
+    uow: UnitOfWork, overview: service.Overview, container: Container
+) -> dict[str, Any] | None:
+    if overview.contact is None:
+        return None
+    return await render_account(uow.session, overview.contact, container)
+
+
 @public
 async def instance_v2(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
         overview = await service.overview(uow.session, container.settings)
+        contact = await _contact(uow, overview, container)
     vapid_key = ensure_vapid_public_key(container)
-    return json_response(entity.render_instance(overview, container.settings, vapid_key))
+    return json_response(entity.render_instance(overview, container.settings, vapid_key, contact))
 
 
 @public
@@ -46,7 +59,8 @@ async def instance_v1(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
         overview = await service.overview(uow.session, container.settings)
-    return json_response(entity.render_instance_v1(overview, container.settings))
+        contact = await _contact(uow, overview, container)
+    return json_response(entity.render_instance_v1(overview, container.settings, contact))
 
 
 @public

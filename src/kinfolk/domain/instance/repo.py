@@ -123,10 +123,6 @@ async def first_owner_account(session: AsyncSession) -> Account | None:
     return result.scalar_one_or_none()
 
 
-async def account_stats(session: AsyncSession, account_id: int) -> AccountStats | None:
-    return await session.get(AccountStats, account_id)
-
-
 # --- weekly activity ---------------------------------------------------------------------------
 
 

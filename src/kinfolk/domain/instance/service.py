@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.config import Settings
-from kinfolk.domain.accounts.models import Account, AccountStats
+from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.instance import repo
 from kinfolk.domain.instance.models import Rule
 from kinfolk.kernel.clock import utcnow
@@ -134,9 +134,7 @@ async def weekly_activity(session: AsyncSession, now: datetime | None = None) ->
 # --- contact -----------------------------------------------------------------------------------
 
 
-async def contact_account(
-    session: AsyncSession, settings: Settings
-) -> tuple[Account, AccountStats | None] | None:
+async def contact_account(session: AsyncSession, settings: Settings) -> Account | None:
     """The configured contact, or else the first owner; None when neither exists."""
     account: Account | None = None
     if settings.contact_username:
@@ -145,9 +143,7 @@ async def contact_account(
             account = None
     if account is None:
         account = await repo.first_owner_account(session)
-    if account is None:
-        return None
-    return account, await repo.account_stats(session, account.id)
+    return account
 
 
 @dataclass(frozen=True)
@@ -156,7 +152,7 @@ class Overview:
 
     usage: Usage
     rules: list[Rule]
-    contact: tuple[Account, AccountStats | None] | None
+    contact: Account | None
 
 
 async def overview(session: AsyncSession, settings: Settings) -> Overview:
