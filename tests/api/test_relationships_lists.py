@@ -128,7 +128,9 @@ async def test_follower_lists_hidden_and_filtered(client, container, make_user) 
         assert account is not None
         account.hide_collections = False
 
-    # A viewer the account blocks sees nothing.
+    # Blocking the account does not hide its lists from the blocker; being blocked by it does.
+    await add_rows(container, Block(account_id=alice.account_id, target_account_id=bob.account_id))
+    assert ids(await client.get(f"{API}/{bob.account_id}/followers", headers=alice.headers)) == [str(fan)]
     await add_rows(container, Block(account_id=bob.account_id, target_account_id=alice.account_id))
     assert (await client.get(f"{API}/{bob.account_id}/followers", headers=alice.headers)).json() == []
     assert (await client.get(f"{API}/{bob.account_id}/following", headers=alice.headers)).json() == []
@@ -277,6 +279,11 @@ async def test_familiar_followers(client, container, make_user) -> None:
     assert [a["id"] for a in body[0]["accounts"]] == [str(friend)]
     assert body[0]["accounts"][0]["username"] == "friend"
     assert body[1]["accounts"] == []
+    # Ids in a JSON body on the GET, as Mastodon.py sends them.
+    r = await client.request(
+        "GET", f"{API}/familiar_followers", json={"id": [str(bob.account_id)]}, headers=alice.headers
+    )
+    assert [a["id"] for a in r.json()[0]["accounts"]] == [str(friend)]
     assert (await client.get(f"{API}/familiar_followers", params={"id[]": bob.account_id})).status_code == 401
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -30,7 +31,7 @@ from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships import service
 from kinfolk.domain.relationships.service import FollowOptions, Relationship
-from kinfolk.kernel.errors import Forbidden, NotFound, Unprocessable
+from kinfolk.kernel.errors import BadRequest, Forbidden, NotFound, Unprocessable
 
 _ID_MAX = (1 << 63) - 1
 _INT_RE = re.compile(r"^\s*\d+\s*$")
@@ -109,6 +110,23 @@ def _offset(value: Any) -> int:
     return 0
 
 
+async def _query_and_json(request: Request) -> dict[str, Any]:
+    """Query parameters, plus a JSON body even on a GET, which Rails reads and Mastodon.py sends
+    (`account_familiar_followers` passes its ids that way)."""
+    params = await read_params(request)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method == "GET" and ctype == "application/json":
+        body = await request.body()
+        if body.strip():
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest("Error occurred while parsing request parameters") from exc
+            if isinstance(data, dict):
+                params.update(data)
+    return params
+
+
 async def _user(request: Request, uow: UnitOfWork, scope: str) -> Account:
     _, account, _ = await require_user(request, uow, scope)
     return account
@@ -178,7 +196,7 @@ async def note(request: Request) -> Response:
 
 async def relationships(request: Request) -> Response:
     container = get_container(request)
-    params = await read_params(request)
+    params = await _query_and_json(request)
     async with container.db.uow(write=False) as uow:
         account = await _user(request, uow, "read:follows")
         rels = await service.relationships(
@@ -192,7 +210,7 @@ async def relationships(request: Request) -> Response:
 
 async def familiar_followers(request: Request) -> Response:
     container = get_container(request)
-    params = await read_params(request)
+    params = await _query_and_json(request)
     async with container.db.uow(write=False) as uow:
         account = await _user(request, uow, "read:follows")
         results = await service.familiar_followers(uow.session, account.id, _ids(params.get("id")))

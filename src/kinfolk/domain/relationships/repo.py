@@ -230,6 +230,11 @@ async def delete_block(session: AsyncSession, account_id: int, target_id: int) -
     return (await session.execute(stmt)).first() is not None
 
 
+async def blocks(session: AsyncSession, account_id: int, target_id: int) -> bool:
+    stmt = select(exists().where(Block.account_id == account_id, Block.target_account_id == target_id))
+    return bool((await session.execute(stmt)).scalar())
+
+
 async def blocked_either_way(session: AsyncSession, a: int, b: int) -> bool:
     stmt = select(
         exists().where(

@@ -440,7 +440,7 @@ async def _hides_from(session: AsyncSession, account: Account, viewer_id: int | 
         return False
     if account.hide_collections:
         return True
-    return viewer_id is not None and await repo.blocked_either_way(session, account.id, viewer_id)
+    return viewer_id is not None and await repo.blocks(session, account.id, viewer_id)
 
 
 def _exclusions_for(viewer_id: int | None, account_id: int) -> int | None:
@@ -481,7 +481,7 @@ async def list_endorsements(
     if (
         viewer_id is not None
         and viewer_id != account.id
-        and await repo.blocked_either_way(session, account.id, viewer_id)
+        and await repo.blocks(session, account.id, viewer_id)
     ):
         return Paged([], [])
     rows = await repo.list_pins(
