@@ -474,3 +474,63 @@ async def test_scopes_per_action(client, make_user) -> None:
     assert r.status_code == 403
     r = await _post(client, mutes_only, f"{API}/{bob.account_id}/note", json={"comment": "x"})
     assert r.status_code == 403
+
+
+async def test_bad_input_is_never_a_server_error(client, container, make_user) -> None:
+    alice, bob = await make_user("alice"), await make_user("bob")
+    target = f"{API}/{bob.account_id}"
+    garbage: list[Any] = [
+        {"languages": {"a": 1}},
+        {"languages": "en", "reblogs": {"x": 1}, "notify": [1]},
+        {"languages": [None, 3, ""]},
+        {"duration": 1e300},
+        {"duration": "99999999999999999999999"},
+        {"duration": [1]},
+        {"notifications": {"x": 1}},
+        {"comment": ["a", "b"]},
+        {"comment": 12},
+        {"domain": ["a.example"]},
+        {"domain": "a" * 300 + ".example"},
+        {"domain": "\udcff.example"},
+        {"domain": "xn--.example"},
+    ]
+    posts = [f"{target}/{a}" for a in ("follow", "mute", "note", "block", "unmute", "endorse")]
+    posts.append("/api/v1/domain_blocks")
+    for path in posts:
+        for body in garbage:
+            try:
+                r = await client.post(path, json=body, headers=alice.headers)
+            except UnicodeEncodeError:
+                continue  # the client itself cannot send a lone surrogate
+            assert r.status_code < 500, (path, body, r.text)
+        r = await client.post(
+            path, content=b"{not json", headers={**alice.headers, "content-type": "application/json"}
+        )
+        # Endpoints that take parameters say the body is broken; the others do not read it.
+        takes_params = path.endswith(("/follow", "/mute", "/note", "/domain_blocks"))
+        if takes_params:
+            assert r.status_code == 400, (path, r.text)
+        assert r.status_code < 500, (path, r.text)
+    for params in (
+        {"max_id": "1e5"},
+        {"since_id": str(2**70)},
+        {"min_id": "-3"},
+        {"limit": "lots"},
+        {"id[]": ["x", str(2**80)]},
+        {"q": "%_%", "offset": "-1", "limit": "-7"},
+    ):
+        for path in (
+            f"{target}/followers",
+            f"{target}/following",
+            f"{target}/endorsements",
+            "/api/v1/blocks",
+            "/api/v1/mutes",
+            "/api/v1/domain_blocks",
+            "/api/v1/follow_requests",
+            "/api/v1/endorsements",
+            f"{API}/relationships",
+            f"{API}/familiar_followers",
+            f"{API}/search",
+        ):
+            r = await client.get(path, params=params, headers=alice.headers)
+            assert r.status_code in (200, 400), (path, params, r.text)

@@ -324,6 +324,7 @@ async def test_account_search(client, container, make_user) -> None:
     assert await search(q="nobody@unknown.example", resolve="true") == []
     assert len(await search(q="bob", limit=1)) == 1
     assert await search(q="bob", limit=1, offset=1) != await search(q="bob", limit=1)
+    assert await search(q="bob", offset="99999999999999999999999") == []
 
     # following=true: only accounts Alice follows.
     await add_rows(container, Follow(account_id=alice.account_id, target_account_id=bob_ids[0]))

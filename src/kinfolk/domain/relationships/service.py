@@ -37,6 +37,8 @@ MAX_IDS = 100
 FOLLOW_LIMIT = 7500
 FOLLOW_LIMIT_RATIO = 1.1
 EXPIRE_MUTES_BATCH = 1000
+# Deeper search pages are refused quietly (empty), as search engines cap result windows.
+SEARCH_OFFSET_MAX = 10_000
 
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?"
 _DOMAIN_RE = re.compile(rf"^(?=.{{1,253}}$)(?:{_LABEL}\.)*{_LABEL}$")
@@ -543,7 +545,7 @@ async def search_accounts(
     `resolve` (looking up unknown remote handles) belongs to federation and does nothing yet.
     """
     text = " ".join(query.split()).lower().lstrip("@")
-    if not text or limit < 1:
+    if not text or limit < 1 or offset > SEARCH_OFFSET_MAX:
         return []
     username, at, domain_part = text.partition("@")
     username = username.strip()
