@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -304,3 +305,25 @@ async def test_scopes_and_authentication(client, make_user) -> None:  # type: ig
     assert refused.status_code == 403
     filters_only = await make_user("narrow", scopes="read:filters write:filters")
     assert (await _create(client, filters_only)).status_code == 200
+
+
+async def test_changes_reach_open_streams(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    channel = f"timeline:system:{alice.account_id}"
+    subscription = await container.pubsub.subscribe([channel])
+    try:
+        created = await _create(client, alice)
+        assert (await asyncio.wait_for(subscription.get(), 5))[0] == channel
+        await client.put(
+            f"/api/v2/filters/{created.json()['id']}", json={"title": "x"}, headers=alice.headers
+        )
+        _, message = await asyncio.wait_for(subscription.get(), 5)
+        assert b"filters_changed" in message
+        # A failed change publishes nothing.
+        await client.put(f"/api/v2/filters/{created.json()['id']}", json={"title": ""}, headers=alice.headers)
+        await client.delete(f"/api/v2/filters/{created.json()['id']}", headers=alice.headers)
+        _, message = await asyncio.wait_for(subscription.get(), 5)
+        assert b"filters_changed" in message
+        assert subscription.get_nowait() is None
+    finally:
+        await subscription.close()

@@ -3,10 +3,12 @@ hashtags, accounts, local URL resolution and the remote-resolver hook."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
@@ -207,6 +209,7 @@ async def test_query_shapes_choose_what_is_searched(client, make_user, container
         "accounts": [],
         "statuses": [],
         "hashtags": [],
+        "collections": [],
     }
 
 
@@ -235,6 +238,7 @@ async def test_resolving_local_urls(client, make_user) -> None:  # type: ignore[
         "accounts": [],
         "statuses": [],
         "hashtags": [],
+        "collections": [],
     }
 
 
@@ -301,3 +305,39 @@ async def test_postgresql_uses_the_fulltext_index(client, make_user, container) 
             )
         )
         assert "ix_statuses_fulltext" in "\n".join(r[0] for r in plan.all())
+
+
+@contextmanager
+def _count_selects(container: Container) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    engine = container.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+async def test_a_page_of_results_costs_a_fixed_number_of_queries(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    for i in range(20):
+        await _post(client, alice, f"counting words #count{chr(97 + i)}")
+    counts = []
+    for limit in (1, 20):
+        with _count_selects(container) as seen:
+            response = await _search(client, alice, "counting", type="statuses", limit=limit)
+        assert len(response.json()["statuses"]) == limit
+        counts.append(len(seen))
+    assert counts[0] == counts[1]
+    counts = []
+    for limit in (1, 20):
+        with _count_selects(container) as seen:
+            response = await _search(client, alice, "count", type="hashtags", limit=limit)
+        assert len(response.json()["hashtags"]) == limit
+        counts.append(len(seen))
+    assert counts[0] == counts[1]

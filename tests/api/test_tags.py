@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kinfolk.container import Container
 from kinfolk.domain.timelines.models import HomeFeedEntry
@@ -195,3 +197,33 @@ async def test_scopes(client, make_user) -> None:  # type: ignore[no-untyped-def
     ).status_code == 403
     follower = await make_user("follower", scopes="follow")
     assert (await client.post("/api/v1/tags/x/follow", headers=follower.headers)).status_code == 200
+
+
+@contextmanager
+def _count_selects(container: Container) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    engine = container.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+async def test_followed_tags_page_costs_a_fixed_number_of_queries(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    for i in range(20):
+        await client.post(f"/api/v1/tags/follow{chr(97 + i)}/follow", headers=alice.headers)
+        await _post(client, alice, f"#follow{chr(97 + i)}")
+    counts = []
+    for limit in (1, 20):
+        with _count_selects(container) as seen:
+            response = await client.get(f"/api/v1/followed_tags?limit={limit}", headers=alice.headers)
+        assert len(response.json()) == limit
+        counts.append(len(seen))
+    assert counts[0] == counts[1]

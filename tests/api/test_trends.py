@@ -139,3 +139,34 @@ async def test_refresh_replaces_the_previous_ranking(client, make_user, containe
     await client.delete(f"/api/v1/statuses/{first['id']}", headers=alice.headers)
     await _refresh(container, drain_jobs)
     assert (await client.get("/api/v1/trends/tags")).json() == []
+
+
+async def test_trend_pages_cost_a_fixed_number_of_queries(client, make_user, container, drain_jobs) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    users = [await make_user(f"user{i}") for i in range(3)]
+    posts = []
+    for i in range(6):
+        tag = f"#trend{chr(97 + i)}"
+        for user in users[:2]:
+            posts.append(await _post(client, user, f"{tag} https://site{i}.example/page"))
+    for post in posts:
+        await client.post(f"/api/v1/statuses/{post['id']}/favourite", headers=users[2].headers)
+        await client.post(f"/api/v1/statuses/{post['id']}/reblog", headers=users[2].headers)
+    await _refresh(container, drain_jobs)
+    for path in ("/api/v1/trends/tags", "/api/v1/trends/statuses", "/api/v1/trends/links"):
+        counts = []
+        for limit in (1, 6):
+            seen: list[str] = []
+
+            def listener(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+                seen.append(statement)  # noqa: B023
+
+            event.listen(container.db.engine.sync_engine, "before_cursor_execute", listener)
+            try:
+                response = await client.get(f"{path}?limit={limit}", headers=users[0].headers)
+            finally:
+                event.remove(container.db.engine.sync_engine, "before_cursor_execute", listener)
+            assert len(response.json()) == limit, (path, response.json())
+            counts.append(len(seen))
+        assert counts[0] == counts[1], path

@@ -20,4 +20,6 @@ async def render_search(
         "accounts": await render_accounts(session, results.accounts, container) if results.accounts else [],
         "statuses": await render_statuses(session, container, results.statuses, viewer_id),
         "hashtags": render_tags(results.hashtags, container.settings.base_url),
+        # Mastodon 4.5 collections (curated account lists) do not exist here yet.
+        "collections": [],
     }

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
-from kinfolk.api.auth import current_viewer, require, require_user
+from kinfolk.api.auth import current_viewer, require_user
 from kinfolk.api.entities.tag import render_tag, render_tags
 from kinfolk.api.http import json_response, read_params
 from kinfolk.api.paging import Limits, paged_response, parse_page
@@ -27,9 +27,8 @@ def _name(request: Request) -> str:
 async def show(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
+        # Public, as in Mastodon: a token only adds the viewer's `following` and `featuring`.
         viewer = await current_viewer(request, uow)
-        if viewer is not None:
-            await require(request, uow, "read", "read:statuses", "read:follows", user=False)
         viewer_id = viewer.account.id if viewer and viewer.account else None
         view = await service.show(uow.session, _name(request), viewer_id)
         return json_response(render_tag(view, container.settings.base_url))

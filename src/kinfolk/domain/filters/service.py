@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.filters import repo
 from kinfolk.domain.filters.models import Filter, FilterKeyword, FilterStatus
+from kinfolk.domain.timelines.streams import filters_changed
 from kinfolk.domain.visibility import can_see
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import NotFound, Unprocessable
@@ -63,12 +64,8 @@ class FilterView:
 
 
 async def _filters_changed(uow: UnitOfWork, account_id: int) -> None:
-    """The single call site for the streaming `filters_changed` event.
-
-    The streaming area has not published a `filters_changed(account_id)` hook yet; when it does,
-    call it here (every filter, keyword and filter-status change passes through this function).
-    """
-    del uow, account_id
+    """The one call site for streaming: open streams learn of the change once the commit lands."""
+    filters_changed(uow, account_id)
 
 
 # -- validation ------------------------------------------------------------------------------
