@@ -1,5 +1,65 @@
-"""Routes for apps (filled in by the apps work)."""
+"""POST /api/v1/apps and GET /api/v1/apps/verify_credentials."""
 
-from starlette.routing import BaseRoute
+from __future__ import annotations
 
-routes: list[BaseRoute] = []
+from pydantic import BaseModel, ConfigDict
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from kinfolk.api.app import get_container
+from kinfolk.api.auth import require
+from kinfolk.api.cors import PUBLIC_METHODS, public
+from kinfolk.api.entities.application import render_application, render_credential_application
+from kinfolk.api.http import json_response, read_params, validate
+from kinfolk.api.routes.oauth import CORS_POST_METHODS, cors_post
+from kinfolk.domain.oauth.service import check_app_creation_rate, create_application
+from kinfolk.kernel.errors import Unauthorized
+
+
+class CreateAppParams(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    client_name: str = ""
+    # Required by Mastodon; missing is reported as a blank redirect URI.
+    redirect_uris: str | list[str] = ""
+    scopes: str | list[str] | None = None
+    website: str | None = None
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def create_app(request: Request) -> Response:
+    container = get_container(request)
+    await check_app_creation_rate(container.ratelimiter, _client_ip(request))
+    params = validate(CreateAppParams, await read_params(request))
+    async with container.db.uow() as uow:
+        app = await create_application(
+            uow.session,
+            name=params.client_name,
+            redirect_uris=params.redirect_uris,
+            scopes=params.scopes,
+            website=params.website,
+        )
+    return json_response(
+        render_credential_application(app, vapid_key=container.extras.get("vapid_public_key"))
+    )
+
+
+async def verify_credentials(request: Request) -> Response:
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        viewer = await require(request, uow, user=False)
+    if viewer.application is None:
+        raise Unauthorized("The access token is invalid")
+    return json_response(
+        render_application(viewer.application, vapid_key=container.extras.get("vapid_public_key"))
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/apps", cors_post(create_app), methods=CORS_POST_METHODS),
+    Route("/api/v1/apps/verify_credentials", public(verify_credentials), methods=PUBLIC_METHODS),
+]

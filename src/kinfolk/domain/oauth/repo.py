@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Result, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.domain.accounts.models import Account, User
@@ -50,3 +53,72 @@ async def find_code(session: AsyncSession, code_digest: str) -> AuthorizationCod
         select(AuthorizationCode).where(AuthorizationCode.code_digest == code_digest)
     )
     return result.scalar_one_or_none()
+
+
+async def find_access_token(session: AsyncSession, token_digest: str) -> AccessToken | None:
+    result = await session.execute(select(AccessToken).where(AccessToken.token_digest == token_digest))
+    return result.scalar_one_or_none()
+
+
+async def claim_code(session: AsyncSession, code_id: int) -> bool:
+    """Mark a code used; False when another request redeemed it first (the UPDATE is the arbiter)."""
+    result = await session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == code_id, AuthorizationCode.used.is_(False))
+        .values(used=True)
+    )
+    return _rowcount(result) == 1
+
+
+async def revoke_token_row(session: AsyncSession, token_id: int, at: datetime) -> bool:
+    """Revoke one token; False when it was already revoked (a concurrent refresh won)."""
+    result = await session.execute(
+        update(AccessToken)
+        .where(AccessToken.id == token_id, AccessToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    return _rowcount(result) == 1
+
+
+async def revoke_tokens_since(
+    session: AsyncSession, *, application_id: int, user_id: int, since: datetime, at: datetime
+) -> int:
+    result = await session.execute(
+        update(AccessToken)
+        .where(
+            AccessToken.application_id == application_id,
+            AccessToken.user_id == user_id,
+            AccessToken.created_at >= since,
+            AccessToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=at)
+    )
+    return _rowcount(result)
+
+
+async def get_user_and_account(session: AsyncSession, user_id: int) -> tuple[User, Account] | None:
+    row = (
+        await session.execute(
+            select(User, Account).join(Account, Account.id == User.account_id).where(User.id == user_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def get_user_and_account_by_email(session: AsyncSession, email: str) -> tuple[User, Account] | None:
+    row = (
+        await session.execute(
+            select(User, Account)
+            .join(Account, Account.id == User.account_id)
+            .where(User.email == email.strip().lower())
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def touch_sign_in(session: AsyncSession, user_id: int, at: datetime) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(last_sign_in_at=at))
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
