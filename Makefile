@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export KINFOLK_PROTOCOL ?= http
 export KINFOLK_DOMAIN ?= localhost:8000
 
-.PHONY: run test lint typecheck install migrate clean
+.PHONY: run test lint typecheck install migrate clean compat
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Mastodon.py's own test suite, live against a fresh server on localhost:3000 (see compat/README.md).
+# COMPAT_TESTS="test_instance.py test_auth.py" runs a subset; COMPAT_KEEP=1 leaves the server running;
+# COMPAT_RECORD=1 records Kinfolk's responses for compat/shapes.py.
+compat: $(STAMP)
+	COMPAT_TESTS="$(COMPAT_TESTS)" COMPAT_KEEP="$(COMPAT_KEEP)" COMPAT_RECORD="$(COMPAT_RECORD)" \
+		$(BIN)/python compat/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
