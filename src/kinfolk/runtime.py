@@ -18,6 +18,11 @@ from kinfolk.db.migrate import upgrade
 
 log = logging.getLogger("kinfolk")
 
+# Uvicorn closes idle keep-alive connections after 5 s by default: a client that reuses its connection
+# after a pause of about that long (Mastodon.py's suite sleeps exactly 5 s) then races the close and
+# gets "connection aborted". Mastodon's Puma keeps them 20 s, nginx 75 s.
+KEEP_ALIVE_SECONDS = 75
+
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -55,6 +60,7 @@ def serve(settings: Settings, *, mode: str = "serve", workers: int = 1) -> int:
             workers=workers,
             proxy_headers=False,
             log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         return 0
     return asyncio.run(_serve_async(settings, with_worker=mode == "serve"))
@@ -67,7 +73,13 @@ async def _serve_async(settings: Settings, *, with_worker: bool) -> int:
     container = Container.build(settings)
     app = create_app(container)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, proxy_headers=False, log_level="warning", lifespan="off"
+        app,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=False,
+        log_level="warning",
+        lifespan="off",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     server = uvicorn.Server(config)
     stop = asyncio.Event()

@@ -70,6 +70,14 @@ async def test_query_form_and_json_are_interchangeable(plain_client: httpx.Async
     assert by_query == by_form == by_json == {"types": ["a", "b"]}
 
 
+async def test_a_json_body_on_a_get_counts_as_rails_reads_it(plain_client: httpx.AsyncClient) -> None:
+    async with plain_client as c:
+        by_json = await c.request("GET", "/echo?limit=2", json={"id": ["1", "2"]})
+        by_form = await c.request("GET", "/echo?limit=2", data={"id[]": ["1", "2"]})
+    assert by_json.json() == {"limit": "2", "id": ["1", "2"]}
+    assert by_form.json() == {"limit": "2"}
+
+
 async def test_malformed_json_is_a_400_not_a_500(plain_client: httpx.AsyncClient) -> None:
     async with plain_client as c:
         response = await c.post("/echo", content=b"{not json", headers={"content-type": "application/json"})

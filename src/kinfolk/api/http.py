@@ -73,10 +73,13 @@ def flatten_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 async def read_params(request: Request, *, include_query: bool = True) -> dict[str, Any]:
     """Query, form and JSON parameters merged into one nested dict (body wins over query)."""
     params: dict[str, Any] = flatten_pairs(list(request.query_params.multi_items())) if include_query else {}
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return params
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype == "application/json" or ctype.endswith("+json"):
+    is_json = ctype == "application/json" or ctype.endswith("+json")
+    # Rails reads a JSON body on a GET too, and Mastodon.py sends list parameters that way
+    # (`familiar_followers`' `id[]`); other bodies on a GET are ignored.
+    if request.method in ("GET", "HEAD", "OPTIONS") and not is_json:
+        return params
+    if is_json:
         body = await request.body()
         if body.strip():
             try:
