@@ -65,6 +65,22 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024 * 1024)
     image_size_limit: int = 16 * 1024 * 1024
     video_size_limit: int = 99 * 1024 * 1024
+    # Media limits (Mastodon's); the instance API advertises these same values.
+    image_matrix_limit: int = 7680 * 4320
+    video_matrix_limit: int = 3840 * 2160
+    video_frame_rate_limit: int = 120
+    video_frame_limit: int = 36000
+    # Remote media: cached copies are removed after this many days (0 keeps them).
+    cache_remote_media: bool = True
+    media_cache_retention_days: int = 7
+    # S3-compatible object storage for media, used when a bucket is set.
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_public_url: str = ""
+    s3_acl: str = "public-read"
     languages: str = "en"
 
     @classmethod

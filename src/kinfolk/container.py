@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from kinfolk.config import Settings
 from kinfolk.db.database import Database
 from kinfolk.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from kinfolk.infra.storage import LocalStorage, Storage
+from kinfolk.infra.storage import Storage, build_storage
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Container:
         settings.ensure_secret_key()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url, pool_size=pool_size)
-        storage = LocalStorage(settings.media_dir, base_url=f"{settings.base_url}/media")
+        storage = build_storage(settings)
         redis: Redis | None = None
         ratelimiter: RateLimiter
         if settings.redis_url:

@@ -20,6 +20,7 @@ def collect_routes() -> list[BaseRoute]:
         filters,
         instance,
         media,
+        media_attachments,
         oauth,
         relationships,
         scheduled_statuses,
@@ -47,6 +48,7 @@ def collect_routes() -> list[BaseRoute]:
         relationships,
         accounts,
         instance,
+        media_attachments,
         media,
     ):
         routes.extend(module.routes)
@@ -59,11 +61,22 @@ def create_app(container: Container) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(ProxyHeadersMiddleware, settings=container.settings),
-            Middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=container.settings.max_body_bytes,
+                larger=_upload_limits(container),
+            ),
         ],
     )
     app.state.container = container
     return app
+
+
+def _upload_limits(container: Container) -> tuple[tuple[str, int], ...]:
+    """Media uploads may carry a video and a thumbnail image, plus the form around them."""
+    settings = container.settings
+    limit = max(settings.max_body_bytes, settings.video_size_limit + settings.image_size_limit + (1 << 20))
+    return (("/api/v1/media", limit), ("/api/v2/media", limit))
 
 
 def get_container(request: Request) -> Container:

@@ -14,26 +14,30 @@ from kinfolk.kernel.errors import PayloadTooLarge
 class BodyLimitMiddleware:
     """Answer 413 before reading past `max_bytes`, whether or not Content-Length was sent."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: tuple[tuple[str, int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # (path prefix, limit) pairs for the few endpoints that take big uploads (media).
+        self.larger = larger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = next((n for prefix, n in self.larger if path.startswith(prefix)), self.max_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared < 0 or declared > self.max_bytes:
+                if declared < 0 or declared > limit:
                     await _too_large(scope, receive, send)
                     return
         received = 0
         started = False
-        max_bytes = self.max_bytes
+        max_bytes = limit
 
         async def limited_receive() -> Message:
             nonlocal received

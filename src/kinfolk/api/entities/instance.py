@@ -55,11 +55,11 @@ def _statuses(settings: Settings) -> dict[str, Any]:
 def _media(settings: Settings) -> dict[str, Any]:
     return {
         "description_limit": limits.MEDIA_DESCRIPTION_LIMIT,
-        "image_matrix_limit": limits.IMAGE_MATRIX_LIMIT,
+        "image_matrix_limit": settings.image_matrix_limit,
         "image_size_limit": settings.image_size_limit,
         "supported_mime_types": list(limits.SUPPORTED_MIME_TYPES),
-        "video_frame_rate_limit": limits.VIDEO_FRAME_RATE_LIMIT,
-        "video_matrix_limit": limits.VIDEO_MATRIX_LIMIT,
+        "video_frame_rate_limit": settings.video_frame_rate_limit,
+        "video_matrix_limit": settings.video_matrix_limit,
         "video_size_limit": settings.video_size_limit,
     }
 

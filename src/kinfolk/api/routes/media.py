@@ -15,32 +15,11 @@ from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
 from kinfolk.infra.images import missing_avatar_png, missing_header_png
-from kinfolk.infra.storage import LocalStorage
+from kinfolk.infra.storage import CONTENT_TYPES, IMMUTABLE, LocalStorage
 from kinfolk.kernel.errors import NotFound
 
-MEDIA_TYPES = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "heic": "image/heic",
-    "mp4": "video/mp4",
-    "m4v": "video/mp4",
-    "webm": "video/webm",
-    "mov": "video/quicktime",
-    "mp3": "audio/mpeg",
-    "m4a": "audio/mp4",
-    "ogg": "audio/ogg",
-    "oga": "audio/ogg",
-    "opus": "audio/ogg",
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-}
+MEDIA_TYPES = CONTENT_TYPES
 
-# Keys are random and never reused, so a file under one never changes.
-IMMUTABLE = "public, max-age=31536000, immutable"
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -55,6 +34,8 @@ async def serve_media(request: Request) -> Response:
     key = request.path_params["key"]
     if not isinstance(storage, LocalStorage):
         raise NotFound()  # other stores serve their files themselves, at their own URLs
+    if key.endswith(".bin"):
+        raise NotFound()  # raw uploads waiting for processing are never served
     try:
         path = storage.path(key)
     except ValueError as exc:
