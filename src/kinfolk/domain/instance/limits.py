@@ -1,8 +1,8 @@
 """The fixed limits the instance API advertises, in one place so the enforcing areas can share them.
 
 Values follow Mastodon 4.5, because clients size their composers and uploaders from them; limits
-that an operator may change (post length, attachment count, upload sizes, poll options) live in
-the settings instead.
+that an operator may change (post length, attachment count, upload sizes and dimensions, poll
+options) live in the settings instead.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ PROFILE_FIELD_VALUE_LIMIT = 255
 CHARACTERS_RESERVED_PER_URL = 23
 
 MEDIA_DESCRIPTION_LIMIT = 1500
-IMAGE_MATRIX_LIMIT = 7680 * 4320
-VIDEO_MATRIX_LIMIT = 3840 * 2160
-VIDEO_FRAME_RATE_LIMIT = 120
 
 POLL_MAX_CHARACTERS_PER_OPTION = 50
 POLL_MIN_EXPIRATION = 5 * 60
