@@ -40,7 +40,9 @@ async def test_create_app_returns_credential_application(client: httpx.AsyncClie
     assert body["redirect_uri"] == f"https://app.example/callback\n{OOB}"
     assert body["client_id"] and body["client_secret"] and body["client_id"] != body["client_secret"]
     assert body["client_secret_expires_at"] == 0
-    assert "vapid_key" not in body
+    # The instance's VAPID key, the same one the instance API advertises for Web Push.
+    instance = (await client.get("/api/v2/instance")).json()
+    assert body["vapid_key"] == instance["configuration"]["vapid"]["public_key"]
 
 
 async def test_create_app_defaults_and_arrays(client: httpx.AsyncClient, container: Container) -> None:

@@ -14,6 +14,7 @@ from kinfolk.api.entities.application import render_application, render_credenti
 from kinfolk.api.http import json_response, read_params, validate
 from kinfolk.api.routes.oauth import CORS_POST_METHODS, cors_post
 from kinfolk.domain.oauth.service import check_app_creation_rate, create_application
+from kinfolk.infra.vapid import ensure_vapid_public_key
 from kinfolk.kernel.errors import Unauthorized
 
 
@@ -43,9 +44,7 @@ async def create_app(request: Request) -> Response:
             scopes=params.scopes,
             website=params.website,
         )
-    return json_response(
-        render_credential_application(app, vapid_key=container.extras.get("vapid_public_key"))
-    )
+    return json_response(render_credential_application(app, vapid_key=ensure_vapid_public_key(container)))
 
 
 async def verify_credentials(request: Request) -> Response:
@@ -54,9 +53,7 @@ async def verify_credentials(request: Request) -> Response:
         viewer = await require(request, uow, user=False)
     if viewer.application is None:
         raise Unauthorized("The access token is invalid")
-    return json_response(
-        render_application(viewer.application, vapid_key=container.extras.get("vapid_public_key"))
-    )
+    return json_response(render_application(viewer.application, vapid_key=ensure_vapid_public_key(container)))
 
 
 routes: list[BaseRoute] = [
