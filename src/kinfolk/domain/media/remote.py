@@ -195,7 +195,9 @@ async def fetch_remote(
         async with service.work_dir(settings) as work:
             path = work / "source"
             try:
-                declared = await download(settings, media.remote_url, path, max_bytes=limits.any_bytes)
+                declared = await download(
+                    settings, media.remote_url, path, max_bytes=limits.any_bytes, timeout=TIMEOUT_SECONDS
+                )
                 processed = await asyncio.to_thread(_process, path, declared, limits, work)
             except DownloadError as exc:
                 if exc.transient and not last_attempt:
@@ -206,6 +208,8 @@ async def fetch_remote(
             if processed is not None:
                 for output in processed.outputs:
                     keys[output.role] = await service.store_output(storage, media.id, output, files)
+                served = processed.output("file")
+                served_type, served_size = (served.content_type, served.size) if served else (None, None)
     except Exception:
         await service.discard_files(storage, files.written)
         raise
@@ -218,14 +222,12 @@ async def fetch_remote(
         row.state = "failed"
         row.last_error = error
         return
-    served = processed.output("file")
     row.state = "ready"
     row.last_error = None
     row.type = processed.media_type
     row.file_key = keys.get("file")
     row.preview_key = keys.get("small")
-    row.content_type = served.content_type if served else None
-    row.file_size = served.size if served else None
+    row.content_type, row.file_size = served_type, served_size
     meta: dict[str, Any] = dict(processed.meta)
     if "focus" in (row.meta or {}):
         meta["focus"] = row.meta["focus"]
