@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export KINFOLK_PROTOCOL ?= http
 export KINFOLK_DOMAIN ?= localhost:8000
 
-.PHONY: run test lint typecheck install migrate clean compat
+.PHONY: run test lint typecheck install migrate clean compat bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ test: $(STAMP)
 compat: $(STAMP)
 	COMPAT_TESTS="$(COMPAT_TESTS)" COMPAT_KEEP="$(COMPAT_KEEP)" COMPAT_RECORD="$(COMPAT_RECORD)" \
 		$(BIN)/python compat/run.py
+
+# The benchmark (bench/README-section.md), on 127.0.0.1 only: QUICK=1 for the short run,
+# BENCH_SECTIONS=sqlite,servers,postgresql,scaled,media to choose. Installs Debian's wrk when it is
+# missing and we may (root with apt-get); otherwise the Python load generator is used.
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get install -y -qq wrk >/dev/null 2>&1; } || echo "wrk unavailable: using the Python load generator"
+	$(BIN)/python -m bench $(if $(filter 1,$(QUICK)),--quick) $(if $(BENCH_SECTIONS),--sections $(BENCH_SECTIONS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

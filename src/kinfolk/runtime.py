@@ -1,14 +1,26 @@
-"""Process start-up: the all-in-one `serve`, a web-only process, and a worker process."""
+"""Process start-up: the all-in-one `serve`, web-only processes, and worker processes.
+
+One function, `serve_app`, runs an ASGI app on the chosen server inside the current event loop;
+`kinfolk serve` runs it beside the job worker and scheduler, and the benchmark runs its minimal
+anchor app through it too, so both are served with the same server and the same flags.
+
+The server is uvicorn unless KINFOLK_ASGI_SERVER=granian. Measured on Kinfolk's own endpoints
+(bench/RESULTS.md), granian's edge over uvicorn is large on an empty endpoint and small once a
+request does real work, and its embedded mode (needed for `kinfolk serve`) is marked
+experimental by its authors; uvicorn stays the default, granian is there to choose.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
 
-import uvicorn
 from starlette.applications import Starlette
 
 from kinfolk.api.app import create_app
@@ -22,6 +34,16 @@ log = logging.getLogger("kinfolk")
 # after a pause of about that long (Mastodon.py's suite sleeps exactly 5 s) then races the close and
 # gets "connection aborted". Mastodon's Puma keeps them 20 s, nginx 75 s.
 KEEP_ALIVE_SECONDS = 75
+SERVERS = ("uvicorn", "granian")
+SERVER_ENV = "KINFOLK_ASGI_SERVER"
+T = TypeVar("T")
+
+
+def asgi_server() -> str:
+    name = os.environ.get(SERVER_ENV, "uvicorn").strip().lower() or "uvicorn"
+    if name not in SERVERS:
+        raise SystemExit(f"{SERVER_ENV} must be one of {', '.join(SERVERS)}, not {name!r}")
+    return name
 
 
 def _configure_logging() -> None:
@@ -29,14 +51,28 @@ def _configure_logging() -> None:
 
 
 def app_factory() -> Starlette:
-    """For `uvicorn --factory` and multi-worker web processes: settings come from the environment."""
+    """For multi-process web servers: settings come from the environment, and each process
+    closes its container (database pool, Redis) when the server shuts it down."""
     settings = load_settings()
-    return create_app(Container.build(settings))
+    container = Container.build(settings)
+    app = create_app(container)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await container.close()
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
-def _banner(settings: Settings, mode: str) -> None:
+def _banner(settings: Settings, mode: str, server: str, workers: int = 1) -> None:
+    processes = f", {workers} processes" if workers > 1 else ""
     print(
-        f"Kinfolk ({mode}) serving {settings.base_url} on http://{settings.host}:{settings.port}\n"
+        f"Kinfolk ({mode}, {server}{processes}) serving {settings.base_url} on "
+        f"http://{settings.host}:{settings.port}\n"
         f"  data: {settings.data_dir.resolve()}\n"
         "  create the first admin with:\n"
         "    .venv/bin/kinfolk accounts create alice --email alice@example.com --role owner",
@@ -45,43 +81,114 @@ def _banner(settings: Settings, mode: str) -> None:
 
 
 def serve(settings: Settings, *, mode: str = "serve", workers: int = 1) -> int:
+    """`kinfolk serve` (web + worker + scheduler) or `kinfolk web [--workers N]`."""
     _configure_logging()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.ensure_secret_key()
     if mode == "serve" or settings.is_sqlite:
         upgrade(settings.resolved_database_url)
-    _banner(settings, mode)
+    server = asgi_server()
+    _banner(settings, mode, server, workers)
     if mode == "web" and workers > 1:
-        uvicorn.run(
-            "kinfolk.runtime:app_factory",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=workers,
-            proxy_headers=False,
-            log_level="warning",
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        )
+        # Child processes build their own settings from the environment: pass on what the
+        # command line and the generated secret key decided.
+        os.environ["KINFOLK_HOST"] = settings.host
+        os.environ["KINFOLK_PORT"] = str(settings.port)
+        os.environ.setdefault("KINFOLK_SECRET_KEY", settings.secret_key)
+        _serve_processes(settings, workers, server)
         return 0
-    return asyncio.run(_serve_async(settings, with_worker=mode == "serve"))
+    return run_loop(_serve_async(settings, with_worker=mode == "serve", server=server))
 
 
-async def _serve_async(settings: Settings, *, with_worker: bool) -> int:
+def _serve_processes(settings: Settings, workers: int, server: str) -> None:
+    """N web processes sharing one listening socket (the server's own process manager)."""
+    if server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        Granian(
+            "kinfolk.runtime:app_factory",
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=True,
+            websockets=True,
+            log_access=False,
+        ).serve()
+        return
+    import uvicorn
+
+    uvicorn.run(
+        "kinfolk.runtime:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        proxy_headers=False,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
+
+
+async def serve_app(app: Any, *, host: str, port: int, server: str | None = None) -> None:
+    """Serve `app` in this event loop until SIGINT or SIGTERM (lifespan events are not sent:
+    the caller owns start-up and shut-down)."""
+    server = server or asgi_server()
+    if server == "granian":
+        await _serve_granian(app, host, port)
+    else:
+        await _serve_uvicorn(app, host, port)
+
+
+async def _serve_uvicorn(app: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=False,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
+    await uvicorn.Server(config).serve()
+
+
+async def _serve_granian(app: Any, host: str, port: int) -> None:
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
+    granian = Server(
+        app,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGINL,
+        websockets=True,
+        log_level=LogLevels.warning,
+        log_access=False,
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, granian.stop)
+    try:
+        await granian.serve()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+
+
+async def _serve_async(settings: Settings, *, with_worker: bool, server: str) -> int:
     from kinfolk.jobs.scheduler import Scheduler
     from kinfolk.jobs.worker import Worker
 
     container = Container.build(settings)
     app = create_app(container)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=False,
-        log_level="warning",
-        lifespan="off",
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
-    server = uvicorn.Server(config)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     if with_worker:
@@ -89,7 +196,7 @@ async def _serve_async(settings: Settings, *, with_worker: bool) -> int:
         tasks.append(asyncio.create_task(worker.run(stop)))
         tasks.append(asyncio.create_task(Scheduler(container).run(stop)))
     try:
-        await server.serve()
+        await serve_app(app, host=settings.host, port=settings.port, server=server)
     finally:
         stop.set()
         for task in tasks:
@@ -101,14 +208,14 @@ async def _serve_async(settings: Settings, *, with_worker: bool) -> int:
 
 def run_worker(settings: Settings, *, queues: list[str] | None, concurrency: int) -> int:
     _configure_logging()
-    return asyncio.run(_worker_async(settings, queues=queues, concurrency=concurrency))
+    return run_loop(_worker_async(settings, queues=queues, concurrency=concurrency))
 
 
 async def _worker_async(settings: Settings, *, queues: list[str] | None, concurrency: int) -> int:
     from kinfolk.jobs.scheduler import Scheduler
     from kinfolk.jobs.worker import Worker
 
-    container = Container.build(settings)
+    container = Container.build(settings, pool_size=max(2, concurrency + 1))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,3 +230,13 @@ async def _worker_async(settings: Settings, *, queues: list[str] | None, concurr
     finally:
         await container.close()
     return 0
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` on uvloop when it is installed (uvicorn[standard] brings it): the event loop is
+    a large share of every request's cost, and uvloop's is several times cheaper."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.run(main)
+    return uvloop.run(main)

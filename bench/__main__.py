@@ -1,0 +1,457 @@
+"""`python -m bench [--quick] [--sections sqlite,postgresql,scaled,servers]`: the whole benchmark.
+
+Order: anchors first (A_imports, A_min), then each database's section (seed, A_fan, subjects,
+A_fan again), then A_min again, so every anchor is measured before and after its subjects.
+Everything runs on 127.0.0.1; every process started here is stopped here, by pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+from bench import goals, load, procs, report
+from bench.goals import Durations
+from bench.instance import REDIS_URL, Instance
+from bench.report import Anchor, Goal, median, percentile
+from bench.seed import FULL, QUICK, Sizes
+
+RUNS = 3
+SECTIONS = ("sqlite", "servers", "postgresql", "scaled", "media")
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class Bench:
+    def __init__(self, quick: bool, sections: set[str]) -> None:
+        self.quick = quick
+        self.sections = sections
+        self.d = Durations.for_mode(quick)
+        self.sizes: Sizes = QUICK if quick else FULL
+        self.anchors: dict[str, Anchor] = {}
+        self.goals: dict[str, Goal] = {}
+        self.comparisons: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.single_pg: dict[str, float] = {}
+
+    # -- anchors -----------------------------------------------------------------------------
+
+    def anchor(self, name: str, unit: str, what: str) -> Anchor:
+        if name not in self.anchors:
+            self.anchors[name] = Anchor(name, unit, what=what)
+        return self.anchors[name]
+
+    def measure_a_min(self, when: str, server: str = "uvicorn") -> None:
+        name = "A_min" if server == "uvicorn" else f"A_min[{server}]"
+        anchor = self.anchor(name, "req/s", f"minimal Starlette JSON endpoint, {server}, 64 connections")
+        result = goals.a_min(self.d.anchor, server=server)
+        getattr(anchor, when).append(result.rps)
+        log(f"{name} {when}: {result.rps:,.0f} req/s (p99 {result.p99_ms:.1f} ms, {result.errors} errors)")
+
+    def measure_a_fan(self, instance: Instance, when: str) -> None:
+        anchor = self.anchor(
+            f"A_fan[{instance.backend}]",
+            "s",
+            f"one transaction inserting 10,000 rows of two integers ({instance.backend})",
+        )
+        value = goals.a_fan(instance)
+        getattr(anchor, when).append(value)
+        log(f"A_fan[{instance.backend}] {when}: {value * 1000:.1f} ms")
+
+    def measure_a_imports(self) -> None:
+        anchor = self.anchor("A_imports", "MB", "RSS of a Python process that only imported the dependencies")
+        for when in ("before", "after"):
+            getattr(anchor, when).append(goals.a_imports())
+        log(f"A_imports: {anchor.value:.1f} MB")
+
+    def add(self, goal: Goal) -> None:
+        self.goals[goal.id] = goal
+        log(
+            f"{goal.id}: {goal.as_dict()['value']} {goal.unit} ratio {goal.as_dict()['ratio']} "
+            f"goal {goal.goal} -> {'met' if goal.met else 'MISSED'}"
+        )
+
+    # -- shared subjects ---------------------------------------------------------------------
+
+    def g1(self, instance: Instance, suffix: str, a_min: float, goal: str) -> list[float]:
+        runs = [goals.timeline(instance, self.d.timeline) for _ in range(RUNS)]
+        self.add(
+            Goal(
+                f"G1{suffix}",
+                "home timeline, 20 statuses, authenticated, 64 connections",
+                [r.rps for r in runs],
+                "req/s",
+                goal,
+                anchor="A_min",
+                anchor_value=a_min,
+                detail={
+                    "p50_ms": [round(r.p50_ms, 2) for r in runs],
+                    "p99_ms": [round(r.p99_ms, 2) for r in runs],
+                    "errors": sum(r.errors for r in runs),
+                    "tool": runs[0].tool,
+                },
+            )
+        )
+        return [r.rps for r in runs]
+
+    def g1_single(self, instance: Instance, suffix: str) -> None:
+        runs = [goals.timeline(instance, self.d.single, connections=1) for _ in range(RUNS)]
+        self.add(
+            Goal(
+                f"G1{suffix}.p50_1client",
+                "home timeline, one client: p50 latency",
+                [r.p50_ms for r in runs],
+                "ms",
+                "<= 3",
+                detail={"p99_ms": [r.p99_ms for r in runs]},
+            )
+        )
+
+    def g2(self, instance: Instance, suffix: str, a_min: float) -> list[float]:
+        runs = []
+        for _ in range(RUNS):
+            runs.append(goals.posting_load(instance, self.d.posting))
+            instance.wait_jobs_drained(120)
+        self.add(
+            Goal(
+                f"G2{suffix}",
+                "POST /api/v1/statuses (500 characters, a mention, a hashtag), 16 connections",
+                [r.rps for r in runs],
+                "req/s",
+                ">= 0.05",
+                anchor="A_min",
+                anchor_value=a_min,
+                detail={
+                    "p50_ms": [round(r.p50_ms, 2) for r in runs],
+                    "p99_ms": [round(r.p99_ms, 2) for r in runs],
+                    "errors": sum(r.errors for r in runs),
+                },
+            )
+        )
+        ratios, big_p50, quiet_p50 = [], [], []
+        for _ in range(RUNS):
+            big, quiet = goals.posting_latency(instance, self.d.latency_posts)
+            big_p50.append(median(big) * 1000)
+            quiet_p50.append(median(quiet) * 1000)
+            ratios.append(big_p50[-1] / quiet_p50[-1])
+        self.add(
+            Goal(
+                f"G2{suffix}.p50_big_vs_quiet",
+                "p50 of a post by the 10,000-follower author / by a 0-follower author",
+                big_p50,
+                "ms",
+                "<= 1.2",
+                ratio_values=ratios,
+                detail={"quiet_p50_ms": [round(v, 2) for v in quiet_p50]},
+            )
+        )
+        return [r.rps for r in runs]
+
+    def g5(self, instance: Instance, suffix: str, with_p99: bool = True) -> list[float]:
+        a_fan = self.anchors[f"A_fan[{instance.backend}]"].value
+        client = goals.Client(instance.base_url)
+        try:
+            goals.fanout_once(instance, client, serial=-1)  # warm-up
+            runs = [goals.fanout_once(instance, client, serial=i) for i in range(RUNS)]
+        finally:
+            client.close()
+        self.add(
+            Goal(
+                f"G5{suffix}",
+                "fan-out to 10,000 local followers, from the post's 200 to the last feed row",
+                runs,
+                "s",
+                "<= 20",
+                anchor=f"A_fan[{instance.backend}]",
+                anchor_value=a_fan,
+            )
+        )
+        self.add(Goal(f"G5{suffix}.seconds", "the same fan-out, absolute", runs, "s", "<= 1"))
+        if with_p99:
+            idle, during, counts = [], [], []
+            for _ in range(self.d.fanout_runs):
+                idle.append(goals.timeline(instance, self.d.p99_window, connections=16).p99_ms)
+                result, fanouts = goals.timeline_during_fanouts(instance, self.d.p99_window)
+                during.append(result.p99_ms)
+                counts.append(fanouts)
+            self.add(
+                Goal(
+                    f"G5{suffix}.p99_during_vs_idle",
+                    "home timeline p99 (16 connections) during fan-outs / idle",
+                    during,
+                    "ms",
+                    "<= 2",
+                    ratio_values=[d / i for d, i in zip(during, idle, strict=True)],
+                    detail={"idle_p99_ms": [round(v, 2) for v in idle], "fanouts": counts},
+                )
+            )
+        return runs
+
+    # -- sections ----------------------------------------------------------------------------
+
+    def sqlite(self) -> None:
+        instance = Instance("sqlite", self.sizes)
+        try:
+            self.seed(instance)
+            self.measure_a_fan(instance, "before")
+            instance.start("serve")
+            goals.warm_up(instance)
+            time.sleep(1)
+            idle = goals.rss(instance)
+            a_min = self.anchors["A_min"].value
+            a_imports = self.anchors["A_imports"].value
+            self.add(
+                Goal(
+                    "G6.idle",
+                    "RSS of `kinfolk serve` (web + worker), idle",
+                    [idle],
+                    "MB",
+                    "<= 2.5",
+                    anchor="A_imports",
+                    anchor_value=a_imports,
+                )
+            )
+            self.add(Goal("G6.idle_mb", "the same, absolute", [idle], "MB", "<= 150"))
+            load_started = time.monotonic()
+            g1 = self.g1(instance, "", a_min, ">= 0.25")
+            self.g1_single(instance, "")
+            self.g2(instance, "", a_min)
+            self.g5(instance, "")
+            tl, posts, waits = [], [], []
+            for _ in range(RUNS):
+                result, count, since = goals.mixed(instance, self.d.mixed)
+                tl.append(result.p99_ms)
+                posts.append(count)
+                instance.wait_jobs_drained(120)
+                waits.extend(instance.job_waits(since))
+            self.add(
+                Goal(
+                    "G7",
+                    "home timeline p99 under G1's readers while posting and fan-out run",
+                    tl,
+                    "ms",
+                    "<= 100",
+                    detail={"posts_per_run": posts},
+                )
+            )
+            self.add(
+                Goal(
+                    "G8",
+                    "job queue wait p99 under G7 (due -> done, an upper bound)",
+                    [percentile(waits, 99)],
+                    "s",
+                    "<= 5",
+                    detail={"jobs": len(waits), "p50_s": percentile(waits, 50)},
+                )
+            )
+            after = goals.rss(instance)
+            load_seconds = time.monotonic() - load_started
+            self.add(
+                Goal(
+                    "G6.after_load",
+                    f"RSS after {load_seconds:.0f} s of mixed load / idle",
+                    [after],
+                    "MB",
+                    "<= 2",
+                    ratio_values=[after / idle],
+                    detail={"load_seconds": round(load_seconds), "idle_mb": round(idle, 1)},
+                )
+            )
+            self.comparisons["uvicorn_G1_rps"] = round(median(g1))
+            instance.stop()
+            if "servers" in self.sections:
+                self.servers(instance, g1)
+            self.measure_a_fan(instance, "after")
+        finally:
+            instance.destroy()
+
+    def servers(self, instance: Instance, uvicorn_g1: list[float]) -> None:
+        """uvicorn against granian: A_min and G1 under each, and whether WebSocket still works."""
+        self.measure_a_min("before", server="granian")
+        instance.start("serve", env={"KINFOLK_ASGI_SERVER": "granian"})
+        try:
+            goals.warm_up(instance)
+            granian_g1 = [goals.timeline(instance, self.d.timeline).rps for _ in range(RUNS)]
+            websocket = goals.websocket_works(instance)
+            rss = goals.rss(instance)
+        finally:
+            instance.stop()
+        self.measure_a_min("after", server="granian")
+        instance.start("serve")
+        try:
+            websocket_uvicorn = goals.websocket_works(instance)
+        finally:
+            instance.stop()
+        self.comparisons["asgi_servers"] = {
+            "uvicorn": {
+                "A_min": round(self.anchors["A_min"].value),
+                "G1": round(median(uvicorn_g1)),
+                "websocket": websocket_uvicorn,
+                "embedded": True,
+            },
+            "granian": {
+                "A_min": round(self.anchors["A_min[granian]"].value),
+                "G1": round(median(granian_g1)),
+                "G1_runs": [round(v) for v in granian_g1],
+                "websocket": websocket,
+                "embedded": "experimental (granian.server.embed)",
+                "rss_mb": round(rss, 1),
+            },
+            "G1_granian_over_uvicorn": round(median(granian_g1) / median(uvicorn_g1), 3),
+        }
+        log(f"servers: {self.comparisons['asgi_servers']}")
+
+    def postgresql(self) -> Instance | None:
+        instance = Instance("postgresql", self.sizes)
+        try:
+            self.seed(instance)
+        except Exception as exc:
+            instance.destroy()
+            self.notes.append(f"PostgreSQL section skipped: {exc}")
+            log(self.notes[-1])
+            return None
+        self.measure_a_fan(instance, "before")
+        instance.start("serve")
+        try:
+            goals.warm_up(instance)
+            a_min = self.anchors["A_min"].value
+            self.single_pg["G1"] = median(self.g1(instance, "@postgresql", a_min, ">= 0.15"))
+            self.g1_single(instance, "@postgresql")
+            self.single_pg["G2"] = median(self.g2(instance, "@postgresql", a_min))
+            self.single_pg["G5"] = median(self.g5(instance, "@postgresql", with_p99=False))
+        finally:
+            instance.stop()
+        self.measure_a_fan(instance, "after")
+        return instance
+
+    def scaled(self, instance: Instance) -> None:
+        """The same PostgreSQL data, served by 2 web processes and 1 worker process with Redis,
+        nobody pinned but the load generator; reports the speed-up over one process."""
+        try:
+            import redis
+
+            redis.Redis.from_url(REDIS_URL).ping()
+        except Exception as exc:
+            self.notes.append(f"scaled section skipped: Redis unreachable ({exc})")
+            log(self.notes[-1])
+            return
+        env = {"KINFOLK_REDIS_URL": REDIS_URL}
+        instance.start("web", core=None, extra_args=("--workers", "2"), env=env)
+        instance.start("worker", core=None, extra_args=("--concurrency", "8"), env=env, wait=False)
+        try:
+            goals.warm_up(instance)
+            a_min = self.anchors["A_min"].value
+            g1 = median(self.g1(instance, "@scaled", a_min, ">= 0.15"))
+            g2 = median(self.g2(instance, "@scaled", a_min))
+            g5 = median(self.g5(instance, "@scaled", with_p99=False))
+        finally:
+            instance.stop()
+        if self.single_pg:
+            self.comparisons["scale_out_speedup"] = {
+                "processes": "2 web (uvicorn --workers 2) + 1 worker, PostgreSQL + Redis, unpinned",
+                "G1": round(g1 / self.single_pg["G1"], 2),
+                "G2": round(g2 / self.single_pg["G2"], 2),
+                "G5": round(self.single_pg["G5"] / g5, 2),
+            }
+
+    def seed(self, instance: Instance) -> None:
+        seeded = instance.create()
+        total = sum(seeded.rows.values())
+        log(f"seeded {instance.backend}: {total:,} rows in {seeded.seconds:.1f} s")
+        self.comparisons[f"seed_{instance.backend}"] = {
+            "rows": seeded.rows,
+            "seconds": round(seeded.seconds, 1),
+            "goal_seconds": 30,
+            "met": seeded.seconds <= 30,
+        }
+
+    def media(self) -> None:
+        try:
+            module = importlib.import_module("bench.media")
+        except ImportError:
+            return
+        result = module.run(self.quick)
+        if isinstance(result, dict):
+            for name, value in result.get("anchors", {}).items():
+                self.comparisons[f"media_anchor_{name}"] = value
+            for gid, value in result.get("goals", {}).items():
+                self.comparisons[f"media_{gid}"] = value
+            extra = {k: v for k, v in result.items() if k not in ("anchors", "goals")}
+            if extra:
+                self.comparisons["media"] = extra
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        started = time.monotonic()
+        machine = report.machine("wrk" if load.have_wrk() else "python-aiohttp")
+        log(f"machine: {machine['cpu']}, {machine['cores']} cores, load {machine['load_average_start']}")
+        self.measure_a_imports()
+        self.measure_a_min("before")
+        sections = [s for s in SECTIONS if s in self.sections]
+        pg_instance = None
+        for section in sections:
+            try:
+                if section == "sqlite":
+                    self.sqlite()
+                elif section == "postgresql":
+                    pg_instance = self.postgresql()
+                elif section == "scaled" and pg_instance is None and "postgresql" not in self.sections:
+                    pg_instance = Instance("postgresql", self.sizes)
+                    self.seed(pg_instance)
+                    self.scaled(pg_instance)
+                elif section == "scaled" and pg_instance is not None:
+                    self.scaled(pg_instance)
+                elif section == "media":
+                    self.media()
+            except Exception:
+                self.notes.append(f"section {section} failed: {traceback.format_exc(limit=5)}")
+                log(self.notes[-1])
+        if pg_instance is not None:
+            pg_instance.destroy()
+        self.measure_a_min("after")
+        machine["load_average_end"] = list(os.getloadavg())
+        machine["seconds"] = round(time.monotonic() - started)
+        machine["mode"] = "quick" if self.quick else "full"
+        return {
+            "machine": machine,
+            "anchors": {name: a.as_dict() for name, a in self.anchors.items()},
+            "goals": {gid: g.as_dict() for gid, g in self.goals.items()},
+            "comparisons": self.comparisons,
+            "notes": self.notes,
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="a reduced run (under 2 minutes)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"any of {', '.join(SECTIONS)}")
+    parser.add_argument("--out", default=str(procs.OUT / "report.json"))
+    args = parser.parse_args(argv)
+    procs.pin_self(procs.CLIENT_CORE)
+    sections = {s.strip() for s in args.sections.split(",") if s.strip()}
+    unknown = sections - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    bench = Bench(quick=args.quick or os.environ.get("QUICK") == "1", sections=sections)
+    try:
+        result = bench.run()
+    finally:
+        procs.stop_all()
+    from pathlib import Path
+
+    report.write(Path(args.out), result)
+    print(report.table(result))
+    log(f"report: {args.out} ({result['machine']['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
