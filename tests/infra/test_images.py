@@ -170,3 +170,66 @@ def test_missing_images_are_real_pngs() -> None:
         with Image.open(io.BytesIO(data)) as image:
             assert image.format == "PNG"
             assert image.size == size
+
+
+# -- media attachments ------------------------------------------------------------------------
+
+
+def test_media_image_sizes_follow_mastodon() -> None:
+    from kinfolk.infra.images import process_media_image
+
+    result = process_media_image(encode(halves(600, 600), "JPEG"))
+    assert result.meta["original"] == {"width": 600, "height": 600, "size": "600x600", "aspect": 1.0}
+    assert result.meta["small"]["size"] == "480x480"
+    big = process_media_image(encode(halves(5000, 2000), "PNG"))
+    assert big.original.width * big.original.height <= 3840 * 2160
+    assert big.original.content_type == "image/png"
+    assert len(result.blurhash) == 36  # 4x4 components
+
+
+def test_media_image_is_upright_and_stripped() -> None:
+    from kinfolk.infra.images import process_media_image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "SpyCam Inc."
+    result = process_media_image(encode(halves(200, 100), "JPEG", exif=exif.tobytes()))
+    assert (result.original.width, result.original.height) == (100, 200)
+    assert b"SpyCam" not in result.original.data and b"SpyCam" not in result.small.data
+
+
+def test_media_image_refuses_bombs_and_non_images() -> None:
+    from kinfolk.infra.images import inspect_image, process_media_image
+
+    with pytest.raises(InvalidImage, match="too many pixels"):
+        process_media_image(png_claiming(100_000, 100_000))
+    with pytest.raises(InvalidImage, match="not a supported image"):
+        inspect_image(b'<svg xmlns="http://www.w3.org/2000/svg"/>')
+
+
+@pytest.mark.parametrize("fmt", ["AVIF", "HEIF"])
+def test_avif_and_heic_are_read_and_become_jpeg(fmt: str) -> None:
+    from kinfolk.infra.images import process_media_image
+
+    result = process_media_image(encode(halves(64, 48), fmt))
+    assert result.original.content_type == "image/jpeg"
+    assert process_avatar(encode(halves(64, 48), fmt)).content_type == "image/jpeg"
+
+
+def test_animated_gif_is_detected() -> None:
+    from kinfolk.infra.images import inspect_image
+
+    frames = [Image.new("RGB", (10, 10), (i * 60, 0, 0)) for i in range(3)]
+    animated = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    assert inspect_image(animated).animated
+    assert not inspect_image(encode(frames[0], "GIF")).animated
+
+
+def test_preview_colors_contrast() -> None:
+    from kinfolk.infra.images import colors
+
+    picture = Image.new("RGB", (100, 100), (250, 250, 250))
+    picture.paste((10, 10, 10), (0, 0, 30, 30))
+    found = colors(picture)
+    assert found["background"] == "#fafafa"
+    assert found["foreground"] in ("#000000", "#0a0a0a")
