@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from kinfolk.config import Settings
 from kinfolk.db.database import Database
+from kinfolk.infra.pubsub import MemoryPubSub, PubSub, RedisPubSub, bind_pubsub
 from kinfolk.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from kinfolk.infra.storage import Storage, build_storage
 
@@ -21,6 +22,11 @@ class Container:
     ratelimiter: RateLimiter
     redis: Redis | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Streaming events: in process, or Redis pub/sub when KINFOLK_REDIS_URL is set.
+    pubsub: PubSub = field(default_factory=MemoryPubSub)
+
+    def __post_init__(self) -> None:
+        bind_pubsub(self.db, self.pubsub)
 
     @classmethod
     def build(cls, settings: Settings, *, pool_size: int = 10) -> Container:
@@ -35,9 +41,15 @@ class Container:
             ratelimiter = RedisRateLimiter(redis, prefix=settings.redis_prefix)
         else:
             ratelimiter = MemoryRateLimiter()
-        return cls(settings=settings, db=db, storage=storage, ratelimiter=ratelimiter, redis=redis)
+        pubsub: PubSub = (
+            RedisPubSub(redis, prefix=settings.redis_prefix) if redis is not None else MemoryPubSub()
+        )
+        return cls(
+            settings=settings, db=db, storage=storage, ratelimiter=ratelimiter, redis=redis, pubsub=pubsub
+        )
 
     async def close(self) -> None:
+        await self.pubsub.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()

@@ -6,7 +6,8 @@ work enqueued (a transactional outbox), or rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 JOBS_CHANNEL = "kinfolk_jobs"
+log = logging.getLogger("kinfolk.db")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -82,6 +84,7 @@ class UnitOfWork:
         self.write = write
         self.session: AsyncSession = db.sessionmaker()
         self._queues_enqueued: set[str] = set()
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     async def __aenter__(self) -> Self:
         if self.db.is_sqlite:
@@ -111,10 +114,21 @@ class UnitOfWork:
         if queues:
             for callback in self.db.on_jobs_committed:
                 callback(queues)
+        callbacks, self._after_commit = self._after_commit, []
+        for after in callbacks:
+            try:
+                await after()
+            except Exception:  # the data is committed; a failed notification must not undo that
+                log.exception("after-commit callback failed")
 
     async def rollback(self) -> None:
         await self.session.rollback()
         self._queues_enqueued.clear()
+        self._after_commit.clear()
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` once this unit of work has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     def note_enqueued(self, queue: str) -> None:
         self._queues_enqueued.add(queue)

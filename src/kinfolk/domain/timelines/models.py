@@ -30,7 +30,11 @@ class HomeFeedEntry(Base):
     # For a reblog, the reblogged status: a feed shows one entry per original.
     reblog_of_id: Mapped[int | None] = mapped_column(BigId, default=None)
 
-    __table_args__ = (Index("ix_home_feed_account_id_origin_account_id", "account_id", "origin_account_id"),)
+    __table_args__ = (
+        Index("ix_home_feed_account_id_origin_account_id", "account_id", "origin_account_id"),
+        # Who holds a status, for deletes, edits and their stream events.
+        Index("ix_home_feed_status_id", "status_id"),
+    )
 
 
 class List(Base):
@@ -67,6 +71,8 @@ class ListFeedEntry(Base):
         BigId, ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True
     )
     origin_account_id: Mapped[int] = mapped_column(BigId)
+
+    __table_args__ = (Index("ix_list_feed_status_id", "status_id"),)
 
 
 class Marker(Base):

@@ -1,0 +1,1 @@
+"""All SQL for timelines: feeds and timeline pages, lists, markers and direct conversations."""
