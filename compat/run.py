@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -362,7 +364,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=120, help="seconds per test")
     parser.add_argument("--stop", action="store_true", help="only stop a server kept by --keep")
     args = parser.parse_args(argv)
+    WORK.mkdir(parents=True, exist_ok=True)
+    with run_lock():
+        return run(args)
 
+
+@contextlib.contextmanager
+def run_lock(wait_seconds: float = 1800) -> Iterator[None]:
+    """One run at a time per checkout: runs share .compat/run/ and port 3000 (several developers
+    work in the same checkout). A second run waits for the first instead of wiping it."""
+    with (WORK / "lock").open("a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("compat: another `make compat` run still holds .compat/lock") from None
+                if not told:
+                    log("waiting for another `make compat` run in this checkout to finish")
+                    told = True
+                time.sleep(2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run(args: argparse.Namespace) -> int:
     stop_kept_server()
     if args.stop:
         return 0

@@ -95,3 +95,18 @@ def test_scratch_copy_drops_only_the_live_tests_recordings(
     assert not (scratch / "tests" / "cassettes" / "test_a.yaml").exists()
     assert (scratch / "tests" / "cassettes_special" / "b.pkl").exists()
     assert (sdist / "tests" / "cassettes" / "test_a_datetimeobjects.pkl").exists()
+
+
+def test_a_second_run_waits_for_the_first(
+    compat_run: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compat_run, "WORK", tmp_path)
+    first = compat_run.run_lock()
+    first.__enter__()
+    try:
+        with pytest.raises(SystemExit, match="still holds"), compat_run.run_lock(wait_seconds=0.3):
+            pass
+    finally:
+        first.__exit__(None, None, None)
+    with compat_run.run_lock(wait_seconds=0.3):
+        pass
