@@ -24,8 +24,11 @@ def collect_routes() -> list[BaseRoute]:
         markers,
         media,
         media_attachments,
+        notifications,
         oauth,
+        push,
         relationships,
+        reports,
         scheduled_statuses,
         search,
         statuses,
@@ -60,6 +63,9 @@ def collect_routes() -> list[BaseRoute]:
         instance,
         media_attachments,
         media,
+        notifications,
+        push,
+        reports,
     ):
         routes.extend(module.routes)
     return routes

@@ -5,6 +5,7 @@ from kinfolk.domain.accounts import models as _accounts
 from kinfolk.domain.filters import models as _filters
 from kinfolk.domain.instance import models as _instance
 from kinfolk.domain.media import models as _media
+from kinfolk.domain.moderation import models as _moderation
 from kinfolk.domain.notifications import models as _notifications
 from kinfolk.domain.oauth import models as _oauth
 from kinfolk.domain.polls import models as _polls
@@ -18,6 +19,6 @@ from kinfolk.jobs import models as _jobs
 
 __all__ = ["Base"]
 _ = (
-    _accounts, _filters, _instance, _media, _notifications, _oauth, _polls, _relationships, _statuses,
+    _accounts, _filters, _instance, _media, _moderation, _notifications, _oauth, _polls, _relationships, _statuses,
     _tags, _timelines, _jobs, _suggestions, _trends,
 )

@@ -9,6 +9,9 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinfolk.db.base import Base, BigId, UTCDateTime
+
+# admin.report notifications point at a report: its table must be in the metadata too.
+from kinfolk.domain.moderation import models as _moderation  # noqa: F401
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.ids import new_id
 
@@ -42,6 +45,10 @@ class Notification(Base):
     status_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("statuses.id", ondelete="CASCADE"), default=None
     )
+    # The report an admin.report notification is about.
+    report_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("reports.id", ondelete="CASCADE"), default=None
+    )
     # Grouped notifications (v2): favourites and reblogs of one status, follows of one day, ...
     group_key: Mapped[str] = mapped_column(String(128))
     # Held back by the notification policy until the user accepts the request.
@@ -52,6 +59,7 @@ class Notification(Base):
         Index("ix_notifications_account_id_id", "account_id", "id"),
         Index("ix_notifications_account_id_group_key", "account_id", "group_key"),
         Index("ix_notifications_from_account_id", "from_account_id"),
+        Index("ix_notifications_report_id", "report_id"),
     )
 
 
@@ -81,7 +89,24 @@ class NotificationRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (UniqueConstraint("account_id", "from_account_id"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "from_account_id"),
+        Index("ix_notification_requests_account_id_id", "account_id", "id"),
+    )
+
+
+class NotificationPermission(Base):
+    """An accepted request: the sender's notifications always pass the recipient's policy."""
+
+    __tablename__ = "notification_permissions"
+
+    account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"), primary_key=True
+    )
+    from_account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PushSubscription(Base):
@@ -101,4 +126,7 @@ class PushSubscription(Base):
     # all | followed | follower | none
     policy: Mapped[str] = mapped_column(String(16), default="all")
     standard: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The subscribing access token, encrypted with the server's secret: Mastodon's push payload
+    # carries it (only digests of tokens are kept otherwise).
+    access_token_sealed: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

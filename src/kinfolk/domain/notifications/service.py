@@ -1,7 +1,20 @@
-"""Creating notifications: who gets one, and how they group (Mastodon 4.3's grouped notifications).
+"""Creating notifications: who gets one, whether the policy holds it back, how they group.
 
-Everything that notifies (mentions, follows, favourites, boosts, polls, edits, sign-ups) calls
-`notify`, inside the unit of work of the job or request that caused it.
+Everything that notifies (mentions, follows, favourites, boosts, polls, edits, sign-ups,
+reports) calls `notify`, inside the unit of work of the job or request that caused it. The
+rules are Mastodon's (4.5):
+
+1. Dismissed outright: the recipient is not a local user (or is suspended), the sender is the
+   recipient (except for polls), or the recipient blocks, mutes (with notifications), domain-
+   blocks (unless following) the sender, or muted the conversation. A mention from staff who
+   outrank the recipient skips these checks.
+2. The recipient's policy, for the filterable types (mention, reblog, follow, follow_request,
+   favourite, quote) and senders not already accepted: each category that applies (sender is
+   limited, not followed, not a follower for 3 days, an account younger than 30 days, or the
+   notification is an unsolicited private mention) says accept, filter or drop; any drop drops
+   it, else any filter keeps it as `filtered` (and a mention or quote opens a request).
+3. Listeners (`on_notification`: streaming, Web Push) run for notifications that were not
+   filtered.
 """
 
 from __future__ import annotations
@@ -9,21 +22,28 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy import exists, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account, User
-from kinfolk.domain.notifications.models import Notification
-from kinfolk.domain.relationships.models import AccountDomainBlock, Block, Mute
-from kinfolk.domain.statuses.models import ConversationMute, Status
+from kinfolk.domain.notifications import repo
+from kinfolk.domain.notifications.models import Notification, NotificationPolicy
+from kinfolk.domain.notifications.push import enqueue_push_deliveries
+from kinfolk.domain.statuses.models import Status
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.ids import new_id
 
-GROUPABLE = ("favourite", "reblog", "follow")
+# Grouped in v2 (Mastodon 4.4 added admin.sign_up to favourites, boosts and follows).
+GROUPABLE = ("favourite", "reblog", "follow", "admin.sign_up")
 MAX_GROUP_SPAN = timedelta(hours=12)
 # Types that a notification about one's own action may still produce.
-SELF_ALLOWED = ("poll",)
+SELF_ALLOWED = ("poll", "severed_relationships", "moderation_warning")
+FILTERABLE = ("mention", "reblog", "follow", "follow_request", "favourite", "quote")
+# Filtered notifications of these types open (or refresh) a notification request.
+REQUESTING = ("mention", "quote")
+NEW_ACCOUNT_AGE = timedelta(days=30)
+NEW_FOLLOWER_AGE = timedelta(days=3)
+# Mastodon stops counting filtered notifications past this.
+MAX_MEANINGFUL_COUNT = 100
+_ROLE_RANK = {"owner": 3, "admin": 2, "moderator": 1}
 
 # Called after a notification row is added (streaming, push); registered by those areas.
 NotificationListener = Callable[[UnitOfWork, Notification], Awaitable[None]]
@@ -35,65 +55,78 @@ def on_notification(listener: NotificationListener) -> NotificationListener:
     return listener
 
 
-async def _suppressed(
-    session: AsyncSession, recipient_id: int, from_account: Account, status: Status | None, type_: str
-) -> bool:
+on_notification(enqueue_push_deliveries)
+
+
+def _outranks(sender_role: str | None, recipient_role: str) -> bool:
+    return _ROLE_RANK.get(sender_role or "", 0) > _ROLE_RANK.get(recipient_role, 0)
+
+
+def _decisions(
+    policy: NotificationPolicy | None,
+    facts: repo.SenderFacts,
+    sender: Account,
+    *,
+    private_mention: bool,
+) -> list[str]:
+    """accept/filter/drop for every policy category that applies to this sender."""
+    p = policy or NotificationPolicy(
+        for_not_following="accept",
+        for_not_followers="accept",
+        for_new_accounts="accept",
+        for_private_mentions="filter",
+        for_limited_accounts="filter",
+    )
     now = utcnow()
-    blocked = exists().where(
-        or_(
-            (Block.account_id == recipient_id) & (Block.target_account_id == from_account.id),
-            (Block.account_id == from_account.id) & (Block.target_account_id == recipient_id),
-        )
-    )
-    muted = exists().where(
-        Mute.account_id == recipient_id,
-        Mute.target_account_id == from_account.id,
-        Mute.hide_notifications.is_(True),
-        or_(Mute.expires_at.is_(None), Mute.expires_at > now),
-    )
-    domain_blocked = (
-        exists().where(
-            AccountDomainBlock.account_id == recipient_id, AccountDomainBlock.domain == from_account.domain
-        )
-        if from_account.domain
-        else None
-    )
-    thread_muted = (
-        exists().where(
-            ConversationMute.account_id == recipient_id,
-            ConversationMute.conversation_id == status.conversation_id,
-        )
-        if status is not None
-        and status.conversation_id is not None
-        and type_ in ("mention", "status", "update")
-        else None
-    )
-    checks = [blocked, muted] + [c for c in (domain_blocked, thread_muted) if c is not None]
-    row = (await session.execute(select(*checks))).one()
-    return any(bool(v) for v in row)
+    out = []
+    if sender.silenced_at is not None and not facts.following:
+        out.append(p.for_limited_accounts)
+    if not facts.following:
+        out.append(p.for_not_following)
+    if facts.follower_since is None or facts.follower_since > now - NEW_FOLLOWER_AGE:
+        out.append(p.for_not_followers)
+    if sender.created_at > now - NEW_ACCOUNT_AGE:
+        out.append(p.for_new_accounts)
+    if private_mention and not facts.following:
+        out.append(p.for_private_mentions)
+    return out
 
 
-async def _group_key(
-    session: AsyncSession, recipient_id: int, type_: str, status_id: int | None, notification_id: int
-) -> str:
+async def _is_private_mention(uow: UnitOfWork, type_: str, status: Status | None, recipient_id: int) -> bool:
+    """A direct mention that does not answer one of the recipient's own private mentions."""
+    if type_ != "mention" or status is None or status.visibility != "direct":
+        return False
+    if status.in_reply_to_id is None:
+        return True
+    return not await repo.mentioned_by_recipient_upthread(
+        uow.session, status.in_reply_to_id, recipient_id, status.account_id
+    )
+
+
+async def _group_key(uow: UnitOfWork, recipient_id: int, type_: str, status_id: int | None, nid: int) -> str:
     if type_ not in GROUPABLE:
-        return f"ungrouped-{notification_id}"
+        return f"ungrouped-{nid}"
     prefix = f"{type_}-{status_id}" if type_ in ("favourite", "reblog") else type_
-    now = utcnow()
-    bucket = int(now.timestamp()) // 3600
-    previous = (
-        await session.execute(
-            select(Notification.group_key, Notification.created_at)
-            .where(Notification.account_id == recipient_id, Notification.group_key.like(f"{prefix}-%"))
-            .order_by(Notification.id.desc())
-            .limit(1)
-        )
-    ).first()
+    bucket = int(utcnow().timestamp()) // 3600
+    previous = await repo.last_group_key(uow.session, recipient_id, prefix)
     if previous is not None:
-        previous_bucket = int(previous[0].rsplit("-", 1)[1])
+        previous_bucket = int(previous.rsplit("-", 1)[1])
         if bucket < previous_bucket + int(MAX_GROUP_SPAN.total_seconds() // 3600):
             bucket = previous_bucket
     return f"{prefix}-{bucket}"
+
+
+async def _dismissed(
+    uow: UnitOfWork, type_: str, recipient: User, sender: Account, facts: repo.SenderFacts
+) -> bool:
+    if type_ == "mention" and _outranks(await repo.sender_role(uow.session, sender.id), recipient.role):
+        return False
+    return (
+        facts.blocked
+        or facts.muted
+        or (facts.domain_blocked and not facts.following)
+        or (facts.thread_muted and type_ in ("mention", "status", "update"))
+    )
 
 
 async def notify(
@@ -103,22 +136,37 @@ async def notify(
     recipient_id: int,
     from_account_id: int,
     status_id: int | None = None,
+    report_id: int | None = None,
 ) -> Notification | None:
-    """Add a notification unless the recipient is remote, is the actor, or has silenced the actor."""
+    """Add a notification unless the rules above dismiss or drop it; returns the row added."""
     session = uow.session
     if recipient_id == from_account_id and type not in SELF_ALLOWED:
         return None
-    is_local_user = (await session.execute(select(User.id).where(User.account_id == recipient_id))).first()
-    if is_local_user is None:
+    found = await repo.recipient_user(session, recipient_id)
+    if found is None:
         return None
-    from_account = await session.get(Account, from_account_id)
-    if from_account is None:
+    recipient, _ = found
+    sender = await session.get(Account, from_account_id)
+    if sender is None:
         return None
     status = await session.get(Status, status_id) if status_id is not None else None
-    if recipient_id != from_account_id and await _suppressed(
-        session, recipient_id, from_account, status, type
-    ):
-        return None
+    filtered = False
+    if recipient_id != from_account_id:
+        facts = await repo.sender_facts(
+            session, recipient_id, sender, status.conversation_id if status is not None else None
+        )
+        if await _dismissed(uow, type, recipient, sender, facts):
+            return None
+        if type in FILTERABLE and not facts.permitted:
+            decisions = _decisions(
+                await repo.get_policy(session, recipient_id),
+                facts,
+                sender,
+                private_mention=await _is_private_mention(uow, type, status, recipient_id),
+            )
+            if "drop" in decisions:
+                return None
+            filtered = "filter" in decisions
     notification_id = new_id()
     notification = Notification(
         id=notification_id,
@@ -126,10 +174,62 @@ async def notify(
         from_account_id=from_account_id,
         type=type,
         status_id=status_id,
-        group_key=await _group_key(session, recipient_id, type, status_id, notification_id),
+        report_id=report_id,
+        filtered=filtered,
+        group_key=f"ungrouped-{notification_id}"
+        if filtered
+        else await _group_key(uow, recipient_id, type, status_id, notification_id),
     )
-    session.add(notification)
-    await session.flush()
+    await repo.add_notification(session, notification)
+    if filtered:
+        if type not in REQUESTING:
+            # Counted in an open request (it merges with the rest on accept), but opens none.
+            request = await repo.get_request_from(session, recipient_id, from_account_id)
+            if request is not None:
+                count = await repo.count_filtered_from(
+                    session, recipient_id, from_account_id, MAX_MEANINGFUL_COUNT
+                )
+                await repo.set_request_count(session, request.id, count)
+        else:
+            count = await repo.count_filtered_from(
+                session, recipient_id, from_account_id, MAX_MEANINGFUL_COUNT
+            )
+            await repo.upsert_request(session, recipient_id, from_account_id, status_id, count)
+        return notification
     for listener in _listeners:
         await listener(uow, notification)
     return notification
+
+
+async def notify_staff(
+    uow: UnitOfWork, *, type: str, from_account_id: int, report_id: int | None = None
+) -> list[Notification]:
+    """admin.sign_up and admin.report: every local owner, admin and moderator."""
+    added = []
+    for staff_id in await repo.staff_account_ids(uow.session):
+        notification = await notify(
+            uow, type=type, recipient_id=staff_id, from_account_id=from_account_id, report_id=report_id
+        )
+        if notification is not None:
+            added.append(notification)
+    return added
+
+
+async def notify_poll_ended(uow: UnitOfWork, *, batch: int = 200) -> int:
+    """Announce polls that ended since the last run to their author and local voters.
+
+    Each poll is claimed (marked) in the same transaction as its notifications, so a poll is
+    announced exactly once however many workers run this.
+    """
+    claimed = await repo.claim_expired_polls(uow.session, utcnow(), batch)
+    for poll_id, status_id, author_id in claimed:
+        status = await uow.session.get(Status, status_id)
+        if status is None or status.deleted_at is not None:
+            continue
+        await notify(uow, type="poll", recipient_id=author_id, from_account_id=author_id, status_id=status_id)
+        for voter_id in await repo.local_voters(uow.session, poll_id):
+            if voter_id != author_id:
+                await notify(
+                    uow, type="poll", recipient_id=voter_id, from_account_id=author_id, status_id=status_id
+                )
+    return len(claimed)

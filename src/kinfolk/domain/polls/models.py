@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinfolk.db.base import Base, BigId, UTCDateTime
@@ -28,8 +28,12 @@ class Poll(Base):
     votes_count: Mapped[int] = mapped_column(default=0)
     voters_count: Mapped[int] = mapped_column(default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Set once the author and voters were told that the poll ended (notifications.polls_expired).
+    notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_polls_notified_expires_at", "notified", "expires_at"),)
 
 
 class PollVote(Base):
