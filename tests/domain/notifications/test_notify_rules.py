@@ -129,3 +129,35 @@ async def test_listeners_hear_only_unfiltered_notifications(container, make_user
     async with container.db.uow(write=False) as uow:
         rows = (await uow.session.execute(select(Notification.type, Notification.filtered))).all()
     assert sorted((t, bool(f)) for t, f in rows) == [("follow", False), ("mention", True)]
+
+
+async def test_groups_span_at_most_twelve_hours(container, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    carol = await make_user("carol")
+    hour = int(utcnow().timestamp()) // 3600
+    async with container.db.uow() as uow:
+        uow.session.add(
+            Notification(
+                account_id=alice.account_id,
+                from_account_id=bob.account_id,
+                type="follow",
+                group_key=f"follow-{hour - 11}",
+            )
+        )
+        uow.session.add(
+            Notification(
+                account_id=bob.account_id,
+                from_account_id=alice.account_id,
+                type="follow",
+                group_key=f"follow-{hour - 12}",
+            )
+        )
+    joined = await _notify(
+        container, type="follow", recipient_id=alice.account_id, from_account_id=carol.account_id
+    )
+    fresh = await _notify(
+        container, type="follow", recipient_id=bob.account_id, from_account_id=carol.account_id
+    )
+    assert joined is not None and joined.group_key == f"follow-{hour - 11}"
+    assert fresh is not None and fresh.group_key == f"follow-{hour}"

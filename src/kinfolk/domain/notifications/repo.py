@@ -197,15 +197,12 @@ async def mentioned_by_recipient_upthread(
     return (await session.execute(found)).first() is not None
 
 
-async def last_group_key(session: AsyncSession, recipient_id: int, prefix: str) -> str | None:
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+async def latest_group_key(session: AsyncSession, recipient_id: int, keys: Sequence[str]) -> str | None:
+    """Which of `keys` the recipient's most recent notification among them has (index lookups)."""
     return (
         await session.execute(
             select(Notification.group_key)
-            .where(
-                Notification.account_id == recipient_id,
-                Notification.group_key.like(f"{escaped}-%", escape="\\"),
-            )
+            .where(Notification.account_id == recipient_id, Notification.group_key.in_(list(keys)))
             .order_by(Notification.id.desc())
             .limit(1)
         )

@@ -107,13 +107,12 @@ async def _group_key(uow: UnitOfWork, recipient_id: int, type_: str, status_id: 
     if type_ not in GROUPABLE:
         return f"ungrouped-{nid}"
     prefix = f"{type_}-{status_id}" if type_ in ("favourite", "reblog") else type_
+    # Hour buckets: a group goes on while it is less than MAX_GROUP_SPAN old (Mastodon's rule).
     bucket = int(utcnow().timestamp()) // 3600
-    previous = await repo.last_group_key(uow.session, recipient_id, prefix)
-    if previous is not None:
-        previous_bucket = int(previous.rsplit("-", 1)[1])
-        if bucket < previous_bucket + int(MAX_GROUP_SPAN.total_seconds() // 3600):
-            bucket = previous_bucket
-    return f"{prefix}-{bucket}"
+    span = int(MAX_GROUP_SPAN.total_seconds() // 3600)
+    candidates = [f"{prefix}-{b}" for b in range(bucket - span + 1, bucket + 1)]
+    previous = await repo.latest_group_key(uow.session, recipient_id, candidates)
+    return previous if previous is not None else f"{prefix}-{bucket}"
 
 
 async def _dismissed(
