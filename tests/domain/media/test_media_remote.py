@@ -175,8 +175,8 @@ async def test_slow_servers_hit_the_deadline(
     allow_loopback: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(remote, "TIMEOUT_SECONDS", 0.5)
-    origin.delay = 5
+    monkeypatch.setattr(remote, "TIMEOUT_SECONDS", 0.3)
+    origin.delay = 1.2
     alice = await make_user("alice")
     media_id = await _add(container, alice.account_id, f"{origin.url}/slow")
     async with container.db.uow() as uow:

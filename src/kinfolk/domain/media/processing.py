@@ -144,8 +144,12 @@ class Source:
         return self.media_type != "image"
 
 
+def megabytes(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MB"
+
+
 def _size_error(limit: int) -> MediaError:
-    return MediaError(f"file size must be less than {limit // (1024 * 1024)} MB")
+    return MediaError(f"file size must be less than {megabytes(limit)}")
 
 
 def analyse(path: Path, declared: str, limits: MediaLimits) -> Source:
@@ -246,7 +250,7 @@ def process_thumbnail(data: bytes, limits: MediaLimits) -> images.Preview:
     if not data:
         raise MediaError("thumbnail is empty")
     if len(data) > limits.image_bytes:
-        raise MediaError(f"thumbnail size must be less than {limits.image_bytes // (1024 * 1024)} MB")
+        raise MediaError(f"thumbnail size must be less than {megabytes(limits.image_bytes)}")
     try:
         return images.process_preview(data, max_pixels=limits.image_pixels)
     except images.InvalidImage as exc:

@@ -27,7 +27,7 @@ from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.instance.limits import MEDIA_DESCRIPTION_LIMIT
 from kinfolk.domain.media import processing, repo
 from kinfolk.domain.media.models import MediaAttachment
-from kinfolk.domain.media.processing import MediaError, MediaLimits, Processed, Source
+from kinfolk.domain.media.processing import MediaError, MediaLimits, Processed, Source, megabytes
 from kinfolk.infra.storage import Storage
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import NotFound, Unprocessable
@@ -105,14 +105,14 @@ async def spool(upload: Upload, target: Path, limit: int) -> None:
                 break
             written += len(chunk)
             if written > limit:
-                raise invalid(f"File file size must be less than {limit // (1024 * 1024)} MB")
+                raise invalid(f"File file size must be less than {megabytes(limit)}")
             await asyncio.to_thread(fh.write, chunk)
 
 
 async def read_limited(upload: Upload, limit: int, name: str) -> bytes:
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise invalid(f"{name} file size must be less than {limit // (1024 * 1024)} MB")
+        raise invalid(f"{name} file size must be less than {megabytes(limit)}")
     return data
 
 
