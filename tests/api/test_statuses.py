@@ -382,3 +382,20 @@ async def test_language_comes_from_the_client_or_the_users_defaults(client, make
         assert user is not None
         user.locale = "ja"
     assert (await _post(client, alice, status="こんにちは")).json()["language"] == "ja"
+
+
+async def test_media_that_failed_or_is_processing_cannot_be_posted(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    from kinfolk.domain.media.models import MediaAttachment
+
+    alice = await make_user("alice")
+    ids = []
+    for state in ("failed", "processing"):
+        async with container.db.uow() as uow:
+            item = MediaAttachment(account_id=alice.account_id, type="video", state=state, content_type="video/mp4")
+            uow.session.add(item)
+            await uow.session.flush()
+            ids.append(item.id)
+    for media_id in ids:
+        response = await _post(client, alice, status="clip", **{"media_ids[]": [str(media_id)]})
+        assert response.status_code == 422
+    assert await _count_statuses(container) == 0

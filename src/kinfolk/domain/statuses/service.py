@@ -151,6 +151,8 @@ async def _load_media(
     if len(usable) != len(dict.fromkeys(media_ids)):
         missing = [str(i) for i in media_ids if i not in {m.id for m in usable}]
         raise Unprocessable(f"Validation failed: Media {', '.join(missing)} not found")
+    if any(m.state == "failed" for m in usable):
+        raise Unprocessable("Validation failed: Media could not be processed and cannot be attached")
     if any(m.state == "processing" for m in usable):
         raise Unprocessable("Validation failed: Media processing is not complete; try again in a moment")
     return usable
