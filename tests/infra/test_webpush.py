@@ -110,10 +110,10 @@ def test_addresses_we_may_contact() -> None:
     ):
         assert not webpush.address_allowed(address, allowed), address
     with pytest.raises(webpush.DisallowedDestination):
-        webpush.check_endpoint("https://[::ffff:127.0.0.1]/push", [])
+        webpush.check_url("https://[::ffff:127.0.0.1]/push", [])
     with pytest.raises(webpush.DisallowedDestination):
-        webpush.check_endpoint("file:///etc/passwd", [])
-    webpush.check_endpoint("https://push.example/x", [])
+        webpush.check_url("file:///etc/passwd", [])
+    webpush.check_url("https://push.example/x", [])
 
 
 def test_retry_after() -> None:

@@ -14,14 +14,12 @@ import base64
 import binascii
 import ipaddress
 import os
-import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
 import http_ece
-from aiohttp.abc import AbstractResolver, ResolveResult
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,7 +27,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from py_vapid import Vapid01, Vapid02
 
 from kinfolk.config import Settings
+from kinfolk.infra.outbound import (
+    DisallowedDestination,
+    address_allowed,
+    check_url,
+    disallowed_cause,
+    guarded_session,
+)
 from kinfolk.infra.vapid import b64url, vapid_private_key
+
+__all__ = ["DisallowedDestination", "address_allowed", "check_url"]
 
 # Mastodon keeps undelivered pushes for two days and asks for normal urgency.
 TTL_SECONDS = 48 * 3600
@@ -45,10 +52,6 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 class InvalidKey(ValueError):
     """A subscription key that is not base64, or not a P-256 point / 16-byte secret."""
-
-
-class DisallowedDestination(Exception):
-    """The endpoint is not an http(s) URL, or resolves to an address we may not contact."""
 
 
 @dataclass(frozen=True)
@@ -180,62 +183,6 @@ def vapid_headers(
     return headers
 
 
-# -- where we may send ------------------------------------------------------------------------
-
-
-def _normalise(address: Address) -> Address:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def address_allowed(address: str, allowed: list[Network]) -> bool:
-    """Public addresses, and private ones the operator listed."""
-    try:
-        ip = _normalise(ipaddress.ip_address(address.split("%", 1)[0]))
-    except ValueError:
-        return False
-    if any(ip in net for net in allowed):
-        return True
-    return ip.is_global and not ip.is_multicast
-
-
-class _GuardedResolver(AbstractResolver):
-    """Resolves as usual, then refuses the host if any of its addresses is off limits.
-
-    Checking the very addresses aiohttp connects to leaves no gap for DNS rebinding.
-    """
-
-    def __init__(self, allowed: list[Network]) -> None:
-        self._inner = aiohttp.ThreadedResolver()
-        self._allowed = allowed
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        for result in results:
-            if not address_allowed(result["host"], self._allowed):
-                raise DisallowedDestination(f"{host} resolves to a private address")
-        return results
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-def check_endpoint(endpoint: str, allowed: list[Network]) -> None:
-    """Scheme and, for literal IP hosts (which skip the resolver), the address itself."""
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DisallowedDestination("not an http(s) URL")
-    try:
-        ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        return
-    if not address_allowed(parts.hostname, allowed):
-        raise DisallowedDestination(f"{parts.hostname} is a private address")
-
-
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -253,8 +200,7 @@ def _retry_after(value: str | None) -> float | None:
 
 async def send(settings: Settings, target: PushTarget, payload: bytes) -> PushResult:
     """Encrypt, sign and POST one message; DisallowedDestination if the endpoint is off limits."""
-    allowed = settings.allowed_private_networks
-    check_endpoint(target.endpoint, allowed)
+    check_url(target.endpoint, settings.allowed_private_networks)
     body, headers = encrypt(target, payload)
     auth = vapid_headers(
         settings, target.endpoint, standard=target.standard, crypto_key=headers.pop("Crypto-Key", None)
@@ -267,16 +213,15 @@ async def send(settings: Settings, target: PushTarget, payload: bytes) -> PushRe
             "Urgency": URGENCY,
         }
     )
-    connector = aiohttp.TCPConnector(resolver=_GuardedResolver(allowed), limit=1)
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with guarded_session(settings, timeout, limit=1) as session:
         try:
             request = session.post(target.endpoint, data=body, headers=headers, allow_redirects=False)
             async with request as resp:
                 await resp.read()
                 return PushResult(resp.status, _retry_after(resp.headers.get("Retry-After")))
         except aiohttp.ClientConnectorError as exc:
-            cause = exc.__cause__ or exc.os_error
-            if isinstance(cause, DisallowedDestination):
-                raise cause from exc
+            refused = disallowed_cause(exc)
+            if refused is not None:
+                raise refused from exc
             raise

@@ -11,20 +11,19 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import socket
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from kinfolk.config import Settings
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.media import processing, repo, service
 from kinfolk.domain.media.models import MEDIA_TYPES, MediaAttachment
 from kinfolk.domain.media.processing import MediaError, MediaLimits, Processed
+from kinfolk.infra.outbound import DisallowedDestination, check_url, disallowed_cause, guarded_session
 from kinfolk.infra.storage import Storage
 from kinfolk.kernel.clock import utcnow
 
@@ -46,52 +45,6 @@ class DownloadError(Exception):
         self.transient = transient
 
 
-def address_allowed(address: str, allowed: list[Network]) -> bool:
-    """Public addresses, and private ones the operator listed."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if any(ip in net for net in allowed):
-        return True
-    return ip.is_global and not ip.is_multicast
-
-
-class _GuardedResolver(AbstractResolver):
-    """Resolves as usual, then refuses a host if any address is off limits (no DNS rebinding
-    gap: these are the very addresses aiohttp connects to)."""
-
-    def __init__(self, allowed: list[Network]) -> None:
-        self._inner = aiohttp.ThreadedResolver()
-        self._allowed = allowed
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        for result in results:
-            if not address_allowed(result["host"], self._allowed):
-                raise DownloadError(f"{host} resolves to a private address")
-        return results
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-def check_url(url: str, allowed: list[Network]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DownloadError("not an http(s) URL")
-    try:
-        ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        return
-    if not address_allowed(parts.hostname, allowed):
-        raise DownloadError(f"{parts.hostname} is a private address")
-
-
 async def download(
     settings: Settings, url: str, target: Path, *, max_bytes: int, timeout: float = TIMEOUT_SECONDS
 ) -> str:
@@ -99,13 +52,15 @@ async def download(
     included); returns the declared content type."""
     allowed = settings.allowed_private_networks
     deadline = time.monotonic() + timeout
-    connector = aiohttp.TCPConnector(resolver=_GuardedResolver(allowed), limit=2)
     client_timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=5, sock_read=10)
     headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
     try:
-        async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
+        async with guarded_session(settings, client_timeout, limit=2) as session:
             for _ in range(MAX_REDIRECTS + 1):
-                check_url(url, allowed)
+                try:
+                    check_url(url, allowed)
+                except DisallowedDestination as exc:
+                    raise DownloadError(str(exc)) from exc
                 async with session.get(url, headers=headers, allow_redirects=False) as response:
                     if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                         url = urljoin(url, response.headers["Location"])
@@ -119,10 +74,11 @@ async def download(
                     await _stream(response, target, max_bytes, deadline)
                     return response.headers.get("Content-Type", "")
             raise DownloadError("too many redirects")
-    except aiohttp.ClientConnectorError as exc:
-        cause = exc.__cause__ or exc.os_error
-        if isinstance(cause, DownloadError):
-            raise cause from exc
+    except (aiohttp.ClientConnectorError, DisallowedDestination) as exc:
+        # aiohttp passes the resolver's refusal through as it is, or wrapped.
+        refused = disallowed_cause(exc)
+        if refused is not None:
+            raise DownloadError(str(refused)) from exc
         raise DownloadError(f"could not connect: {exc}", transient=True) from exc
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise DownloadError(f"download failed: {exc.__class__.__name__}", transient=True) from exc
