@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Worst outcome wins when pytest reports one test twice (a teardown error after a pass).
-_RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+# Worst outcome wins when pytest reports one test twice (a teardown error after a pass). "xfailed"
+# is a test the suite marks as expected to fail (bad input that must be refused), and it did.
+_RANK = {"passed": 0, "xfailed": 1, "skipped": 2, "failed": 3, "error": 4}
 
 
 @dataclass
@@ -70,6 +71,8 @@ def parse_junit(path: Path) -> list[Result]:
         for child in case:
             if child.tag in ("failure", "error", "skipped"):
                 outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
+                if child.tag == "skipped" and child.get("type") == "pytest.xfail":
+                    outcome = "xfailed"
                 message = _first_line(child.get("message") or child.text or "")
                 break
         previous = found.get(tid)
@@ -110,26 +113,30 @@ def judge(results: list[Result], known: dict[str, str]) -> Verdict:
     return verdict
 
 
-def summary_rows(results: Iterable[Result]) -> list[tuple[str, int, int, int, int]]:
-    """(file, passed, failed, skipped, error) per file, in run order, plus a total row."""
+COLUMNS = ("passed", "failed", "skipped", "error", "xfailed")
+
+
+def summary_rows(results: Iterable[Result]) -> list[tuple[str, int, int, int, int, int]]:
+    """(file, passed, failed, skipped, error, xfailed) per file, in run order, plus a total row."""
     counts: dict[str, dict[str, int]] = {}
     for result in results:
         row = counts.setdefault(result.file, dict.fromkeys(_RANK, 0))
         row[result.outcome] += 1
-    rows = [(name, c["passed"], c["failed"], c["skipped"], c["error"]) for name, c in counts.items()]
-    total = tuple(sum(row[i] for row in rows) for i in range(1, 5))
-    rows.append(("TOTAL", *total))  # type: ignore[arg-type]
-    return rows
+    rows = [(name, *(c[column] for column in COLUMNS)) for name, c in counts.items()]
+    total = tuple(sum(row[i] for row in rows) for i in range(1, len(COLUMNS) + 1))
+    rows.append(("TOTAL", *total))
+    return rows  # type: ignore[return-value]
 
 
 def render(verdict: Verdict, known: dict[str, str]) -> str:
     rows = summary_rows(verdict.results)
     width = max([len(r[0]) for r in rows] + [4])
-    lines = [f"{'file':<{width}}  passed  failed  skipped  error", "-" * (width + 34)]
-    for name, passed, failed, skipped, error in rows:
+    lines = [f"{'file':<{width}}  passed  failed  skipped  error  xfail", "-" * (width + 41)]
+    for name, passed, failed, skipped, error, xfailed in rows:
         if name == "TOTAL":
-            lines.append("-" * (width + 34))
-        lines.append(f"{name:<{width}}  {passed:>6}  {failed:>6}  {skipped:>7}  {error:>5}")
+            lines.append("-" * (width + 41))
+        lines.append(f"{name:<{width}}  {passed:>6}  {failed:>6}  {skipped:>7}  {error:>5}  {xfailed:>5}")
+    lines.append("(xfail: a test the suite expects to fail, e.g. bad input that must be refused, and it did)")
     if verdict.unexpected:
         lines += ["", f"Failing ({len(verdict.unexpected)}), not in compat/known-failures.txt:"]
         lines += [f"  {r.test_id}  [{r.outcome}] {r.message}" for r in verdict.unexpected]

@@ -53,14 +53,43 @@ def load_cassette(path: Path) -> list[tuple[str, int, Any]]:
     return out
 
 
+# How an object is recognised as one of Mastodon's entities (keys Mastodon always sends), so that a
+# field missing from every Account is reported once, not once per endpoint that embeds accounts.
+ENTITIES: list[tuple[str, frozenset[str]]] = [
+    ("Notification", frozenset({"type", "account", "created_at", "group_key"})),
+    ("Status", frozenset({"content", "visibility", "spoiler_text", "account"})),
+    ("StatusEdit", frozenset({"content", "spoiler_text", "account", "created_at", "emojis"})),
+    ("Account", frozenset({"username", "acct", "display_name"})),
+    ("Relationship", frozenset({"following", "followed_by", "blocking"})),
+    ("MediaAttachment", frozenset({"type", "url", "preview_url", "meta"})),
+    ("Poll", frozenset({"options", "expires_at", "multiple"})),
+    ("PreviewCard", frozenset({"url", "title", "description", "provider_name"})),
+    ("Tag", frozenset({"name", "url", "history"})),
+    ("Filter", frozenset({"title", "context", "filter_action"})),
+    ("List", frozenset({"title", "replies_policy"})),
+    ("Role", frozenset({"permissions", "color", "name"})),
+    ("CustomEmoji", frozenset({"shortcode", "static_url"})),
+]
+ENTITY_NAMES = frozenset(name for name, _ in ENTITIES)
+
+
+def entity_of(value: dict[str, Any]) -> str | None:
+    keys = value.keys()
+    return next((name for name, needed in ENTITIES if needed <= keys), None)
+
+
 def compare(mastodon: Any, kinfolk: Any, where: str = "") -> list[tuple[str, str]]:
-    """(kind, dotted path) for each difference; arrays compare their first elements."""
+    """(kind, path) for each difference; arrays compare their first elements.
+
+    Inside a recognised entity the path restarts at its name (`Account.avatar_description`).
+    """
     if mastodon is None or kinfolk is None:
         return []
     kind_m, kind_k = _KIND.get(type(mastodon), "?"), _KIND.get(type(kinfolk), "?")
     if kind_m != kind_k:
         return [("type", f"{where or '.'} ({kind_m} vs {kind_k})")]
     if isinstance(mastodon, dict):
+        where = entity_of(mastodon) or where
         diffs = []
         for key in mastodon.keys() - kinfolk.keys():
             diffs.append(("missing", f"{where}.{key}".lstrip(".")))
@@ -93,7 +122,8 @@ def pair(
 
 def report(mastodon_dir: Path, kinfolk_dir: Path, only: str = "") -> str:
     codes: dict[str, set[str]] = defaultdict(set)
-    fields: dict[str, dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
+    by_entity: dict[tuple[str, str], set[str]] = defaultdict(set)
+    by_endpoint: dict[str, dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
     compared = 0
     for ours in sorted(kinfolk_dir.glob("*.yaml")):
         theirs = mastodon_dir / ours.name
@@ -105,17 +135,25 @@ def report(mastodon_dir: Path, kinfolk_dir: Path, only: str = "") -> str:
             if code_m != code_k:
                 codes[endpoint].add(f"Mastodon {code_m}, Kinfolk {code_k} ({test})")
             elif 200 <= code_m < 300:
-                for diff in compare(body_m, body_k):
-                    fields[endpoint][diff].add(test)
-    lines = [f"{compared} interactions compared"]
-    for endpoint in sorted(set(codes) | set(fields)):
-        lines.append(f"\n{endpoint}")
+                for kind, path in compare(body_m, body_k):
+                    if path.split(".", 1)[0] in ENTITY_NAMES:
+                        by_entity[(kind, path)].add(endpoint)
+                    else:
+                        by_endpoint[endpoint][(kind, path)].add(test)
+    lines = [f"{compared} interactions compared", "", "== entities, wherever they appear =="]
+    for (kind, path), endpoints in sorted(by_entity.items(), key=lambda item: (item[0][1], item[0][0])):
+        lines.append(f"  {kind:<7} {path}  ({_some(endpoints)})")
+    lines += ["", "== endpoints: status codes, and fields outside those entities =="]
+    for endpoint in sorted(set(codes) | set(by_endpoint)):
+        lines.append(endpoint)
         lines += [f"  status: {item}" for item in sorted(codes.get(endpoint, ()))]
-        for (kind, path), tests in sorted(fields.get(endpoint, {}).items()):
-            lines.append(
-                f"  {kind:<7} {path}  ({', '.join(sorted(tests)[:3])}{', ...' if len(tests) > 3 else ''})"
-            )
+        for (kind, path), tests in sorted(by_endpoint.get(endpoint, {}).items()):
+            lines.append(f"  {kind:<7} {path}  ({_some(tests)})")
     return "\n".join(lines)
+
+
+def _some(names: set[str], shown: int = 3) -> str:
+    return ", ".join(sorted(names)[:shown]) + (f", +{len(names) - shown}" if len(names) > shown else "")
 
 
 def main(argv: list[str] | None = None) -> int:

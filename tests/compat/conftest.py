@@ -34,3 +34,8 @@ def compat_report() -> ModuleType:
 @pytest.fixture(scope="session")
 def compat_run() -> ModuleType:
     return _load("run")
+
+
+@pytest.fixture(scope="session")
+def compat_shapes() -> ModuleType:
+    return _load("shapes")

@@ -14,6 +14,8 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
   <failure message="assert None&#10;second line">trace</failure></testcase>
 <testcase classname="tests.test_status" name="test_status_pin[x]" time="0.1">
   <skipped type="pytest.skip" message="not today">skip</skipped></testcase>
+<testcase classname="tests.test_status" name="test_status_post[foobar]" time="0.1">
+  <skipped type="pytest.xfail" message="" /></testcase>
 <testcase classname="tests.test_lists" name="test_list_create" time="0.1"/>
 <testcase classname="tests.test_lists" name="test_list_create" time="0.1">
   <error message="failed on teardown with &quot;boom&quot;">trace</error></testcase>
@@ -45,6 +47,7 @@ def test_parse_keeps_the_worst_outcome_per_test(compat_report: ModuleType, junit
         "test_status.py::test_status_post": "passed",
         "test_status.py::test_status_card": "failed",
         "test_status.py::test_status_pin[x]": "skipped",
+        "test_status.py::test_status_post[foobar]": "xfailed",
         "test_lists.py::test_list_create": "error",
         "test_push.py::TestPush::test_push_set": "failed",
         "test_search.py": "error",
@@ -87,11 +90,11 @@ def test_summary_table_counts_per_file(compat_report: ModuleType, junit: Path) -
     results = compat_report.parse_junit(junit)
     rows = compat_report.summary_rows(results)
     assert rows == [
-        ("test_status.py", 1, 1, 1, 0),
-        ("test_lists.py", 0, 0, 0, 1),
-        ("test_push.py", 0, 1, 0, 0),
-        ("test_search.py", 0, 0, 0, 1),
-        ("TOTAL", 1, 2, 1, 2),
+        ("test_status.py", 1, 1, 1, 0, 1),
+        ("test_lists.py", 0, 0, 0, 1, 0),
+        ("test_push.py", 0, 1, 0, 0, 0),
+        ("test_search.py", 0, 0, 0, 1, 0),
+        ("TOTAL", 1, 2, 1, 2, 1),
     ]
     text = compat_report.render(compat_report.judge(results, {}), {})
     assert "test_push.py::TestPush::test_push_set  [failed] 404" in text
