@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from kinfolk.api.entities.filter import render_filter_result
 from kinfolk.container import Container
 from kinfolk.domain.filters.apply import apply_filters
 from kinfolk.domain.filters.matching import compile_keywords, first_match, keyword_pattern
@@ -76,15 +77,16 @@ async def test_hide_removes_and_warn_annotates(container, make_user, post) -> No
     assert [s.id for s in kept] == [spoiled.id, partial.id, plain.id]
     assert list(results) == [spoiled.id]
     (result,) = results[spoiled.id]
-    assert result["keyword_matches"] == ["Spoilers"]
-    assert result["status_matches"] is None
-    assert result["filter"]["filter_action"] == "warn"
-    assert "keywords" not in result["filter"]
+    assert result.keyword_matches == ["Spoilers"]
+    assert result.status_matches is None
+    assert result.filter.action == "warn"
+    rendered = render_filter_result(result.filter, result.keyword_matches, result.status_matches)
+    assert rendered["filter"]["filter_action"] == "warn" and "keywords" not in rendered["filter"]
 
     await _filter(container, alice.account_id, [("cat", False)], action="blur")
     _, results = await _apply(container, alice.account_id, [partial])
-    assert results[partial.id][0]["keyword_matches"] == ["cat"]
-    assert results[partial.id][0]["filter"]["filter_action"] == "blur"
+    assert results[partial.id][0].keyword_matches == ["cat"]
+    assert results[partial.id][0].filter.action == "blur"
 
 
 async def test_expired_filters_and_other_contexts_do_nothing(container, make_user, post) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +103,7 @@ async def test_expired_filters_and_other_contexts_do_nothing(container, make_use
     assert kept == []
     live = await _filter(container, alice.account_id, [("again", True)], expires_in=timedelta(hours=1))
     _, results = await _apply(container, alice.account_id, [status], "home")
-    assert results[status.id][0]["filter"]["id"] == str(live.id)
+    assert results[status.id][0].filter.id == live.id
     # Someone else's filters never apply.
     kept, results = await _apply(container, bob.account_id, [status], "public")
     assert kept == [status] and results == {}
@@ -119,9 +121,9 @@ async def test_boosts_match_the_boosted_status_and_status_filters(container, mak
     kept, results = await _apply(container, alice.account_id, [reblog, other])
     assert [s.id for s in kept] == [reblog.id, other.id]
     assert results[reblog.id] == results[original.id]
-    assert results[reblog.id][0]["keyword_matches"] == ["broccoli"]
-    assert results[other.id][0]["status_matches"] == [str(other.id)]
-    assert results[other.id][0]["keyword_matches"] is None
+    assert results[reblog.id][0].keyword_matches == ["broccoli"]
+    assert results[other.id][0].status_matches == [other.id]
+    assert results[other.id][0].keyword_matches is None
 
     await _filter(container, alice.account_id, [], status_ids=[original.id], action="hide")
     kept, _ = await _apply(container, alice.account_id, [reblog, other])
@@ -150,9 +152,9 @@ async def test_remote_html_poll_options_and_media_descriptions(container, make_u
         )
     await _filter(container, alice.account_id, [("br&occoli", False), ("turnip", True), ("radish", True)])
     _, results = await _apply(container, alice.account_id, [remote, polled, pictured])
-    assert results[remote.id][0]["keyword_matches"] == ["br&occoli"]
-    assert results[polled.id][0]["keyword_matches"] == ["turnip"]
-    assert results[pictured.id][0]["keyword_matches"] == ["radish"]
+    assert results[remote.id][0].keyword_matches == ["br&occoli"]
+    assert results[polled.id][0].keyword_matches == ["turnip"]
+    assert results[pictured.id][0].keyword_matches == ["radish"]
 
 
 async def test_query_count_does_not_grow_with_the_page(container, make_user, post, count_selects) -> None:  # type: ignore[no-untyped-def]

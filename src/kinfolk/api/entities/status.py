@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.api.entities.account import render_accounts
+from kinfolk.api.entities.filter import render_filter_result
 from kinfolk.api.entities.media_attachment import render_media
 from kinfolk.api.entities.poll import render_poll
 from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.filters.apply import FilterMatch
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.oauth.models import Application
 from kinfolk.domain.polls.models import Poll
@@ -53,7 +55,7 @@ class _Loaded:
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
     muted_conversations: set[int] = field(default_factory=set)
-    filtered: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    filtered: dict[int, list[FilterMatch]] = field(default_factory=dict)
 
 
 async def _load(
@@ -225,7 +227,10 @@ def _render_one(
         else None,
         "quote": quote,
         "quote_approval": _quote_approval(status, viewer_id),
-        "filtered": loaded.filtered.get(status.id, []),
+        "filtered": [
+            render_filter_result(m.filter, m.keyword_matches, m.status_matches)
+            for m in loaded.filtered.get(status.id, [])
+        ],
     }
     if viewer_id is not None:
         body["favourited"] = status.id in loaded.favourited
@@ -256,7 +261,7 @@ async def render_statuses(
     statuses: list[Status],
     viewer_id: int | None,
     *,
-    filters: dict[int, list[dict[str, Any]]] | None = None,
+    filters: dict[int, list[FilterMatch]] | None = None,
 ) -> list[dict[str, Any]]:
     if not statuses:
         return []

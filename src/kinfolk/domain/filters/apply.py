@@ -1,26 +1,33 @@
 """Applying a viewer's filters to a page of statuses, for timelines, notifications and threads.
 
 Statuses matched by a `hide` filter for the context leave the page; `warn` and `blur` matches are
-returned as FilterResult dicts per status id (both the boost and the boosted status, as Mastodon
-keys them), ready for `render_statuses(filters=...)`. A viewer without filters costs one query;
-otherwise a fixed handful, whatever the page size.
+returned as `FilterMatch`es per status id (both the boost and the boosted status, as Mastodon
+keys them), which `render_statuses(filters=...)` renders as FilterResult entities. A viewer
+without filters costs one query; otherwise a fixed handful, whatever the page size.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kinfolk.api.entities.filter import render_filter_result
 from kinfolk.domain.filters import repo
 from kinfolk.domain.filters.matching import compile_keywords, first_match
 from kinfolk.domain.filters.models import Filter
 from kinfolk.domain.search.plaintext import searchable_text
 from kinfolk.domain.statuses.models import Status
 from kinfolk.kernel.clock import utcnow
+
+
+@dataclass(frozen=True)
+class FilterMatch:
+    """Why a status is marked: which filter, and the keywords or statuses that matched."""
+
+    filter: Filter
+    keyword_matches: list[str] | None
+    status_matches: list[int] | None
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ async def _texts(session: AsyncSession, propers: dict[int, Status]) -> dict[int,
 
 async def apply_filters(
     session: AsyncSession, account_id: int, statuses: list[Status], context: str
-) -> tuple[list[Status], dict[int, list[dict[str, Any]]]]:
+) -> tuple[list[Status], dict[int, list[FilterMatch]]]:
     if not statuses:
         return [], {}
     rules = await _rules(session, account_id, context)
@@ -84,12 +91,12 @@ async def apply_filters(
     texts = await _texts(session, propers) if any(r.keywords for r in rules) else {}
 
     kept: list[Status] = []
-    results: dict[int, list[dict[str, Any]]] = {}
+    results: dict[int, list[FilterMatch]] = {}
     for status in statuses:
         proper_id = status.reblog_of_id or status.id
         text = texts.get(proper_id, "")
         hidden = False
-        matched: list[dict[str, Any]] = []
+        matched: list[FilterMatch] = []
         for rule in rules:
             keyword = first_match(rule.keywords, text)
             status_matches = [
@@ -101,9 +108,7 @@ async def apply_filters(
                 hidden = True
                 break
             matched.append(
-                render_filter_result(
-                    rule.filter, [keyword] if keyword is not None else None, status_matches or None
-                )
+                FilterMatch(rule.filter, [keyword] if keyword is not None else None, status_matches or None)
             )
         if hidden:
             continue

@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
-from kinfolk.domain.filters.apply import apply_filters
+from kinfolk.domain.filters.apply import FilterMatch, apply_filters
 from kinfolk.domain.moderation.models import Report
 from kinfolk.domain.notifications import repo
 from kinfolk.domain.notifications.models import NOTIFICATION_TYPES, Notification
@@ -64,7 +63,7 @@ class Loaded:
 
     accounts: dict[int, Account] = field(default_factory=dict)
     statuses: dict[int, Status] = field(default_factory=dict)
-    filter_results: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    filter_results: dict[int, list[FilterMatch]] = field(default_factory=dict)
     reports: dict[int, Report] = field(default_factory=dict)
 
 
