@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
@@ -184,26 +185,88 @@ async def _serve_granian(app: Any, host: str, port: int) -> None:
 
 
 async def _serve_async(settings: Settings, *, with_worker: bool, server: str) -> int:
-    from kinfolk.jobs.scheduler import Scheduler
-    from kinfolk.jobs.worker import Worker
-
     container = Container.build(settings)
     app = create_app(container)
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-    if with_worker:
-        worker = Worker(container, queues=None, concurrency=4)
-        tasks.append(asyncio.create_task(worker.run(stop)))
-        tasks.append(asyncio.create_task(Scheduler(container).run(stop)))
+    background = BackgroundWorker(settings, container) if with_worker else None
+    if background is not None:
+        background.start()
     try:
         await serve_app(app, host=settings.host, port=settings.port, server=server)
     finally:
-        stop.set()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if background is not None:
+            await asyncio.to_thread(background.stop)
         await container.close()
     return 0
+
+
+class BackgroundWorker:
+    """The job worker and scheduler of `kinfolk serve`, on an event loop of their own in a thread.
+
+    In the web server's loop, every await of a job waited behind every request in flight: with
+    64 busy connections one loop turn took tens of milliseconds, a job's dozens of awaits took
+    seconds, and jobs queued for longer still (bench/RESULTS.md, G8). In a thread, the job's
+    turns alternate with the web loop's at the interpreter's switch interval instead.
+
+    The worker has its own database pool (connections belong to a loop) and shares the web
+    side's in-process pub/sub, which delivers across threads, so streams hear what jobs
+    publish. Commits on the web side wake the worker through the loop's thread-safe call.
+    """
+
+    def __init__(self, settings: Settings, web: Container, *, concurrency: int = 4) -> None:
+        self.settings = settings
+        self.web = web
+        self.concurrency = concurrency
+        self.thread = threading.Thread(target=self._run, name="kinfolk-worker", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+
+    def start(self) -> None:
+        self.thread.start()
+        self._started.wait(30)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            run_loop(self._main())
+        except Exception:
+            log.exception("the background worker stopped")
+        finally:
+            self._started.set()
+
+    async def _main(self) -> None:
+        from kinfolk.infra.pubsub import MemoryPubSub, bind_pubsub
+        from kinfolk.jobs.scheduler import Scheduler
+        from kinfolk.jobs.worker import Worker
+
+        container = Container.build(self.settings, pool_size=self.concurrency + 2)
+        own_pubsub = container.pubsub
+        if isinstance(self.web.pubsub, MemoryPubSub):
+            container.pubsub = self.web.pubsub
+            bind_pubsub(container.db, self.web.pubsub)
+        loop = asyncio.get_running_loop()
+        self._loop, self._stop = loop, asyncio.Event()
+        worker = Worker(container, queues=None, concurrency=self.concurrency)
+
+        def wake(queues: set[str]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed while the web side committed
+                loop.call_soon_threadsafe(worker._on_committed, queues)
+
+        self.web.db.on_jobs_committed.append(wake)
+        self._started.set()
+        try:
+            await asyncio.gather(worker.run(self._stop), Scheduler(container).run(self._stop))
+        finally:
+            with contextlib.suppress(ValueError):
+                self.web.db.on_jobs_committed.remove(wake)
+            container.pubsub = own_pubsub
+            await container.close()
 
 
 def run_worker(settings: Settings, *, queues: list[str] | None, concurrency: int) -> int:
