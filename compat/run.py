@@ -10,10 +10,10 @@ against compat/known-failures.txt. Run by .venv's Python (asyncpg is needed only
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import fcntl
 import os
-import re
 import shutil
 import signal
 import socket
@@ -274,15 +274,26 @@ def pytest_targets(selection: str) -> list[str]:
     return paths
 
 
-_USES_RECORDER = re.compile(r"^def (test_\w+)\([^)]*\bvcr\b", re.MULTILINE)
+# A helper of test_streaming.py that patches VCR's connection class; tests calling it need VCR active.
+_RECORDER_HELPERS = frozenset({"patch_streaming"})
+
+
+def _needs_recorder(func: ast.FunctionDef) -> bool:
+    if any(arg.arg == "vcr" for arg in func.args.args):
+        return True
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _RECORDER_HELPERS
+        for node in ast.walk(func)
+    )
 
 
 def recorder_tests(suite: Path, targets: list[str]) -> list[str]:
-    """The selected tests that take pytest-recording's `vcr` fixture.
+    """The selected tests that need pytest-recording's VCR to be active.
 
-    Under `--disable-recording` that fixture is None, and the live streaming tests need it: they
-    patch VCR's connection class to read the SSE stream and to close it. They run in a second pass
-    with `--record-mode=all`, which sends every request to the server too (and records it).
+    The live streaming tests take the `vcr` fixture (None under `--disable-recording`) or call
+    `patch_streaming()`, which patches VCR's connection class to read the SSE stream and to close it:
+    without VCR their streams never close. They run in a second pass with `--record-mode=all`, which
+    sends every request to the server too (and records it).
     """
     found = []
     for target in targets:
@@ -290,9 +301,11 @@ def recorder_tests(suite: Path, targets: list[str]) -> list[str]:
         path = suite / file
         if not path.is_file():
             continue
-        for name in _USES_RECORDER.findall(path.read_text()):
-            if not rest or rest == name:
-                found.append(f"{file}::{name}")
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
+                continue
+            if _needs_recorder(node) and rest in ("", node.name):
+                found.append(f"{file}::{node.name}")
     return found
 
 

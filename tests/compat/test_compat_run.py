@@ -26,12 +26,14 @@ def test_tests_taking_the_vcr_fixture_are_recorded(compat_run: ModuleType, tmp_p
     (tmp_path / "tests" / "test_streaming.py").write_text(
         "def test_parse():\n    pass\n\n"
         "def test_stream_user(api, api2, vcr):\n    pass\n\n"
-        "def test_stream_direct(api, vcr):\n    pass\n"
+        "def test_stream_direct(api, vcr):\n    pass\n\n"
+        "def test_stream_media(api):\n    if api:\n        patch_streaming()\n"
     )
     everything = compat_run.recorder_tests(tmp_path, ["tests/test_streaming.py", "tests/test_other.py"])
     assert everything == [
         "tests/test_streaming.py::test_stream_user",
         "tests/test_streaming.py::test_stream_direct",
+        "tests/test_streaming.py::test_stream_media",
     ]
     one = compat_run.recorder_tests(tmp_path, ["tests/test_streaming.py::test_stream_direct"])
     assert one == ["tests/test_streaming.py::test_stream_direct"]
