@@ -18,11 +18,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import av
-import av.container
 from PIL import Image
+
+if TYPE_CHECKING:
+    import av
+    import av.container
+else:
+
+    class _LazyAv:
+        """PyAV (FFmpeg) adds about 23 MB to every process that imports it, and most processes
+        never touch a video: it is imported on first use (bench/RESULTS.md, G6)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import av
+            import av.container
+
+            globals()["av"] = av
+            return getattr(av, name)
+
+    av = _LazyAv()
 
 # Demuxers we read: Mastodon's accepted containers, and GIF for animations.
 DEMUXERS = ("mov", "mp4", "m4a", "3gp", "matroska", "webm", "ogg", "mp3", "wav", "flac", "aac", "asf", "gif")
