@@ -399,7 +399,7 @@ def run_lock(wait_seconds: float = 1800) -> Iterator[None]:
                 if not told:
                     log("waiting for another `make compat` run in this checkout to finish")
                     told = True
-                time.sleep(2)
+                time.sleep(min(2.0, max(0.05, deadline - time.monotonic())))
         try:
             yield
         finally:
