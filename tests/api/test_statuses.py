@@ -391,7 +391,9 @@ async def test_media_that_failed_or_is_processing_cannot_be_posted(client, make_
     ids = []
     for state in ("failed", "processing"):
         async with container.db.uow() as uow:
-            item = MediaAttachment(account_id=alice.account_id, type="video", state=state, content_type="video/mp4")
+            item = MediaAttachment(
+                account_id=alice.account_id, type="video", state=state, content_type="video/mp4"
+            )
             uow.session.add(item)
             await uow.session.flush()
             ids.append(item.id)
@@ -399,3 +401,101 @@ async def test_media_that_failed_or_is_processing_cannot_be_posted(client, make_
         response = await _post(client, alice, status="clip", **{"media_ids[]": [str(media_id)]})
         assert response.status_code == 422
     assert await _count_statuses(container) == 0
+
+
+async def test_multiple_choice_polls_take_further_votes_for_other_options(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    poll = (
+        await _post(
+            client,
+            alice,
+            status="pick many",
+            **{"poll[options][]": ["a", "b", "c"], "poll[expires_in]": "3600", "poll[multiple]": "true"},
+        )
+    ).json()["poll"]
+    url = f"/api/v1/polls/{poll['id']}/votes"
+    assert (await client.post(url, data={"choices[]": ["1"]}, headers=bob.headers)).status_code == 200
+    second = await client.post(url, data={"choices[]": ["0"]}, headers=bob.headers)
+    assert second.status_code == 200, second.text
+    body = second.json()
+    assert body["own_votes"] == [1, 0]
+    assert body["votes_count"] == 2 and body["voters_count"] == 1
+    assert (await client.post(url, data={"choices[]": ["0"]}, headers=bob.headers)).status_code == 422
+
+
+async def test_a_poll_may_carry_media(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    media_id = await _media(container, alice.account_id)
+    response = await _post(
+        client,
+        alice,
+        status="vote",
+        **{"media_ids[]": [str(media_id)], "poll[options][]": ["x", "y"], "poll[expires_in]": "3600"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["poll"] and [m["id"] for m in response.json()["media_attachments"]] == [
+        str(media_id)
+    ]
+
+
+async def test_source_is_readable_by_anyone_who_sees_the_status(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    public = (await _post(client, alice, status="open #text")).json()["id"]
+    private = (await _post(client, alice, status="closed", visibility="private")).json()["id"]
+    assert (await client.get(f"/api/v1/statuses/{public}/source", headers=bob.headers)).json()[
+        "text"
+    ] == "open #text"
+    assert (await client.get(f"/api/v1/statuses/{private}/source", headers=bob.headers)).status_code == 404
+
+
+async def test_exclude_direct_on_profile_statuses(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    await make_user("bob")
+    public = (await _post(client, alice, status="hi")).json()["id"]
+    await _post(client, alice, status="@bob psst", visibility="direct")
+    listed = await client.get(
+        f"/api/v1/accounts/{alice.account_id}/statuses",
+        params={"exclude_direct": "true"},
+        headers=alice.headers,
+    )
+    assert [s["id"] for s in listed.json()] == [public]
+
+
+async def test_edit_replaces_a_thumbnail_sent_as_a_data_uri(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    import base64
+    import io
+
+    from PIL import Image
+
+    alice = await make_user("alice")
+    media_id = await _media(container, alice.account_id)
+    sid = (await _post(client, alice, status="pic", **{"media_ids[]": [str(media_id)]})).json()["id"]
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "PNG")
+    data_uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    edited = await client.put(
+        f"/api/v1/statuses/{sid}",
+        json={
+            "status": "pic",
+            "media_ids": [str(media_id)],
+            "media_attributes": [{"id": str(media_id), "thumbnail": data_uri}],
+        },
+        headers=alice.headers,
+    )
+    assert edited.status_code == 200, edited.text
+    preview = edited.json()["media_attachments"][0]["preview_url"]
+    assert "thumb" in preview
+    served = await client.get(preview.replace("https://kinfolk.test", ""))
+    assert served.status_code == 200 and served.headers["content-type"].startswith("image/")
+    garbage = await client.put(
+        f"/api/v1/statuses/{sid}",
+        json={
+            "status": "pic",
+            "media_ids": [str(media_id)],
+            "media_attributes": [{"id": str(media_id), "thumbnail": "data:image/png;base64,!!!"}],
+        },
+        headers=alice.headers,
+    )
+    assert garbage.status_code == 422

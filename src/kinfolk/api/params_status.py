@@ -83,13 +83,14 @@ def parse_post(params: dict[str, Any], application_id: int | None) -> PostParams
     )
 
 
-def _media_attributes(value: Any) -> list[dict[str, str]]:
+def _media_attributes(value: Any) -> list[dict[str, Any]]:
     if value in (None, "", [], {}):
         return []
     items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else None
     if items is None or not all(isinstance(i, dict) for i in items):
         raise Unprocessable("Validation failed: Media attributes are invalid")
-    return [{k: str(v) for k, v in i.items() if v is not None} for i in items]
+    # Thumbnails stay as sent (an upload or a data URI); the rest are plain strings.
+    return [{k: v if k == "thumbnail" else str(v) for k, v in i.items() if v is not None} for i in items]
 
 
 def parse_scheduled_at(value: Any) -> datetime | None:

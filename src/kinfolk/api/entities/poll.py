@@ -30,7 +30,7 @@ def render_poll(poll: Poll, own_votes: list[int] | None, *, is_owner: bool = Fal
     }
     if own_votes is not None:
         body["voted"] = bool(own_votes) or is_owner
-        body["own_votes"] = sorted(own_votes)
+        body["own_votes"] = list(own_votes)  # in the order they were cast, as Mastodon lists them
     return body
 
 

@@ -17,8 +17,10 @@ from kinfolk.api.entities.status import render_history, render_status, render_st
 from kinfolk.api.http import as_bool, json_response, read_params
 from kinfolk.api.paging import ACCOUNTS, STATUSES, paged_response, parse_page
 from kinfolk.api.params_status import parse_post, parse_scheduled_at
+from kinfolk.api.uploads import as_upload
 from kinfolk.container import Container
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain.media import service as media_service
 from kinfolk.domain.statuses import interactions, queries, scheduled
 from kinfolk.domain.statuses import service as statuses
 from kinfolk.domain.statuses.models import Status
@@ -69,10 +71,10 @@ async def create(request: Request) -> Response:
         # A concurrent request with the same key committed first: answer with its status.
         async with container.db.uow(write=False) as uow:
             _, account, _ = await require_user(request, uow, "write:statuses")
-            status = await queries.by_idempotency_key(uow.session, account.id, key or "")
-            if status is None:
+            winner = await queries.by_idempotency_key(uow.session, account.id, key or "")
+            if winner is None:
                 raise
-            body = await _render(container, uow, status, account.id)
+            body = await _render(container, uow, winner, account.id)
     return json_response(body)
 
 
@@ -123,12 +125,46 @@ async def destroy(request: Request) -> Response:
 async def update(request: Request) -> Response:
     container = get_container(request)
     params = await read_params(request)
-    async with container.db.uow() as uow:
-        _, account, _ = await require_user(request, uow, "write:statuses")
-        post = parse_post(params, None)
-        status = await statuses.edit_status(uow, container.settings, account, path_id(request), post)
-        body = await _render(container, uow, status, account.id)
+    async with container.db.uow(write=False) as uow:
+        await require_user(request, uow, "write:statuses")
+    post = parse_post(params, None)
+    # New thumbnails are processed and stored before the transaction, and removed if it fails.
+    thumbnails = await _prepare_thumbnails(container, post.media_attributes)
+    written = [k for p in thumbnails.values() for k in p.files.written]
+    try:
+        async with container.db.uow() as uow:
+            _, account, _ = await require_user(request, uow, "write:statuses")
+            status = await statuses.edit_status(
+                uow, container.settings, account, path_id(request), post, thumbnails=thumbnails
+            )
+            body = await _render(container, uow, status, account.id)
+    except BaseException:
+        await media_service.discard_files(container.storage, written)
+        raise
     return json_response(body)
+
+
+async def _prepare_thumbnails(
+    container: Container, attributes: list[dict[str, Any]]
+) -> dict[int, media_service.PreparedUpdate]:
+    prepared: dict[int, media_service.PreparedUpdate] = {}
+    for attrs in attributes:
+        upload = as_upload(
+            attrs.get("thumbnail"), field="Thumbnail", max_bytes=container.settings.image_size_limit
+        )
+        media_id = str(attrs.get("id", ""))
+        if upload is None or not media_id.isdigit():
+            continue
+        try:
+            prepared[int(media_id)] = await media_service.prepare_update(
+                container.settings, container.storage, int(media_id), thumbnail=upload
+            )
+        except BaseException:
+            await media_service.discard_files(
+                container.storage, [k for p in prepared.values() for k in p.files.written]
+            )
+            raise
+    return prepared
 
 
 async def source(request: Request) -> Response:
@@ -136,8 +172,6 @@ async def source(request: Request) -> Response:
     async with container.db.uow(write=False) as uow:
         _, account, _ = await require_user(request, uow, "read:statuses")
         status = await _visible_status(request, uow, account.id)
-        if status.account_id != account.id:
-            raise NotFound()
         return json_response({"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text})
 
 
@@ -269,6 +303,7 @@ async def account_statuses(request: Request) -> Response:
             only_media=as_bool(params.get("only_media")),
             exclude_replies=as_bool(params.get("exclude_replies")),
             exclude_reblogs=as_bool(params.get("exclude_reblogs")),
+            exclude_direct=as_bool(params.get("exclude_direct")),
             tagged=tagged if isinstance(tagged, str) else None,
         )
         found = await queries.account_statuses(uow.session, path_id(request), viewer_id, page, filters)

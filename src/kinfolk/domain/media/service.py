@@ -340,6 +340,11 @@ async def update_media(
     uow: UnitOfWork, account_id: int, media_id: int, prepared: PreparedUpdate
 ) -> MediaAttachment:
     media = await get_unattached(uow.session, account_id, media_id)
+    return await apply_update(uow, media, prepared)
+
+
+async def apply_update(uow: UnitOfWork, media: MediaAttachment, prepared: PreparedUpdate) -> MediaAttachment:
+    """Description, focus and a new thumbnail; also for media already in a status (status edits)."""
     meta = dict(media.meta or {})
     if prepared.description is not None:
         media.description = prepared.description

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.domain.polls.models import Poll, PollVote
@@ -67,9 +67,9 @@ async def own_votes(session: AsyncSession, account_id: int, poll_ids: list[int])
     if not poll_ids:
         return {}
     result = await session.execute(
-        select(PollVote.poll_id, PollVote.choice).where(
-            PollVote.account_id == account_id, PollVote.poll_id.in_(poll_ids)
-        )
+        select(PollVote.poll_id, PollVote.choice)
+        .where(PollVote.account_id == account_id, PollVote.poll_id.in_(poll_ids))
+        .order_by(PollVote.id)
     )
     out: dict[int, list[int]] = {}
     for poll_id, choice in result.all():
@@ -87,15 +87,18 @@ async def vote(session: AsyncSession, poll: Poll, account_id: int, choices: list
         raise Unprocessable("Validation failed: You can only pick one option")
     if any(c < 0 or c >= len(poll.options) for c in choices):
         raise Unprocessable("Validation failed: That option does not exist")
-    already = (
-        await session.execute(
-            select(func.count())
-            .select_from(PollVote)
-            .where(PollVote.poll_id == poll.id, PollVote.account_id == account_id)
-        )
-    ).scalar_one()
-    if already:
+    previous = set(
+        (
+            await session.execute(
+                select(PollVote.choice).where(PollVote.poll_id == poll.id, PollVote.account_id == account_id)
+            )
+        ).scalars()
+    )
+    # A single-choice poll takes one vote; a multiple-choice one takes more, each choice once.
+    if previous and not poll.multiple:
         raise Unprocessable("Validation failed: You have already voted on this poll")
+    if previous & set(choices):
+        raise Unprocessable("Validation failed: You have already voted for this option")
     for choice in choices:
         session.add(PollVote(poll_id=poll.id, account_id=account_id, choice=choice))
     tallies = list(poll.cached_tallies or [0] * len(poll.options))
@@ -103,5 +106,6 @@ async def vote(session: AsyncSession, poll: Poll, account_id: int, choices: list
         tallies[choice] += 1
     poll.cached_tallies = tallies
     poll.votes_count += len(choices)
-    poll.voters_count += 1
+    if not previous:
+        poll.voters_count += 1
     await session.flush()

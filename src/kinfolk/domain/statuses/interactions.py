@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import delete
+
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.polls.models import Poll
@@ -51,7 +53,7 @@ async def apply(uow: UnitOfWork, account: Account, status_id: int, action: str) 
                 session.add(ConversationMute(account_id=account.id, conversation_id=status.conversation_id))
         else:
             await session.execute(
-                ConversationMute.__table__.delete().where(
+                delete(ConversationMute).where(
                     ConversationMute.account_id == account.id,
                     ConversationMute.conversation_id == status.conversation_id,
                 )

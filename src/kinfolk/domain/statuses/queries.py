@@ -157,6 +157,7 @@ class ProfileFilter:
     only_media: bool = False
     exclude_replies: bool = False
     exclude_reblogs: bool = False
+    exclude_direct: bool = False
     tagged: str | None = None
 
 
@@ -191,6 +192,8 @@ async def account_statuses(
         stmt = stmt.where(exists().where(MediaAttachment.status_id == Status.id))
     if filters.exclude_replies:
         stmt = stmt.where(or_(Status.in_reply_to_id.is_(None), Status.in_reply_to_account_id == account_id))
+    if filters.exclude_direct:
+        stmt = stmt.where(Status.visibility != "direct")
     if filters.exclude_reblogs:
         stmt = stmt.where(Status.reblog_of_id.is_(None))
     tagged = filters.tagged

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.db.upsert import insert_for
@@ -92,7 +92,7 @@ async def replace_mentions(session: AsyncSession, status_id: int, account_ids: l
     wanted = list(dict.fromkeys(account_ids))
     for account_id in current - set(wanted):
         await session.execute(
-            Mention.__table__.delete().where(Mention.status_id == status_id, Mention.account_id == account_id)
+            delete(Mention).where(Mention.status_id == status_id, Mention.account_id == account_id)
         )
     for account_id in wanted:
         if account_id not in current:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,8 @@ from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts import repo as accounts_repo
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.media.models import MediaAttachment
+from kinfolk.domain.media.service import PreparedUpdate
+from kinfolk.domain.media.service import apply_update as apply_media_update
 from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.polls.service import PollParams, build_poll, validate_poll
 from kinfolk.domain.statuses import repo
@@ -37,6 +40,7 @@ from kinfolk.text.compose import count_characters, extract_hashtags, extract_men
 
 SCHEDULE_MIN_AHEAD = timedelta(minutes=5)
 QUOTE_POLICIES = ("public", "followers", "nobody")
+NOT_ATTACHED = "Validation failed: Media attributes refer to media not attached to this post"
 
 
 @dataclass
@@ -53,7 +57,7 @@ class PostParams:
     quote_approval_policy: str | None = None
     application_id: int | None = None
     # Edits only: per-attachment changes, [{"id": ..., "description": ..., "focus": "x,y"}].
-    media_attributes: list[dict[str, str]] = field(default_factory=list)
+    media_attributes: list[dict[str, Any]] = field(default_factory=list)
 
 
 class IdempotencyConflict(Exception):
@@ -127,8 +131,6 @@ def _validate_common(settings: Settings, params: PostParams, *, editing: bool = 
         raise Unprocessable(
             f"Validation failed: Media attachments can't be more than {settings.max_media_attachments}"
         )
-    if params.media_ids and params.poll is not None:
-        raise Unprocessable("Validation failed: Cannot attach files to a poll")
     if params.poll is not None:
         validate_poll(params.poll, max_options=settings.max_poll_options)
     if params.quote_approval_policy is not None and params.quote_approval_policy not in QUOTE_POLICIES:
@@ -373,8 +375,16 @@ async def delete_status(
 
 
 async def edit_status(
-    uow: UnitOfWork, settings: Settings, account: Account, status_id: int, params: PostParams
+    uow: UnitOfWork,
+    settings: Settings,
+    account: Account,
+    status_id: int,
+    params: PostParams,
+    *,
+    thumbnails: dict[int, PreparedUpdate] | None = None,
 ) -> Status:
+    """Edit text, media and poll. `thumbnails` are new thumbnails for attached media, already
+    processed and stored by the caller (outside the transaction), applied here."""
     session = uow.session
     status = await repo.get_status(session, status_id)
     if status is None or status.reblog_of_id is not None:
@@ -426,6 +436,13 @@ async def edit_status(
         item.status_id = status.id
         item.position = position
     _apply_media_attributes(media, params.media_attributes)
+    by_id = {m.id: m for m in media}
+    for media_id, prepared in (thumbnails or {}).items():
+        if media_id not in by_id:
+            raise Unprocessable(
+                "Validation failed: Media attributes refer to media not attached to this post"
+            )
+        await apply_media_update(uow, by_id[media_id], prepared)
     # Poll: changing the options resets the votes, as Mastodon does.
     if params.poll is not None:
         new_options = [o.strip() for o in params.poll.options]
@@ -462,7 +479,7 @@ async def edit_status(
     return status
 
 
-def _apply_media_attributes(media: list[MediaAttachment], attributes: list[dict[str, str]]) -> None:
+def _apply_media_attributes(media: list[MediaAttachment], attributes: list[dict[str, Any]]) -> None:
     """Descriptions and focal points edited together with the status (Mastodon 4.1+)."""
     by_id = {m.id: m for m in media}
     for attrs in attributes:
