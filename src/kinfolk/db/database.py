@@ -19,9 +19,16 @@ JOBS_CHANNEL = "kinfolk_jobs"
 log = logging.getLogger("kinfolk.db")
 
 
+# Every aiosqlite connection is a thread of its own, and threads fight the event loop for the
+# GIL: under 64 busy connections the home timeline served 52 req/s with 30 SQLite connections
+# and 64 with 8 (bench/RESULTS.md). SQLite runs one writer at a time anyway.
+SQLITE_POOL_SIZE = 4
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_timeout=30)
+        size = min(pool_size, SQLITE_POOL_SIZE)
+        engine = create_async_engine(url, pool_size=size, max_overflow=size, pool_timeout=30)
         _configure_sqlite(engine)
         return engine
     if "pool=null" in url:
