@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, distinct, exists, func, or_, select, update
@@ -63,7 +63,10 @@ async def set_status_tags(
     for tag_id in wanted - existing:
         session.add(StatusTag(tag_id=tag_id, status_id=status_id, account_id=account_id, local=local))
     if tags:
-        await session.execute(update(Tag).where(Tag.id.in_(list(wanted))).values(last_status_at=at))
+        # Only when unset or 12 hours old, as Mastodon does: otherwise every post with a popular
+        # hashtag queues on that tag's row lock until the post commits (bench/RESULTS.md, G2).
+        stale = or_(Tag.last_status_at.is_(None), Tag.last_status_at < at - timedelta(hours=12))
+        await session.execute(update(Tag).where(Tag.id.in_(list(wanted)), stale).values(last_status_at=at))
 
 
 async def tags_for_statuses(session: AsyncSession, status_ids: list[int]) -> dict[int, list[Tag]]:
