@@ -21,7 +21,6 @@ from bench.instance import REDIS_URL, Instance
 from bench.report import Anchor, Goal, median, percentile
 from bench.seed import FULL, QUICK, Sizes
 
-RUNS = 3
 SECTIONS = ("sqlite", "servers", "postgresql", "scaled", "media")
 
 
@@ -51,7 +50,7 @@ class Bench:
     def measure_a_min(self, when: str, server: str = "uvicorn") -> None:
         name = "A_min" if server == "uvicorn" else f"A_min[{server}]"
         anchor = self.anchor(name, "req/s", f"minimal Starlette JSON endpoint, {server}, 64 connections")
-        result = goals.a_min(self.d.anchor, server=server)
+        result = goals.a_min(self.d.anchor, server=server, warm=not self.quick)
         getattr(anchor, when).append(result.rps)
         log(f"{name} {when}: {result.rps:,.0f} req/s (p99 {result.p99_ms:.1f} ms, {result.errors} errors)")
 
@@ -81,7 +80,7 @@ class Bench:
     # -- shared subjects ---------------------------------------------------------------------
 
     def g1(self, instance: Instance, suffix: str, a_min: float, goal: str) -> list[float]:
-        runs = [goals.timeline(instance, self.d.timeline) for _ in range(RUNS)]
+        runs = [goals.timeline(instance, self.d.timeline) for _ in range(self.d.runs)]
         self.add(
             Goal(
                 f"G1{suffix}",
@@ -102,7 +101,7 @@ class Bench:
         return [r.rps for r in runs]
 
     def g1_single(self, instance: Instance, suffix: str) -> None:
-        runs = [goals.timeline(instance, self.d.single, connections=1) for _ in range(RUNS)]
+        runs = [goals.timeline(instance, self.d.single, connections=1) for _ in range(self.d.runs)]
         self.add(
             Goal(
                 f"G1{suffix}.p50_1client",
@@ -116,7 +115,7 @@ class Bench:
 
     def g2(self, instance: Instance, suffix: str, a_min: float) -> list[float]:
         runs = []
-        for _ in range(RUNS):
+        for _ in range(self.d.runs):
             runs.append(goals.posting_load(instance, self.d.posting))
             instance.wait_jobs_drained(120)
         self.add(
@@ -136,7 +135,7 @@ class Bench:
             )
         )
         ratios, big_p50, quiet_p50 = [], [], []
-        for _ in range(RUNS):
+        for _ in range(self.d.runs):
             big, quiet = goals.posting_latency(instance, self.d.latency_posts)
             big_p50.append(median(big) * 1000)
             quiet_p50.append(median(quiet) * 1000)
@@ -159,7 +158,7 @@ class Bench:
         client = goals.Client(instance.base_url)
         try:
             goals.fanout_once(instance, client, serial=-1)  # warm-up
-            runs = [goals.fanout_once(instance, client, serial=i) for i in range(RUNS)]
+            runs = [goals.fanout_once(instance, client, serial=i) for i in range(self.d.runs)]
         finally:
             client.close()
         self.add(
@@ -225,7 +224,7 @@ class Bench:
             self.g2(instance, "", a_min)
             self.g5(instance, "")
             tl, posts, waits = [], [], []
-            for _ in range(RUNS):
+            for _ in range(self.d.runs):
                 result, count, since = goals.mixed(instance, self.d.mixed)
                 tl.append(result.p99_ms)
                 posts.append(count)
@@ -278,7 +277,7 @@ class Bench:
         g1: dict[str, list[float]] = {"uvicorn": [], "granian": []}
         websocket: dict[str, bool] = {}
         rss: dict[str, float] = {}
-        for _ in range(RUNS):
+        for _ in range(self.d.server_rounds):
             for server in ("uvicorn", "granian"):
                 instance.start("serve", env={"KINFOLK_ASGI_SERVER": server})
                 try:

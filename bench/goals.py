@@ -40,36 +40,53 @@ class Durations:
     fanout_runs: int
     p99_window: float
     mixed: float
+    # uvicorn/granian alternations in the servers section
+    server_rounds: int
+    # repetitions of each subject (the median and spread are over these)
+    runs: int = 3
 
     @classmethod
     def for_mode(cls, quick: bool) -> Durations:
         if quick:
             return cls(
-                anchor=2,
-                timeline=2,
+                anchor=1,
+                timeline=1,
                 single=1,
                 posting=1,
-                latency_posts=6,
-                fanout_runs=2,
-                p99_window=2,
-                mixed=3,
+                latency_posts=3,
+                fanout_runs=1,
+                p99_window=1,
+                mixed=2,
+                server_rounds=1,
+                runs=2,
             )
         return cls(
-            anchor=5, timeline=8, single=4, posting=4, latency_posts=20, fanout_runs=3, p99_window=5, mixed=15
+            anchor=5,
+            timeline=8,
+            single=4,
+            posting=4,
+            latency_posts=20,
+            fanout_runs=3,
+            p99_window=5,
+            mixed=15,
+            server_rounds=3,
         )
 
 
 # -- anchors ----------------------------------------------------------------------------------
 
 
-def a_min(seconds: float, server: str = "uvicorn", connections: int = 64) -> load.LoadResult:
+def a_min(
+    seconds: float, server: str = "uvicorn", connections: int = 64, warm: bool = True
+) -> load.LoadResult:
     """Requests per second of the minimal Starlette endpoint, same server and flags as Kinfolk."""
     port = procs.free_port()
     argv = [sys.executable, "-m", "bench.minimal_app", str(port)]
     proc = procs.start(argv, env={"KINFOLK_ASGI_SERVER": server}, core=procs.SERVER_CORE)
     try:
         procs.wait_http(f"http://127.0.0.1:{port}/", proc)
-        load.run(f"http://127.0.0.1:{port}", "/", seconds=1, connections=connections)  # warm-up
+        if warm:
+            load.run(f"http://127.0.0.1:{port}", "/", seconds=1, connections=connections)
         return load.run(f"http://127.0.0.1:{port}", "/", seconds=seconds, connections=connections)
     finally:
         procs.stop(proc)
