@@ -62,14 +62,14 @@ class Durations:
             )
         return cls(
             anchor=5,
-            timeline=8,
+            timeline=6,
             single=4,
             posting=4,
-            latency_posts=20,
+            latency_posts=12,
             fanout_runs=3,
-            p99_window=5,
-            mixed=15,
-            server_rounds=3,
+            p99_window=4,
+            mixed=10,
+            server_rounds=2,
         )
 
 
