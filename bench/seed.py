@@ -435,6 +435,16 @@ def _defer_row_triggers(conn: sqlite3.Connection, table: str) -> list[tuple[str,
     return deferred
 
 
+_PG_SECONDARY_INDEXES = """
+SELECT i.relname, pg_get_indexdef(i.oid)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+WHERE t.relname = $1 AND t.relnamespace = 'public'::regnamespace AND NOT x.indisprimary
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+"""
+
+
 async def write_postgres(dsn: str, tables: Sequence[Rows]) -> None:
     import asyncpg
 
@@ -443,10 +453,19 @@ async def write_postgres(dsn: str, tables: Sequence[Rows]) -> None:
         async with conn.transaction():
             # Foreign-key triggers would check every row; the data set is consistent by construction.
             await conn.execute("SET LOCAL session_replication_role = replica")
+            # Secondary indexes are built once over the loaded rows, as on SQLite.
+            indexes = []
+            for rows in tables:
+                found = await conn.fetch(_PG_SECONDARY_INDEXES, rows.table.name)
+                for name, definition in found:
+                    await conn.execute(f'DROP INDEX "{name}"')
+                    indexes.append(definition)
             for rows in tables:
                 await conn.copy_records_to_table(
                     rows.table.name, records=_encoded(rows, _pg_value), columns=rows.columns
                 )
+            for definition in indexes:
+                await conn.execute(definition)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
