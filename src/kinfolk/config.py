@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     vapid_private_key: str = ""
     trusted_proxies: str = ""
     registrations: Literal["open", "approval", "closed"] = "open"
+    # Who may read /api/v1/instance/domain_blocks: nobody (404, Mastodon's default), users, all.
+    show_domain_blocks: Literal["disabled", "users", "all"] = "disabled"
     allowed_private_addresses: str = ""
 
     instance_title: str = "Kinfolk"

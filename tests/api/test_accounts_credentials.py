@@ -31,8 +31,10 @@ ACCOUNT_KEYS = [
     "uri",
     "avatar",
     "avatar_static",
+    "avatar_description",
     "header",
     "header_static",
+    "header_description",
     "followers_count",
     "following_count",
     "statuses_count",
@@ -119,6 +121,7 @@ async def test_verify_credentials_renders_a_credential_account(
         "color": "",
         "permissions": "65536",
         "highlighted": False,
+        "collection_limit": 10,
     }
 
 

@@ -177,3 +177,25 @@ async def test_sign_ups_are_rate_limited_per_address(client: httpx.AsyncClient, 
         statuses.append(response.status_code)
     assert statuses == [422] * 5 + [429]
     assert "error" in response.json()
+
+
+async def test_addresses_are_checked_as_mastodons_mail_parser_does(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A host without a dot is an address (Mastodon.py's suite signs up `email@localhost12345`);
+    text that is no address at all is still refused."""
+    token = await app_token(container)
+    accepted = await client.post(
+        "/api/v1/accounts",
+        data={**SIGNUP, "username": "dotless", "email": "email@localhost12345"},
+        headers=bearer(token),
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert await user_by_email(container, "email@localhost12345") is not None
+    refused = await client.post(
+        "/api/v1/accounts",
+        data={**SIGNUP, "username": "spaced", "email": "Some One <one@example.com>"},
+        headers=bearer(token),
+    )
+    assert refused.status_code == 422
+    assert refused.json()["details"]["email"] == [{"error": "ERR_INVALID", "description": "is invalid"}]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from kinfolk.api.locale import remember_user_locale
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.oauth.models import AccessToken, Application
@@ -56,6 +57,7 @@ async def current_viewer(request: Request, uow: UnitOfWork) -> Viewer | None:
         raise Unauthorized("The access token is invalid")
     found = Viewer(owner.token, owner.application, owner.user, owner.account)
     request.scope["kinfolk.viewer"] = (uow, found)
+    remember_user_locale(request.scope, owner.user.locale if owner.user else None)
     return found
 
 

@@ -1,14 +1,21 @@
-"""Every error leaves as Mastodon's JSON: `{"error": ...}`, with `error_description` for OAuth."""
+"""Every error leaves as Mastodon's JSON: `{"error": ...}`, with `error_description` for OAuth.
+
+Messages are raised in English and translated here into the request's locale (kinfolk.i18n);
+OAuth errors stay English, as their texts are part of RFC 6749's vocabulary.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from kinfolk.api.http import json_response
+from kinfolk.api.locale import request_locale
+from kinfolk.i18n import DEFAULT_LOCALE, translate, translate_description
 from kinfolk.kernel.errors import KinfolkError, OAuthError
 
 log = logging.getLogger("kinfolk.api")
@@ -27,9 +34,10 @@ async def kinfolk_error(request: Request, exc: Exception) -> Response:
         return json_response(
             {"error": exc.error, "error_description": exc.message}, status_code=exc.status_code
         )
-    body: dict[str, object] = {"error": exc.message}
+    locale = request_locale(request)
+    body: dict[str, object] = {"error": translate(exc.message, locale)}
     if exc.details:
-        body["details"] = exc.details
+        body["details"] = _localised_details(exc.details, locale)
     headers = {"Retry-After": "60"} if exc.status_code == 429 else None
     return json_response(body, status_code=exc.status_code, headers=headers)
 
@@ -37,12 +45,36 @@ async def kinfolk_error(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = _HTTP_MESSAGES.get(exc.status_code) or exc.detail or "Error"
-    return json_response({"error": message}, status_code=exc.status_code, headers=dict(exc.headers) if exc.headers else None)
+    return json_response(
+        {"error": translate(message, request_locale(request))},
+        status_code=exc.status_code,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return json_response({"error": "Internal server error"}, status_code=500)
+    return json_response(
+        {"error": translate("Internal server error", request_locale(request))}, status_code=500
+    )
+
+
+def _localised_details(details: dict[str, Any], locale: str) -> dict[str, Any]:
+    """`details` with each problem's description translated; the codes stay as they are."""
+    if locale == DEFAULT_LOCALE:
+        return details
+    out: dict[str, Any] = {}
+    for name, items in details.items():
+        if isinstance(items, list):
+            out[name] = [
+                {**item, "description": translate_description(item["description"], locale)}
+                if isinstance(item, dict) and isinstance(item.get("description"), str)
+                else item
+                for item in items
+            ]
+        else:
+            out[name] = items
+    return out
 
 
 EXCEPTION_HANDLERS = {

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kinfolk.api.locale import remember_lang
 from kinfolk.kernel.errors import BadRequest, KinfolkError, Unprocessable
 
 M = TypeVar("M", bound=BaseModel)
@@ -97,6 +98,7 @@ async def read_params(request: Request, *, include_query: bool = True) -> dict[s
         except Exception as exc:  # malformed multipart bodies raise several types
             raise BadRequest("Error occurred while parsing request parameters") from exc
         params.update(flatten_pairs(list(form.multi_items())))
+    remember_lang(request.scope, params.get("lang"))  # for localised error messages
     return params
 
 

@@ -2,6 +2,7 @@
 
 from kinfolk.db.base import Base
 from kinfolk.domain.accounts import models as _accounts
+from kinfolk.domain.collections import models as _collections
 from kinfolk.domain.filters import models as _filters
 from kinfolk.domain.instance import models as _instance
 from kinfolk.domain.media import models as _media
@@ -19,6 +20,20 @@ from kinfolk.jobs import models as _jobs
 
 __all__ = ["Base"]
 _ = (
-    _accounts, _filters, _instance, _media, _moderation, _notifications, _oauth, _polls, _relationships, _statuses,
-    _tags, _timelines, _jobs, _suggestions, _trends,
+    _accounts,
+    _collections,
+    _filters,
+    _instance,
+    _media,
+    _moderation,
+    _notifications,
+    _oauth,
+    _polls,
+    _relationships,
+    _statuses,
+    _tags,
+    _timelines,
+    _jobs,
+    _suggestions,
+    _trends,
 )

@@ -19,6 +19,7 @@ from kinfolk.domain.accounts.profile import (
     attribution_domains,
     posting_defaults,
 )
+from kinfolk.domain.collections.service import COLLECTION_LIMIT
 from kinfolk.kernel.clock import iso_date
 
 MISSING_AVATAR_PATH = "/avatars/original/missing.png"
@@ -43,6 +44,7 @@ def role_json(role: str) -> dict[str, Any]:
         "color": "",
         "permissions": spec["permissions"],
         "highlighted": spec["highlighted"],
+        "collection_limit": COLLECTION_LIMIT,
     }
 
 
@@ -100,8 +102,10 @@ def account_json(
         "uri": account_uri(account, base_url),
         "avatar": avatar,
         "avatar_static": avatar,
+        "avatar_description": "" if suspended else account.avatar_description,
         "header": header,
         "header_static": header,
+        "header_description": "" if suspended else account.header_description,
         "followers_count": stats.followers_count if stats else 0,
         "following_count": stats.following_count if stats else 0,
         "statuses_count": stats.statuses_count if stats else 0,

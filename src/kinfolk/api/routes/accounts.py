@@ -130,6 +130,33 @@ async def update_credentials(request: Request) -> Response:
     return json_response(body)
 
 
+async def delete_picture(request: Request) -> Response:
+    """DELETE /api/v1/profile/avatar or /header: back to the default picture (alt text stays)."""
+    container = get_container(request)
+    picture = request.path_params["picture"]
+    async with container.db.uow(write=False) as uow:
+        viewer, _, _ = await require_user(request, uow, "write:accounts")
+    assert viewer.account is not None
+    if picture not in ("avatar", "header"):
+        raise BadRequest('Picture must be either "avatar" or "header"')
+    images: dict[str, ImageInput] = {picture: REMOVE}
+    prepared = await service.prepare_profile_update({}, **images)
+    files = service.StoredFiles()
+    async with container.db.uow() as uow:
+        account, user = await service.apply_profile_update(
+            uow.session,
+            container.storage,
+            viewer.account.id,
+            prepared,
+            base_url=container.settings.base_url,
+            local_domain=container.settings.domain,
+            files=files,
+        )
+        body = await render_credential_account(uow.session, account, user, container)
+    await service.discard_files(container.storage, files.replaced)
+    return json_response(body)
+
+
 async def show_account(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
@@ -181,4 +208,5 @@ routes: list[BaseRoute] = [
     # Digits only, so that sibling paths other areas add (relationships, search...) never land here.
     Route("/api/v1/accounts/{id:int}", show_account, methods=["GET"]),
     Route("/api/v1/preferences", preferences, methods=["GET"]),
+    Route("/api/v1/profile/{picture}", delete_picture, methods=["DELETE"]),
 ]

@@ -118,7 +118,18 @@ async def translation_languages(request: Request) -> Response:
 
 @public
 async def domain_blocks(request: Request) -> Response:
-    """The public list of moderated servers; there is no domain blocking yet, so it is empty."""
+    """The moderated servers, to whom `KINFOLK_SHOW_DOMAIN_BLOCKS` allows: nobody (a 404, as
+    Mastodon answers by default), signed-in users, or everyone. There is no domain blocking
+    yet, so the list is empty."""
+    container = get_container(request)
+    shown_to = container.settings.show_domain_blocks
+    if shown_to == "users":
+        async with container.db.uow(write=False) as uow:
+            viewer = await current_viewer(request, uow)
+        if viewer is None or viewer.account is None:
+            raise NotFound()
+    elif shown_to != "all":
+        raise NotFound()
     return json_response([])
 
 

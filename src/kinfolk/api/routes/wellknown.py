@@ -1,4 +1,5 @@
-"""Discovery documents other servers and clients fetch first: WebFinger, host-meta, NodeInfo."""
+"""Discovery documents other servers and clients fetch first: WebFinger, host-meta, NodeInfo;
+and the server's landing page at `/` (Mastodon.py reads the time from its `Date` header)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from kinfolk.api.entities import webfinger as webfinger_entity
 from kinfolk.api.http import JSONResponse, json_response
 from kinfolk.domain.instance import service
 from kinfolk.kernel.errors import KinfolkError
+from kinfolk.web.templating import render_page
 
 # Mastodon lets caches keep an answer for three days, and a refusal for three minutes.
 FOUND_CACHE = "public, max-age=259200"
@@ -78,7 +80,23 @@ async def nodeinfo(request: Request) -> Response:
     return response
 
 
+async def landing(request: Request) -> Response:
+    """A small page saying which server this is; GET and HEAD."""
+    settings = get_container(request).settings
+    response = render_page(
+        "landing.html",
+        {
+            "instance_title": settings.instance_title,
+            "description": settings.instance_description,
+            "domain": settings.domain,
+        },
+    )
+    response.headers["Cache-Control"] = "public, max-age=15"
+    return response
+
+
 routes: list[BaseRoute] = [
+    Route("/", landing, methods=["GET", "HEAD"]),
     Route("/.well-known/webfinger", webfinger, methods=PUBLIC_METHODS),
     Route("/.well-known/host-meta", host_meta, methods=PUBLIC_METHODS),
     Route("/.well-known/host-meta.json", host_meta_json, methods=PUBLIC_METHODS),

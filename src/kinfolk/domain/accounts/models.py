@@ -32,6 +32,9 @@ class Account(Base):
     header_key: Mapped[str | None] = mapped_column(String(512), default=None)
     avatar_remote_url: Mapped[str | None] = mapped_column(Text, default=None)
     header_remote_url: Mapped[str | None] = mapped_column(Text, default=None)
+    # Alt text of the avatar and header (Mastodon 4.4+).
+    avatar_description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    header_description: Mapped[str] = mapped_column(Text, default="", server_default="")
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     bot: Mapped[bool] = mapped_column(Boolean, default=False)
     group: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -76,6 +79,9 @@ class AccountStats(Base):
     followers_count: Mapped[int] = mapped_column(default=0)
     following_count: Mapped[int] = mapped_column(default=0)
     last_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    # The profile directory's "active" order.
+    __table_args__ = (Index("ix_account_stats_last_status_at", "last_status_at"),)
 
 
 class User(Base):

@@ -28,6 +28,8 @@ FIELDS_MAX = 4
 FIELD_NAME_MAX = 255
 FIELD_VALUE_MAX = 255
 ATTRIBUTION_DOMAINS_MAX = 10
+# Alt text of avatars and headers: as long as a media description may be.
+IMAGE_DESCRIPTION_MAX = 1500
 PRIVACY_CHOICES = ("public", "unlisted", "private")
 QUOTE_POLICIES = ("public", "followers", "nobody")
 EXPAND_MEDIA_CHOICES = ("default", "show_all", "hide_all")
@@ -137,6 +139,8 @@ class ProfileChanges:
     discoverable: bool | None = None
     indexable: bool | None = None
     hide_collections: bool | None = None
+    avatar_description: str | None = None
+    header_description: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     attribution_domains: list[str] | None = None
 
@@ -288,6 +292,14 @@ def parse_profile_changes(params: Mapping[str, Any], errors: ValidationErrors) -
         if len(note) > NOTE_MAX:
             errors.add("note", "ERR_TOO_LONG", f"is too long (maximum is {NOTE_MAX} characters)")
         changes.note = note
+    for name in ("avatar_description", "header_description"):
+        description = _text(params.get(name), name, errors)
+        if description is not None:
+            description = description.strip()
+            if len(description) > IMAGE_DESCRIPTION_MAX:
+                limit = IMAGE_DESCRIPTION_MAX
+                errors.add(name, "ERR_TOO_LONG", f"is too long (maximum is {limit} characters)")
+            setattr(changes, name, description)
     changes.fields = _parse_fields(params.get("fields_attributes"), errors)
     changes.locked = _bool(params.get("locked"))
     changes.bot = _bool(params.get("bot"))

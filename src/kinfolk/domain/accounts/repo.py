@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.domain.accounts.models import Account, AccountStats, User
 from kinfolk.domain.relationships.models import FollowRequest
+from kinfolk.domain.relationships.repo import not_excluded_by
 
 
 def acct_key(username: str, domain: str | None) -> str:
@@ -102,3 +106,41 @@ async def count_follow_requests(session: AsyncSession, target_account_id: int) -
         .where(FollowRequest.target_account_id == target_account_id)
     )
     return int(result.scalar_one())
+
+
+async def directory(
+    session: AsyncSession,
+    *,
+    local_only: bool,
+    order: Literal["active", "new"],
+    offset: int,
+    limit: int,
+    viewer_id: int | None,
+    now: datetime,
+) -> list[Account]:
+    """Profiles that chose to be listed: discoverable, neither suspended nor limited, and (for
+    local ones) approved and confirmed; minus those the viewer blocks, mutes or is blocked by."""
+    stmt = (
+        select(Account)
+        .outerjoin(AccountStats, AccountStats.account_id == Account.id)
+        .outerjoin(User, User.account_id == Account.id)
+        .where(
+            Account.discoverable.is_(True),
+            Account.suspended_at.is_(None),
+            Account.silenced_at.is_(None),
+            or_(
+                Account.domain.is_not(None),
+                and_(User.approved.is_(True), User.confirmed_at.is_not(None)),
+            ),
+        )
+    )
+    if local_only:
+        stmt = stmt.where(Account.domain.is_(None))
+    if viewer_id is not None:
+        stmt = stmt.where(not_excluded_by(viewer_id, now))
+    if order == "new":
+        stmt = stmt.order_by(Account.id.desc())
+    else:
+        stmt = stmt.order_by(AccountStats.last_status_at.desc().nulls_last(), Account.id.desc())
+    result = await session.execute(stmt.offset(offset).limit(limit))
+    return list(result.scalars())

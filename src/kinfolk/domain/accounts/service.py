@@ -39,7 +39,12 @@ log = logging.getLogger("kinfolk.accounts")
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?$", re.IGNORECASE)
 USERNAME_MAX = 30
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost(:\d+)?$")
+# An address as Mastodon's mail parser takes it: a dot-atom local part, '@', and a dot-atom
+# host whose labels need no dot between them (`email@localhost12345` is an address), or a
+# bracketed IP literal. Quoted local parts, display names and spaces are refused.
+_ATEXT = r"[\w!#$%&'*+/=?^`{|}~-]+"
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+EMAIL_RE = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*@(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])\Z")
 EMAIL_MAX = 320
 PASSWORD_MIN = 8
 PASSWORD_MAX = 72
@@ -421,6 +426,11 @@ async def apply_profile_update(
         value = getattr(changes, flag)
         if value is not None:
             setattr(account, flag, value)
+    # Alt texts stay when their picture is removed or replaced, as in Mastodon.
+    if changes.avatar_description is not None:
+        account.avatar_description = changes.avatar_description
+    if changes.header_description is not None:
+        account.header_description = changes.header_description
     if changes.bot is not None:
         account.bot = changes.bot
         if account.actor_type in ("Person", "Service", "Application"):
