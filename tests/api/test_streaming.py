@@ -611,3 +611,35 @@ async def test_scopes_and_revoked_tokens_end_streams(
         live.run(kill())
         assert sse._task is not None
         await asyncio.wait_for(sse._task, 3)
+
+
+async def test_revoking_a_token_through_oauth_closes_its_streams_at_once(
+    live: Live, api: httpx.AsyncClient, make_user, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from kinfolk.domain.oauth.models import AccessToken, Application
+    from kinfolk.kernel.secrets import digest
+
+    monkeypatch.setattr(stream_session, "TOKEN_RECHECK", 3600.0)
+    carol = await make_user("carol")
+
+    async def client_of_token() -> tuple[str, str]:
+        async with live.container.db.uow(write=False) as uow:
+            row = (
+                await uow.session.execute(
+                    Application.__table__.select()
+                    .join(AccessToken, AccessToken.application_id == Application.id)
+                    .where(AccessToken.token_digest == digest(carol.token))
+                )
+            ).first()
+            assert row is not None
+            return row.client_id, row.client_secret
+
+    client_id, client_secret = live.run(client_of_token())
+    async with SSEStream(api, "/api/v1/streaming/user", carol.token) as sse:
+        revoked = await api.post(
+            "/oauth/revoke",
+            data={"token": carol.token, "client_id": client_id, "client_secret": client_secret},
+        )
+        assert revoked.status_code == 200
+        assert sse._task is not None
+        await asyncio.wait_for(sse._task, 3)

@@ -161,3 +161,20 @@ async def test_groups_span_at_most_twelve_hours(container, make_user) -> None:  
     )
     assert joined is not None and joined.group_key == f"follow-{hour - 11}"
     assert fresh is not None and fresh.group_key == f"follow-{hour}"
+
+
+async def test_a_private_mention_from_staff_is_not_filtered(client, make_user, drain_jobs) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    admin = await make_user("admin", role="admin")
+    stranger = await make_user("stranger")
+    for sender in (admin, stranger):
+        response = await client.post(
+            "/api/v1/statuses",
+            data={"status": "@alice hello", "visibility": "direct"},
+            headers=sender.headers,
+        )
+        assert response.status_code == 200
+    await drain_jobs()
+    shown = (await client.get("/api/v1/notifications", headers=alice.headers)).json()
+    # The stranger's private mention waits behind the default policy; staff's reaches her.
+    assert [n["account"]["username"] for n in shown] == ["admin"]

@@ -121,10 +121,10 @@ async def test_lookup_and_revoke_for_client(container: Container, make_user: Any
         assert owner is not None and owner.application is not None
         other = await service.create_application(uow.session, name="Other")
         with pytest.raises(OAuthError) as excinfo:
-            await service.revoke_for_client(uow.session, other, user.token)
+            await service.revoke_for_client(uow, other, user.token)
         assert excinfo.value.status_code == 403
-        await service.revoke_for_client(uow.session, other, "unknown-token")
-        await service.revoke_for_client(uow.session, owner.application, user.token)
+        await service.revoke_for_client(uow, other, "unknown-token")
+        await service.revoke_for_client(uow, owner.application, user.token)
     async with container.db.uow(write=False) as uow:
         assert await service.lookup_token(uow.session, user.token) is None
 

@@ -360,7 +360,7 @@ async def revoke(request: Request) -> Response:
         plain = param(params, "token")
         if not plain:
             raise OAuthError("invalid_request", "Missing required parameter: token.")
-        await revoke_for_client(uow.session, client, plain)
+        await revoke_for_client(uow, client, plain)
     return json_response({}, headers=_TOKEN_HEADERS)
 
 

@@ -118,8 +118,6 @@ async def _group_key(uow: UnitOfWork, recipient_id: int, type_: str, status_id: 
 async def _dismissed(
     uow: UnitOfWork, type_: str, recipient: User, sender: Account, facts: repo.SenderFacts
 ) -> bool:
-    if type_ == "mention" and _outranks(await repo.sender_role(uow.session, sender.id), recipient.role):
-        return False
     return (
         facts.blocked
         or facts.muted
@@ -154,9 +152,13 @@ async def notify(
         facts = await repo.sender_facts(
             session, recipient_id, sender, status.conversation_id if status is not None else None
         )
-        if await _dismissed(uow, type, recipient, sender, facts):
+        staff_mention = type == "mention" and _outranks(
+            await repo.sender_role(session, sender.id), recipient.role
+        )
+        if not staff_mention and await _dismissed(uow, type, recipient, sender, facts):
             return None
-        if type in FILTERABLE and not facts.permitted:
+        # Staff who outrank the recipient reach them whatever their policy (moderation messages).
+        if type in FILTERABLE and not facts.permitted and not staff_mention:
             decisions = _decisions(
                 await repo.get_policy(session, recipient_id),
                 facts,

@@ -15,11 +15,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.accounts.service import verify_password
 from kinfolk.domain.oauth import repo
 from kinfolk.domain.oauth.models import AccessToken, Application
 from kinfolk.domain.oauth.scopes import parse_scopes, unknown_scopes
+from kinfolk.domain.timelines.streams import disconnect_token
 from kinfolk.infra.ratelimit import RateLimiter
 from kinfolk.kernel import secrets as ksecrets
 from kinfolk.kernel.clock import utcnow
@@ -239,21 +241,24 @@ async def lookup_token(session: AsyncSession, plain: str) -> TokenOwner | None:
     return TokenOwner(token, app, user, account)
 
 
-async def revoke(session: AsyncSession, token: AccessToken) -> None:
+async def revoke(uow: UnitOfWork, token: AccessToken) -> None:
+    """Revoke a token; streams opened with it close once this commits."""
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        await session.flush()
+        await uow.session.flush()
+        disconnect_token(uow, token.id)
 
 
-async def revoke_for_client(session: AsyncSession, client: Application, plain: str) -> None:
+async def revoke_for_client(uow: UnitOfWork, client: Application, plain: str) -> None:
     """RFC 7009: an unknown token is not an error; another client's token is (403, as Mastodon)."""
+    session = uow.session
     digest = ksecrets.digest(plain)
     token = await repo.find_access_token(session, digest) or await repo.find_token_by_refresh(session, digest)
     if token is None:
         return
     if token.application_id != client.id:
         raise OAuthError("unauthorized_client", "You are not authorized to revoke this token", 403)
-    await revoke(session, token)
+    await revoke(uow, token)
 
 
 # --- signing in ---------------------------------------------------------------------------
