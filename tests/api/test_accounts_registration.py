@@ -199,3 +199,28 @@ async def test_addresses_are_checked_as_mastodons_mail_parser_does(
     )
     assert refused.status_code == 422
     assert refused.json()["details"]["email"] == [{"error": "ERR_INVALID", "description": "is invalid"}]
+
+
+async def test_confirmation_emails(client: httpx.AsyncClient, container: Container, make_user: Any) -> None:
+    """Addresses are confirmed at sign-up, so asking for the e-mail again has nothing to do
+    (Mastodon.py's suite calls it right after signing up); changing the address is refused."""
+    token = await app_token(container)
+    signed_up = await client.post("/api/v1/accounts", data=SIGNUP, headers=bearer(token))
+    user_token = signed_up.json()["access_token"]
+    resend = await client.post("/api/v1/emails/confirmations", headers=bearer(user_token))
+    assert resend.status_code == 200 and resend.json() == {}
+    change = await client.post(
+        "/api/v1/emails/confirmations", data={"email": "other@example.com"}, headers=bearer(user_token)
+    )
+    assert change.status_code == 403
+    assert change.json() == {
+        "error": "This method is only available while the e-mail is awaiting confirmation"
+    }
+    assert await user_by_email(container, "newbie@example.com") is not None
+    app_only = await client.post("/api/v1/emails/confirmations", headers=bearer(token))
+    assert app_only.status_code == 403
+    assert (await client.post("/api/v1/emails/confirmations")).status_code == 401
+
+    check = await client.get("/api/v1/emails/check_confirmation", headers=bearer(user_token))
+    assert check.status_code == 200 and check.json() is True
+    assert (await client.get("/api/v1/emails/check_confirmation")).status_code == 422

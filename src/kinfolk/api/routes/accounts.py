@@ -19,7 +19,12 @@ from kinfolk.api.http import as_bool, json_response, read_params
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts import service
 from kinfolk.domain.accounts.profile import PROFILE_IMAGE_MAX_BYTES, REMOVE, ImageInput
-from kinfolk.domain.accounts.registration import Registration, check_signup_rate, register
+from kinfolk.domain.accounts.registration import (
+    Registration,
+    check_signup_rate,
+    register,
+    resend_confirmation_for,
+)
 from kinfolk.kernel.errors import BadRequest, Forbidden, Unprocessable
 
 MAX_ACCOUNTS_PER_REQUEST = 40
@@ -157,6 +162,29 @@ async def delete_picture(request: Request) -> Response:
     return json_response(body)
 
 
+async def resend_confirmation(request: Request) -> Response:
+    """POST /api/v1/emails/confirmations (see `resend_confirmation_for`)."""
+    container = get_container(request)
+    params = await read_params(request)
+    async with container.db.uow(write=False) as uow:
+        viewer = await require(request, uow, "write:accounts", user=False)
+        resend_confirmation_for(viewer.user, new_email="email" in params)
+    return json_response({})
+
+
+async def check_confirmation(request: Request) -> Response:
+    """GET /api/v1/emails/check_confirmation: whether the signed-in user's address is confirmed."""
+    container = get_container(request)
+    async with container.db.uow(write=False) as uow:
+        viewer = await current_viewer(request, uow)
+        if viewer is not None and not viewer.has_scope("read:accounts"):
+            raise Forbidden("This action is outside the authorized scopes")
+        if viewer is None or viewer.user is None:
+            raise Unprocessable("This method requires an authenticated user")
+        confirmed = viewer.user.confirmed_at is not None
+    return json_response(confirmed)
+
+
 async def show_account(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
@@ -209,4 +237,6 @@ routes: list[BaseRoute] = [
     Route("/api/v1/accounts/{id:int}", show_account, methods=["GET"]),
     Route("/api/v1/preferences", preferences, methods=["GET"]),
     Route("/api/v1/profile/{picture}", delete_picture, methods=["DELETE"]),
+    Route("/api/v1/emails/confirmations", resend_confirmation, methods=["POST"]),
+    Route("/api/v1/emails/check_confirmation", check_confirmation, methods=["GET"]),
 ]

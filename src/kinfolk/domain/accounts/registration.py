@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kinfolk.domain.accounts.models import User
 from kinfolk.domain.accounts.service import (
     NewAccount,
     create_local_account,
@@ -96,3 +97,16 @@ async def register(
             {"username": [{"error": "ERR_TAKEN", "description": "or e-mail is already taken"}]}
         ) from exc
     return await issue_token(session, application=application, user=user, scopes=scopes, with_refresh=False)
+
+
+def resend_confirmation_for(user: User | None, *, new_email: bool) -> None:
+    """May `user` ask for the confirmation e-mail again (POST /api/v1/emails/confirmations)?
+
+    Kinfolk confirms addresses at sign-up and sends no mail, so there is never a confirmation
+    to resend: asking succeeds with nothing to do. Changing the address this way is refused,
+    as Mastodon refuses it once an address is confirmed.
+    """
+    if user is None:
+        raise Forbidden("This method is only available to the application the user originally signed-up with")
+    if new_email or user.confirmed_at is None:
+        raise Forbidden("This method is only available while the e-mail is awaiting confirmation")
