@@ -197,7 +197,9 @@ def drain_jobs(container: Container):  # type: ignore[no-untyped-def]
                 break
             ran += n
         async with container.db.uow(write=False) as uow:
-            dead = (await uow.session.execute(select(Job.kind, Job.last_error).where(Job.state == DEAD))).all()
+            dead = (
+                await uow.session.execute(select(Job.kind, Job.last_error).where(Job.state == DEAD))
+            ).all()
         assert not dead, f"jobs died: {dead}"
         return ran
 
