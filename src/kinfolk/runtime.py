@@ -106,6 +106,7 @@ def _serve_processes(settings: Settings, workers: int, server: str) -> None:
     if server == "granian":
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.log import LogLevels
 
         Granian(
             "kinfolk.runtime:app_factory",
@@ -115,6 +116,7 @@ def _serve_processes(settings: Settings, workers: int, server: str) -> None:
             workers=workers,
             factory=True,
             websockets=True,
+            log_level=LogLevels.warning,
             log_access=False,
         ).serve()
         return
