@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-export KINFOLK_PROTOCOL ?= http
-export KINFOLK_DOMAIN ?= localhost:8000
+# `make run` serves plain http on localhost for development; tests and other targets set their own.
+RUN_ENV := KINFOLK_PROTOCOL=$${KINFOLK_PROTOCOL:-http} KINFOLK_DOMAIN=$${KINFOLK_DOMAIN:-localhost:8000}
 
 .PHONY: run test lint typecheck install migrate clean compat bench
 
@@ -21,8 +21,8 @@ migrate: $(STAMP)
 	$(BIN)/kinfolk migrate
 
 run: $(STAMP)
-	$(BIN)/kinfolk migrate
-	$(BIN)/kinfolk serve
+	$(RUN_ENV) $(BIN)/kinfolk migrate
+	$(RUN_ENV) $(BIN)/kinfolk serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

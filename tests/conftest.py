@@ -25,6 +25,14 @@ from kinfolk.db.migrate import upgrade
 from kinfolk.domain.accounts.service import NewAccount, create_local_account
 from kinfolk.domain.oauth.service import create_application, issue_token
 
+# Tests build their own settings: a developer's KINFOLK_* environment or kinfolk.toml must not leak
+# into them (make run's KINFOLK_PROTOCOL=http once did).
+_KEEP = {"KINFOLK_REQUIRE_SERVICES", "KINFOLK_JOB_MODULES"}
+for _name in [n for n in os.environ if n.startswith("KINFOLK_")]:
+    if _name not in _KEEP and not _name.startswith("KINFOLK_TEST_"):
+        del os.environ[_name]
+os.environ["KINFOLK_CONFIG"] = os.devnull
+
 PG_ADMIN_URL = os.environ.get("KINFOLK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("KINFOLK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("KINFOLK_REQUIRE_SERVICES") == "1"
