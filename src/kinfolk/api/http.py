@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kinfolk.api.locale import remember_lang
-from kinfolk.kernel.errors import BadRequest, KinfolkError, Unprocessable
+from kinfolk.kernel.errors import BadRequest, KinfolkError, NotFound, Unprocessable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -134,3 +134,11 @@ def as_bool(value: Any, default: bool = False) -> bool:
 
 def is_upload(value: Any) -> bool:
     return isinstance(value, UploadFile)
+
+
+def path_id(request: Request, name: str = "id") -> int:
+    """Ids in paths are numbers that fit 64 bits; anything else is simply not found, as in Mastodon."""
+    raw = str(request.path_params.get(name, ""))
+    if not raw.isdigit() or int(raw) >= 1 << 63:
+        raise NotFound()
+    return int(raw)

@@ -9,9 +9,8 @@ from starlette.routing import BaseRoute, Route
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import require_user
 from kinfolk.api.entities.conversation import render_conversation, render_conversations
-from kinfolk.api.http import json_response, read_params
+from kinfolk.api.http import json_response, path_id, read_params
 from kinfolk.api.paging import STATUSES, paged_response, parse_page
-from kinfolk.api.routes.statuses import path_id
 from kinfolk.domain.timelines import conversations
 
 

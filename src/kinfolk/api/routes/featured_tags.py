@@ -9,8 +9,7 @@ from starlette.routing import BaseRoute, Route
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import current_viewer, require, require_user
 from kinfolk.api.entities.tag import render_featured_tag, render_tags
-from kinfolk.api.http import json_response, read_params
-from kinfolk.api.routes.statuses import path_id
+from kinfolk.api.http import json_response, path_id, read_params
 from kinfolk.domain.tags import service
 
 

@@ -16,8 +16,7 @@ from kinfolk.api.entities.filter import (
     render_keyword,
     render_v1_filter,
 )
-from kinfolk.api.http import as_bool, json_response, read_params
-from kinfolk.api.routes.statuses import path_id
+from kinfolk.api.http import as_bool, json_response, path_id, read_params
 from kinfolk.domain.filters import service
 from kinfolk.domain.filters.service import UNSET, FilterInput, FilterView, KeywordInput, V1Input
 from kinfolk.kernel.errors import Unprocessable

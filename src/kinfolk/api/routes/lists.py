@@ -12,9 +12,8 @@ from kinfolk.api.app import get_container
 from kinfolk.api.auth import require_user
 from kinfolk.api.entities.account import render_accounts
 from kinfolk.api.entities.list import render_list
-from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.http import as_bool, json_response, path_id, read_params
 from kinfolk.api.paging import Limits, paged_response, parse_page
-from kinfolk.api.routes.statuses import path_id
 from kinfolk.domain.timelines import lists
 from kinfolk.domain.timelines.lists import ListParams
 from kinfolk.kernel.errors import NotFound, Unprocessable

@@ -13,8 +13,7 @@ from starlette.routing import BaseRoute, Route
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import require_user
 from kinfolk.api.entities.media_attachment import render_media
-from kinfolk.api.http import json_response, read_params
-from kinfolk.api.routes.statuses import path_id
+from kinfolk.api.http import json_response, path_id, read_params
 from kinfolk.domain.media import service
 from kinfolk.kernel.errors import Unprocessable
 

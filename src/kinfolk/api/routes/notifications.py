@@ -17,7 +17,7 @@ from kinfolk.api.entities.notification import render_notifications
 from kinfolk.api.entities.notification_group import render_grouped
 from kinfolk.api.entities.notification_policy import policy_json, policy_v1_json
 from kinfolk.api.entities.notification_request import render_requests
-from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.http import as_bool, json_response, path_id, read_params
 from kinfolk.api.paging import Limits, paged_response, parse_limit, parse_page
 from kinfolk.domain.notifications import listing, policy
 from kinfolk.domain.notifications.repo import Browse
@@ -29,13 +29,6 @@ REQUESTS = Limits(default=40, maximum=80)
 _ID_MAX = (1 << 63) - 1
 READ = "read:notifications"
 WRITE = "write:notifications"
-
-
-def _path_id(request: Request, name: str = "id") -> int:
-    raw = str(request.path_params.get(name, ""))
-    if not raw.isdigit() or int(raw) > _ID_MAX:
-        raise NotFound()
-    return int(raw)
 
 
 def _list(value: Any) -> list[str]:
@@ -102,7 +95,7 @@ async def show(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
         _, account, _ = await require_user(request, uow, READ)
-        found = await listing.one(uow.session, account.id, _path_id(request))
+        found = await listing.one(uow.session, account.id, path_id(request))
         body = await render_notifications(
             uow.session, container, found.notifications, found.loaded, account.id
         )
@@ -115,7 +108,7 @@ async def dismiss(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow() as uow:
         _, account, _ = await require_user(request, uow, WRITE)
-        await listing.dismiss(uow, account.id, _path_id(request))
+        await listing.dismiss(uow, account.id, path_id(request))
     return json_response({})
 
 
@@ -281,7 +274,7 @@ async def requests_show(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
         _, account, _ = await require_user(request, uow, READ)
-        found = await policy.request(uow.session, account.id, _path_id(request))
+        found = await policy.request(uow.session, account.id, path_id(request))
         body = await render_requests(uow.session, container, found, account.id)
     if not body:
         raise NotFound()
@@ -294,7 +287,7 @@ def _request_action(action: str) -> Any:
         async with container.db.uow() as uow:
             _, account, _ = await require_user(request, uow, WRITE)
             operation = policy.accept if action == "accept" else policy.dismiss
-            await operation(uow, account.id, _path_id(request))
+            await operation(uow, account.id, path_id(request))
         return json_response({})
 
     return handler

@@ -25,13 +25,13 @@ from kinfolk.api.entities.relationship import (
     relationship_json,
     relationships_json,
 )
-from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.http import as_bool, json_response, path_id, read_params
 from kinfolk.api.paging import ACCOUNTS, DOMAIN_BLOCKS, paged_response, parse_limit, parse_page
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships import service
 from kinfolk.domain.relationships.service import FollowOptions, Relationship
-from kinfolk.kernel.errors import BadRequest, Forbidden, NotFound, Unprocessable
+from kinfolk.kernel.errors import BadRequest, Forbidden, Unprocessable
 
 _ID_MAX = (1 << 63) - 1
 _INT_RE = re.compile(r"^\s*\d+\s*$")
@@ -40,13 +40,6 @@ Action = Callable[[UnitOfWork, Account, int], Awaitable[Relationship]]
 
 
 # -- parameter helpers ----------------------------------------------------------------------
-
-
-def _path_id(request: Request, name: str = "id") -> int:
-    value = int(request.path_params[name])
-    if value > _ID_MAX:
-        raise NotFound()
-    return value
 
 
 def _ids(value: Any) -> list[int]:
@@ -150,7 +143,7 @@ def _relationship_action(scope: str, action: Action) -> Callable[[Request], Awai
         container = get_container(request)
         async with container.db.uow() as uow:
             account = await _user(request, uow, scope)
-            rel = await action(uow, account, _path_id(request))
+            rel = await action(uow, account, path_id(request))
         return json_response(relationship_json(rel))
 
     return endpoint
@@ -161,7 +154,7 @@ async def follow(request: Request) -> Response:
     params = await read_params(request)
     async with container.db.uow() as uow:
         account = await _user(request, uow, "write:follows")
-        rel = await service.follow(uow, account, _path_id(request), _follow_options(params))
+        rel = await service.follow(uow, account, path_id(request), _follow_options(params))
     return json_response(relationship_json(rel))
 
 
@@ -173,7 +166,7 @@ async def mute(request: Request) -> Response:
         rel = await service.mute(
             uow,
             account,
-            _path_id(request),
+            path_id(request),
             notifications=as_bool(params.get("notifications"), True),
             duration=_duration(params.get("duration")),
         )
@@ -187,7 +180,7 @@ async def note(request: Request) -> Response:
     async with container.db.uow() as uow:
         account = await _user(request, uow, "write:accounts")
         text = comment if isinstance(comment, str) else "" if comment is None else str(comment)
-        rel = await service.set_note(uow, account, _path_id(request), text)
+        rel = await service.set_note(uow, account, path_id(request), text)
     return json_response(relationship_json(rel))
 
 
@@ -255,7 +248,7 @@ def _account_list(
         async with container.db.uow(write=False) as uow:
             viewer_id = await _optional_viewer_id(request, uow, "read:accounts")
             page = parse_page(request.query_params, ACCOUNTS)
-            result = await lister(uow.session, viewer_id, _path_id(request), page)
+            result = await lister(uow.session, viewer_id, path_id(request), page)
             body = await render_accounts(uow.session, result.items, container)
         return paged_response(request, body, page, result.ids, base_url=container.settings.base_url)
 

@@ -9,10 +9,9 @@ from starlette.routing import BaseRoute, Route
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import require_user
 from kinfolk.api.entities.scheduled_status import render_scheduled
-from kinfolk.api.http import json_response, read_params
+from kinfolk.api.http import json_response, path_id, read_params
 from kinfolk.api.paging import STATUSES, paged_response, parse_page
 from kinfolk.api.params_status import parse_scheduled_at
-from kinfolk.api.routes.statuses import path_id
 from kinfolk.domain.statuses import scheduled
 from kinfolk.kernel.errors import Unprocessable
 

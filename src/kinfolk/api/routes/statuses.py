@@ -14,7 +14,7 @@ from kinfolk.api.entities.account import render_accounts
 from kinfolk.api.entities.poll import render_poll_for
 from kinfolk.api.entities.scheduled_status import render_scheduled
 from kinfolk.api.entities.status import render_history, render_status, render_statuses
-from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.http import as_bool, json_response, path_id, read_params
 from kinfolk.api.paging import ACCOUNTS, STATUSES, paged_response, parse_page
 from kinfolk.api.params_status import parse_post, parse_scheduled_at
 from kinfolk.api.uploads import as_upload
@@ -26,14 +26,6 @@ from kinfolk.domain.statuses import service as statuses
 from kinfolk.domain.statuses.models import Status
 from kinfolk.domain.statuses.repo import edits_for
 from kinfolk.kernel.errors import NotFound
-
-
-def path_id(request: Request, name: str = "id") -> int:
-    """Ids in paths are numbers; anything else is simply not found, as in Mastodon."""
-    raw = request.path_params.get(name, "")
-    if not str(raw).isdigit() or int(raw) >= 1 << 63:
-        raise NotFound()
-    return int(raw)
 
 
 async def _visible_status(request: Request, uow: UnitOfWork, viewer_id: int | None) -> Status:

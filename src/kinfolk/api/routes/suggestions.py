@@ -12,9 +12,8 @@ from kinfolk.api.app import get_container
 from kinfolk.api.auth import require_user
 from kinfolk.api.entities.account import render_accounts
 from kinfolk.api.entities.suggestion import render_suggestion
-from kinfolk.api.http import json_response, read_params
+from kinfolk.api.http import json_response, path_id, read_params
 from kinfolk.api.paging import ACCOUNTS, parse_limit
-from kinfolk.api.routes.statuses import path_id
 from kinfolk.domain.suggestions import service
 
 

@@ -15,9 +15,8 @@ from starlette.routing import BaseRoute, Route
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import current_viewer, require, require_user
 from kinfolk.api.entities.status import render_statuses
-from kinfolk.api.http import as_bool, read_params
+from kinfolk.api.http import as_bool, path_id, read_params
 from kinfolk.api.paging import STATUSES, paged_response, parse_page
-from kinfolk.api.routes.statuses import path_id
 from kinfolk.container import Container
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.filters.apply import apply_filters
