@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute
 
 from kinfolk.api.errors import EXCEPTION_HANDLERS
 from kinfolk.api.middleware import BodyLimitMiddleware, ProxyHeadersMiddleware
+from kinfolk.api.router import IndexedRouter
 from kinfolk.container import Container
 
 
@@ -77,7 +78,6 @@ def collect_routes() -> list[BaseRoute]:
 
 def create_app(container: Container) -> Starlette:
     app = Starlette(
-        routes=collect_routes(),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(ProxyHeadersMiddleware, settings=container.settings),
@@ -88,6 +88,8 @@ def create_app(container: Container) -> Starlette:
             ),
         ],
     )
+    # Set before the first request builds the middleware stack around it.
+    app.router = IndexedRouter(collect_routes())
     app.state.container = container
     return app
 
