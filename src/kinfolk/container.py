@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from kinfolk.config import Settings
 from kinfolk.db.database import Database
+from kinfolk.db.reader import Reader
 from kinfolk.infra.pubsub import MemoryPubSub, PubSub, RedisPubSub, bind_pubsub
 from kinfolk.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from kinfolk.infra.storage import Storage, build_storage
@@ -25,8 +26,12 @@ class Container:
     # Streaming events: in process, or Redis pub/sub when KINFOLK_REDIS_URL is set.
     pubsub: PubSub = field(default_factory=MemoryPubSub)
 
+    # The hottest reads' own connections (db/reader.py).
+    reader: Reader = field(init=False)
+
     def __post_init__(self) -> None:
         bind_pubsub(self.db, self.pubsub)
+        self.reader = Reader(self.db.url, self.db.engine.dialect)
 
     @classmethod
     def build(cls, settings: Settings, *, pool_size: int = 10) -> Container:
@@ -52,4 +57,5 @@ class Container:
         await self.pubsub.close()
         if self.redis is not None:
             await self.redis.aclose()
+        await self.reader.close()
         await self.db.dispose()

@@ -7,6 +7,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
+from kinfolk.api.entities.status_documents import StatusDocuments
 from kinfolk.api.errors import EXCEPTION_HANDLERS
 from kinfolk.api.middleware import BodyLimitMiddleware, ProxyHeadersMiddleware
 from kinfolk.api.router import IndexedRouter
@@ -91,6 +92,7 @@ def create_app(container: Container) -> Starlette:
     # Set before the first request builds the middleware stack around it.
     app.router = IndexedRouter(collect_routes())
     app.state.container = container
+    app.state.status_documents = StatusDocuments()
     return app
 
 

@@ -102,7 +102,9 @@ def link_header(
 def request_url(request: Request, base_url: str | None = None) -> str:
     """The request's address without its query; on `base_url` (the configured origin) if given."""
     if base_url:
-        return base_url.rstrip("/") + request.url.path
+        # The path as `request.url` would give it, without building the whole URL.
+        path = request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+        return base_url.rstrip("/") + path
     return str(request.url.replace(query=""))
 
 

@@ -75,7 +75,7 @@ class IndexedRouter(Router):
         if len(self.routes) != self._indexed:  # a route added after start-up
             self._index()
         partial: BaseRoute | None = None
-        partial_scope: dict[str, Any] = {}
+        partial_scope: Any = {}
         for _, route in self._candidates(get_route_path(scope)):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:

@@ -12,6 +12,7 @@ Suspended authors and deleted statuses are visible to no one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,10 +70,13 @@ async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) 
     return can_see_with(status, await facts_for(session, status, viewer_id), author_suspended=suspended)
 
 
-def visible_to(viewer_id: int | None, status: type[Status] = Status) -> ColumnElement[bool]:
-    """A WHERE condition on `statuses` (or an alias) selecting what `viewer_id` may see.
+def visible_to(viewer_id: Any, status: type[Status] = Status, *, blocks: bool = True) -> ColumnElement[bool]:
+    """A WHERE condition on `statuses` (or an alias) selecting what `viewer_id` (an id, or a
+    bound parameter) may see.
 
-    Deleted statuses are excluded; suspended authors are excluded by the listing's join on accounts.
+    Deleted statuses are excluded; suspended authors are excluded by the listing's join on
+    accounts. `blocks=False` leaves out the block check, for a caller that knows the viewer
+    neither blocks nor is blocked by anyone.
     """
     not_deleted = status.deleted_at.is_(None)
     if viewer_id is None:
@@ -90,6 +94,8 @@ def visible_to(viewer_id: int | None, status: type[Status] = Status) -> ColumnEl
         and_(status.visibility == "private", or_(follows, mentioned)),
         and_(status.visibility == "direct", mentioned),
     )
+    if not blocks:
+        return and_(not_deleted, or_(status.account_id == viewer_id, by_visibility))
     return and_(
         not_deleted,
         or_(status.account_id == viewer_id, and_(~blocked, by_visibility)),

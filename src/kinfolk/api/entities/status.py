@@ -226,7 +226,7 @@ def _render_one(
         if poll
         else None,
         "quote": quote,
-        "quote_approval": _quote_approval(status, viewer_id),
+        "quote_approval": quote_approval(status, viewer_id),
         "filtered": [
             render_filter_result(m.filter, m.keyword_matches, m.status_matches)
             for m in loaded.filtered.get(status.id, [])
@@ -242,7 +242,7 @@ def _render_one(
     return body
 
 
-def _quote_approval(status: Status, viewer_id: int | None) -> dict[str, Any]:
+def quote_approval(status: Status, viewer_id: int | None) -> dict[str, Any]:
     automatic = {"public": ["public"], "followers": ["followers"], "nobody": []}.get(status.quote_policy, [])
     if status.visibility in ("private", "direct"):
         automatic = []

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from kinfolk.api import home_page
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import current_viewer, require, require_user
 from kinfolk.api.entities.status import render_statuses
@@ -59,6 +60,9 @@ async def _optional_viewer(request: Request, uow: UnitOfWork) -> int | None:
 async def home(request: Request) -> Response:
     container = get_container(request)
     page = parse_page(await read_params(request), STATUSES)
+    fast = await home_page.serve(request, container, request.app.state.status_documents, page)
+    if fast is not None:
+        return fast
     async with container.db.uow(write=False) as uow:
         _, account, _ = await require_user(request, uow, "read:statuses")
         statuses = await service.home(uow.session, account.id, page)
