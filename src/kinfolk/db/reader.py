@@ -96,6 +96,8 @@ class Reader:
             max_size=self._pool_size,
             reset=_no_reset,
             server_settings={"plan_cache_mode": "force_generic_plan"},
+            # asyncpg caches statements up to 15 KB by default; a page statement is about that.
+            max_cacheable_statement_size=256 * 1024,
         )
 
     @asynccontextmanager
