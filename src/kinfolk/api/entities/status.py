@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.api.entities.account import render_accounts
@@ -121,31 +121,45 @@ async def _load(
             loaded.apps[app.id] = app
 
     if viewer_id is not None:
-        for model, target in (
-            (Favourite, loaded.favourited),
-            (Bookmark, loaded.bookmarked),
-            (StatusPin, loaded.pinned),
-        ):
-            rows = await session.execute(
-                select(model.status_id).where(model.account_id == viewer_id, model.status_id.in_(ids))
-            )
-            target.update(rows.scalars())
-        rows = await session.execute(
-            select(Status.reblog_of_id).where(
-                Status.account_id == viewer_id, Status.reblog_of_id.in_(ids), Status.deleted_at.is_(None)
+        await _load_flags(session, loaded, viewer_id, ids)
+    return loaded
+
+
+async def _load_flags(session: AsyncSession, loaded: _Loaded, viewer_id: int, ids: list[int]) -> None:
+    """The viewer's favourites, bookmarks, pins, boosts and muted threads among the page's
+    statuses, in one statement."""
+    parts: list[Any] = [
+        select(literal("f"), Favourite.status_id).where(
+            Favourite.account_id == viewer_id, Favourite.status_id.in_(ids)
+        ),
+        select(literal("b"), Bookmark.status_id).where(
+            Bookmark.account_id == viewer_id, Bookmark.status_id.in_(ids)
+        ),
+        select(literal("p"), StatusPin.status_id).where(
+            StatusPin.account_id == viewer_id, StatusPin.status_id.in_(ids)
+        ),
+        select(literal("r"), Status.reblog_of_id).where(
+            Status.account_id == viewer_id, Status.reblog_of_id.in_(ids), Status.deleted_at.is_(None)
+        ),
+    ]
+    conversation_ids = {s.conversation_id for s in loaded.statuses.values() if s.conversation_id}
+    if conversation_ids:
+        parts.append(
+            select(literal("m"), ConversationMute.conversation_id).where(
+                ConversationMute.account_id == viewer_id,
+                ConversationMute.conversation_id.in_(conversation_ids),
             )
         )
-        loaded.reblogged.update(r for r in rows.scalars() if r is not None)
-        conversation_ids = {s.conversation_id for s in loaded.statuses.values() if s.conversation_id}
-        if conversation_ids:
-            rows = await session.execute(
-                select(ConversationMute.conversation_id).where(
-                    ConversationMute.account_id == viewer_id,
-                    ConversationMute.conversation_id.in_(conversation_ids),
-                )
-            )
-            loaded.muted_conversations.update(rows.scalars())
-    return loaded
+    targets = {
+        "f": loaded.favourited,
+        "b": loaded.bookmarked,
+        "p": loaded.pinned,
+        "r": loaded.reblogged,
+        "m": loaded.muted_conversations,
+    }
+    for kind, target_id in (await session.execute(union_all(*parts))).all():
+        if target_id is not None:
+            targets[kind].add(target_id)
 
 
 def _render_one(
