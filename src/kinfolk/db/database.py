@@ -15,20 +15,33 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from kinfolk.db import sqlite_driver
+
 JOBS_CHANNEL = "kinfolk_jobs"
 log = logging.getLogger("kinfolk.db")
 
 
-# Every aiosqlite connection is a thread of its own, and threads fight the event loop for the
-# GIL: under 64 busy connections the home timeline served 52 req/s with 30 SQLite connections
-# and 64 with 8 (bench/RESULTS.md). SQLite runs one writer at a time anyway.
+# SQLite statements run on the event loop's own thread (db/sqlite_driver.py): a pooled connection
+# is no longer a thread, only an open file, and a session holds one only while its statements run
+# or it waits for the write lock. With 16 busy clients of the home timeline, entering a read unit
+# of work took 0.3 ms on average (196 ms with aiosqlite's threads), so 4 + 4 is plenty. SQLite
+# runs one writer at a time anyway, and readers in WAL mode do not wait for it.
 SQLITE_POOL_SIZE = 4
+# How long a statement waits for SQLite's write lock (asynchronously, see sqlite_driver).
+SQLITE_LOCK_TIMEOUT = 30.0
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
         size = min(pool_size, SQLITE_POOL_SIZE)
-        engine = create_async_engine(url, pool_size=size, max_overflow=size, pool_timeout=30)
+        engine = create_async_engine(
+            url,
+            module=sqlite_driver.sqlalchemy_module(),
+            connect_args={"timeout": SQLITE_LOCK_TIMEOUT},
+            pool_size=size,
+            max_overflow=size,
+            pool_timeout=30,
+        )
         _configure_sqlite(engine)
         return engine
     if "pool=null" in url:
@@ -40,7 +53,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys, and explicit BEGINs so writers take the lock up front.
 
     A deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
-    writer got there first; writers asking for `BEGIN IMMEDIATE` queue on busy_timeout instead.
+    writer got there first; writers asking for `BEGIN IMMEDIATE` queue for the lock instead. The
+    queueing is the driver's: it retries a busy BEGIN after `asyncio.sleep`. SQLite's own
+    busy_timeout must stay 0 (the driver opens connections so): it would wait inside the library,
+    on the event loop's thread, blocking the very coroutine that holds the lock.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -50,7 +66,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
