@@ -34,10 +34,10 @@ class Container:
         self.reader = Reader(self.db.url, self.db.engine.dialect)
 
     @classmethod
-    def build(cls, settings: Settings, *, pool_size: int = 10) -> Container:
+    def build(cls, settings: Settings, *, pool_size: int = 10, checkpoints: bool = True) -> Container:
         settings.ensure_secret_key()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url, pool_size=pool_size)
+        db = Database(settings.resolved_database_url, pool_size=pool_size, checkpoints=checkpoints)
         storage = build_storage(settings)
         redis: Redis | None = None
         ratelimiter: RateLimiter

@@ -29,9 +29,12 @@ log = logging.getLogger("kinfolk.db")
 SQLITE_POOL_SIZE = 4
 # How long a statement waits for SQLite's write lock (asynchronously, see sqlite_driver).
 SQLITE_LOCK_TIMEOUT = 30.0
+# WAL pages after which a connection that leaves checkpoints to others checkpoints anyway
+# (about 80 MB; SQLite's default is 1,000 pages).
+DEFERRED_CHECKPOINT_PAGES = 20_000
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, checkpoints: bool = True) -> AsyncEngine:
     if url.startswith("sqlite"):
         size = min(pool_size, SQLITE_POOL_SIZE)
         engine = create_async_engine(
@@ -42,14 +45,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             max_overflow=size,
             pool_timeout=30,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, checkpoints=checkpoints)
         return engine
     if "pool=null" in url:
         return create_async_engine(url.replace("?pool=null", ""), poolclass=NullPool)
     return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, checkpoints: bool) -> None:
     """WAL, foreign keys, and explicit BEGINs so writers take the lock up front.
 
     A deferred transaction that reads and then writes can fail with SQLITE_BUSY when another
@@ -57,6 +60,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     queueing is the driver's: it retries a busy BEGIN after `asyncio.sleep`. SQLite's own
     busy_timeout must stay 0 (the driver opens connections so): it would wait inside the library,
     on the event loop's thread, blocking the very coroutine that holds the lock.
+
+    With `checkpoints=False` a commit rarely checkpoints the WAL (only past
+    `DEFERRED_CHECKPOINT_PAGES`): for the web side of `kinfolk serve`, whose worker thread's
+    connections checkpoint at SQLite's default. A checkpoint after a fan-out copies hundreds of
+    pages and syncs the file, inside whichever commit triggers it: on the web loop that stalled
+    every request in flight (bench/RESULTS.md, G7).
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -65,6 +74,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if not checkpoints:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={DEFERRED_CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -77,9 +88,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """One per process: the engine, a session factory, and a hook run after jobs commit."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, checkpoints: bool = True) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size)
+        self.engine = make_engine(url, pool_size=pool_size, checkpoints=checkpoints)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self.on_jobs_committed: list[Callable[[set[str]], None]] = []
 

@@ -58,6 +58,8 @@ async def create(request: Request) -> Response:
             status = await statuses.create_status(
                 uow, container.settings, account, user, post, idempotency_key=key
             )
+        # Rendered once committed: on SQLite the write lock is not held while reading.
+        async with container.db.uow(write=False) as uow:
             body = await _render(container, uow, status, account.id)
     except statuses.IdempotencyConflict:
         # A concurrent request with the same key committed first: answer with its status.
