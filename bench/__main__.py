@@ -80,6 +80,8 @@ class Bench:
     # -- shared subjects ---------------------------------------------------------------------
 
     def g1(self, instance: Instance, suffix: str, a_min: float, goal: str) -> list[float]:
+        made, seconds = goals.warm_timelines(instance)
+        log(f"G1{suffix} warm-up: {made:,} home pages in {seconds:.1f} s")
         runs = [goals.timeline(instance, self.d.timeline) for _ in range(self.d.runs)]
         self.add(
             Goal(
