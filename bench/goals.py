@@ -166,15 +166,15 @@ def timeline(instance: Instance, seconds: float, connections: int = 64) -> load.
 
 
 def warm_timelines(instance: Instance, limit: float = 60.0) -> tuple[int, float]:
-    """Read every reader's home page at least once (16 connections, wrk rotating the tokens),
+    """Read every reader's home page at least twice (64 connections, wrk rotating the tokens),
     so that the measured runs see the server's steady state: Kinfolk keeps rendered statuses in
     memory (api/entities/status_documents.py), and a page of statuses nobody read yet costs
     the full rendering once. Returns the requests made and the seconds taken."""
     assert instance.seeded is not None
     tokens = instance.seeded.tokens()
     made, started = 0, time.monotonic()
-    while made < len(tokens) and time.monotonic() - started < limit:
-        made += load.run(instance.base_url, HOME, seconds=2, connections=16, tokens=tokens).requests
+    while made < 2 * len(tokens) and time.monotonic() - started < limit:
+        made += load.run(instance.base_url, HOME, seconds=2, connections=64, tokens=tokens).requests
     settle(instance)
     return made, time.monotonic() - started
 
