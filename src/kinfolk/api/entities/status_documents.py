@@ -69,6 +69,10 @@ class StatusDocument:
     application: bytes
     approval_author: bytes
     approval_other: bytes
+    # The whole document as most viewers see it (not the author, no flags, no poll, not a
+    # boost), and the account document it was joined with.
+    plain: bytes | None = None
+    plain_account: AccountDocument | None = None
 
 
 @dataclass(slots=True)
@@ -221,6 +225,9 @@ class StatusDocuments:
         pinned and muted as the page statement read them."""
         favourited, reblogged, bookmarked, pinned, muted = flags
         own = doc.account_id == viewer_id
+        plain = not own and not any(flags) and reblog == b"null" and poll == b"null"
+        if plain and doc.plain is not None and doc.plain_account is account:
+            return doc.plain
         parts = [
             doc.head,
             b',"account":',
@@ -245,7 +252,10 @@ class StatusDocuments:
         if own and not doc.is_boost:
             parts += (b',"pinned":', _TRUE if pinned else _FALSE)
         parts.append(b"}")
-        return b"".join(parts)
+        body = b"".join(parts)
+        if plain:
+            doc.plain, doc.plain_account = body, account
+        return body
 
     async def poll_json(
         self, session: AsyncSession | None, doc: PollDocument, viewer_id: int, voted: bool
