@@ -85,10 +85,14 @@ async def mentions_for(
     return out
 
 
-async def replace_mentions(session: AsyncSession, status_id: int, account_ids: list[int]) -> None:
-    current = set(
-        (await session.execute(select(Mention.account_id).where(Mention.status_id == status_id))).scalars()
-    )
+async def replace_mentions(
+    session: AsyncSession, status_id: int, account_ids: list[int], *, new: bool = False
+) -> None:
+    """Make the status mention exactly `account_ids`; a `new` status has none to compare with."""
+    current: set[int] = set()
+    if not new:
+        result = await session.execute(select(Mention.account_id).where(Mention.status_id == status_id))
+        current = set(result.scalars())
     wanted = list(dict.fromkeys(account_ids))
     for account_id in current - set(wanted):
         await session.execute(

@@ -253,9 +253,9 @@ async def create_status(
     for position, item in enumerate(media):
         item.status_id = status_id
         item.position = position
-    await repo.replace_mentions(session, status_id, [a.id for a in mentioned])
+    await repo.replace_mentions(session, status_id, [a.id for a in mentioned], new=True)
     tags = await tags_repo.get_or_create_tags(session, tag_names)
-    await tags_repo.set_status_tags(session, status_id, account.id, True, tags, status.created_at)
+    await tags_repo.set_status_tags(session, status_id, account.id, True, tags, status.created_at, new=True)
     await repo.bump_account_statuses(session, account.id, 1, touch=True)
     if thread is not None:
         await repo.bump_status_stat(session, thread.id, "replies_count", 1)

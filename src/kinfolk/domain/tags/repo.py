@@ -50,11 +50,20 @@ async def find_tag(session: AsyncSession, name: str) -> Tag | None:
 
 
 async def set_status_tags(
-    session: AsyncSession, status_id: int, account_id: int, local: bool, tags: list[Tag], at: datetime
+    session: AsyncSession,
+    status_id: int,
+    account_id: int,
+    local: bool,
+    tags: list[Tag],
+    at: datetime,
+    *,
+    new: bool = False,
 ) -> None:
-    existing = set(
-        (await session.execute(select(StatusTag.tag_id).where(StatusTag.status_id == status_id))).scalars()
-    )
+    """Make the status carry exactly `tags`; a `new` status has none to compare with."""
+    existing: set[int] = set()
+    if not new:
+        result = await session.execute(select(StatusTag.tag_id).where(StatusTag.status_id == status_id))
+        existing = set(result.scalars())
     wanted = {t.id for t in tags}
     for tag_id in existing - wanted:
         await session.execute(
