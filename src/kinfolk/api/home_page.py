@@ -125,29 +125,17 @@ async def serve(
             by_orm.add(row[hr.ID])
             continue
         for part in (row,) if inner is None else (row, inner):
-            status_id = part[hr.ID]
-            status_stamp = tuple(part[hr.STATUS_STAMP])
-            doc = documents.status(status_id, status_stamp, now)
-            if doc is None:
-                status_misses[status_id] = status_stamp
-            else:
-                found.statuses[status_id] = doc
-            account_id = part[hr.ACCOUNT_ID]
-            account_stamp = tuple(part[hr.ACCOUNT_STAMP])
-            account = documents.account(account_id, account_stamp, now)
-            if account is None:
-                account_misses[account_id] = account_stamp
-            else:
-                found.accounts[account_id] = account
+            status_id, stamp = part[hr.ID], tuple(part[hr.STATUS_STAMP])
+            _sort(documents.status(status_id, stamp, now), status_id, stamp, found.statuses, status_misses)
+            account_id, stamp = part[hr.ACCOUNT_ID], tuple(part[hr.ACCOUNT_STAMP])
+            _sort(
+                documents.account(account_id, stamp, now), account_id, stamp, found.accounts, account_misses
+            )
         if poll_id is not None:
             poll_row = read.polls.get(poll_id)
-            stamp = poll_row[hr.POLL_STAMP] if poll_row is not None else None
+            poll_stamp = poll_row[hr.POLL_STAMP] if poll_row is not None else None
             voted[poll_id] = bool(poll_row[hr.POLL_VOTED]) if poll_row is not None else False
-            poll_doc = documents.poll(poll_id, stamp, now)
-            if poll_doc is None:
-                poll_misses[poll_id] = stamp
-            else:
-                found.polls[poll_id] = poll_doc
+            _sort(documents.poll(poll_id, poll_stamp, now), poll_id, poll_stamp, found.polls, poll_misses)
 
     rendered: dict[int, bytes] = {}
     polls: dict[int, bytes] = {}
@@ -209,3 +197,12 @@ async def serve(
         request, page, ids, base_url=container.settings.base_url, next_requires_full_page=False
     )
     return Response(b"[" + b",".join(items) + b"]", media_type=MEDIA_TYPE, headers=headers or None)
+
+
+def _sort(doc: Any, key: int, stamp: Any, hits: dict[int, Any], misses: dict[int, Any]) -> None:
+    """A cached document goes to the page's hits; a missing or stale one, with the stamp the
+    page read, to what must be rendered."""
+    if doc is None:
+        misses[key] = stamp
+    else:
+        hits[key] = doc

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import select
@@ -98,6 +98,17 @@ class Found:
     polls: dict[int, PollDocument] = field(default_factory=dict)
 
 
+D = TypeVar("D", StatusDocument, AccountDocument, PollDocument)
+
+
+def _fresh(store: dict[int, D], key: int, stamp: Any, now: float) -> D | None:
+    """The entry for `key` if it was made from the same `stamp` less than `TTL` ago."""
+    found = store.get(key)
+    if found is None or found.stamp != stamp or now - found.born > TTL:
+        return None
+    return found
+
+
 def _bounded_put(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
     store.pop(key, None)
     store[key] = value
@@ -117,22 +128,13 @@ class StatusDocuments:
     # -- lookups -------------------------------------------------------------------------
 
     def status(self, status_id: int, stamp: tuple[Any, ...], now: float) -> StatusDocument | None:
-        found = self.statuses.get(status_id)
-        if found is None or found.stamp != stamp or now - found.born > TTL:
-            return None
-        return found
+        return _fresh(self.statuses, status_id, stamp, now)
 
     def account(self, account_id: int, stamp: tuple[Any, ...], now: float) -> AccountDocument | None:
-        found = self.accounts.get(account_id)
-        if found is None or found.stamp != stamp or now - found.born > TTL:
-            return None
-        return found
+        return _fresh(self.accounts, account_id, stamp, now)
 
     def poll(self, poll_id: int, stamp: Any, now: float) -> PollDocument | None:
-        found = self.polls.get(poll_id)
-        if found is None or found.stamp != stamp or now - found.born > TTL:
-            return None
-        return found
+        return _fresh(self.polls, poll_id, stamp, now)
 
     # -- filling -------------------------------------------------------------------------
 
