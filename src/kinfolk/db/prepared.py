@@ -1,11 +1,13 @@
-"""Core statements compiled once and run on the DBAPI cursor, for the hottest reads.
+"""Core statements compiled once and run on the DBAPI cursor, for the hottest paths.
 
-A SQLAlchemy `Result` and its row processing cost more than the SQL of a timeline page
-(bench/RESULTS.md). A `Prepared` statement is compiled once per dialect; running it applies the
-bind processors (dates as each database stores them) and returns the driver's own tuples,
-unprocessed: callers read ids, flags and equality-only values from them (`db.reader` runs
-them). Statements must name
-every parameter with `bindparam` and use no expanding (IN-list) parameters.
+A SQLAlchemy `Result` and its row processing cost more than the SQL of a timeline page, and
+building, caching and executing an ORM statement costs 0.3-1 ms, more than most of the SQL a
+post's side effects run (bench/RESULTS.md). A `Prepared` statement is compiled once per
+dialect; running it applies the bind processors (dates as each database stores them) and
+returns the driver's own tuples, unprocessed: callers read ids, flags and equality-only values
+from them. `db.reader` runs them outside any transaction; `run_in` inside a session's.
+Statements must name every parameter with `bindparam` and use no expanding (IN-list)
+parameters.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 
 Row = tuple[Any, ...]
@@ -49,3 +52,21 @@ class Prepared:
             value = values.get(name, default)
             bound.append(process(value) if process is not None and value is not None else value)
         return sql, tuple(bound)
+
+
+async def run_in(session: AsyncSession, prepared: Prepared, values: Mapping[str, Any]) -> list[Row]:
+    """Run `prepared` in `session`'s transaction, on its own connection, and return all rows.
+
+    The session's identity map does not see what this writes: use it for rows the session does
+    not hold (feed entries), or expire what it changed."""
+    connection = await session.connection()
+    sql, params = prepared.bound(connection.dialect, values)
+    fairy = await connection.get_raw_connection()
+    adapted: Any = fairy.dbapi_connection
+    if connection.dialect.name == "sqlite":
+        cursor = await adapted.driver_connection.execute(sql, params)
+        return list(await cursor.fetchall())
+    if adapted._transaction is None:
+        # SQLAlchemy's asyncpg adapter begins lazily, on its first statement.
+        await adapted._start_transaction()
+    return list(await adapted.driver_connection.fetch(sql, *params))

@@ -9,17 +9,26 @@ exclusive list (the list shows it instead); never a boost from a follow with boo
 a boost of something already in the feed, and a reply only for those who follow the replied-to
 account too.
 
-Each INSERT returns the rows it added, so the caller knows exactly whose streams to tell.
+Each INSERT returns the rows it added, so the caller knows exactly whose streams to tell. The
+statements are built and compiled once per shape of status (boost, reply, visibility) with the
+status's values as parameters, and run on the job's connection (`db.prepared.run_in`): built
+anew per post through the ORM, they cost more than their SQL (bench/RESULTS.md, G2).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, literal, or_, select
+import orjson
+from sqlalchemy import BigInteger, and_, bindparam, delete, exists, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
+from kinfolk.db.base import UTCDateTime
+from kinfolk.db.prepared import Prepared, run_in
 from kinfolk.db.upsert import insert_for
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.relationships.models import Block, Follow, Mute
@@ -31,6 +40,23 @@ from kinfolk.kernel.clock import utcnow
 _HOME_COLUMNS = ["account_id", "status_id", "origin_account_id", "reblog_of_id"]
 
 
+def _param(name: str) -> BindParameter[Any]:
+    return bindparam(name, type_=BigInteger())
+
+
+STATUS_ID = _param("status_id")
+AUTHOR_ID = _param("author_id")
+# The boosted status's author for a boost, else the author again.
+ORIGINAL_AUTHOR_ID = _param("original_author_id")
+REBLOG_OF_ID = _param("reblog_of_id")
+# Whose mentions count: the boosted status's for a boost, else the status's own.
+MENTIONS_OF = _param("mentions_of")
+REPLY_TO_ACCOUNT_ID = _param("reply_to_account_id")
+NOW = bindparam("now", type_=UTCDateTime())
+_AUTHORS = [AUTHOR_ID, ORIGINAL_AUTHOR_ID]
+_BASE_VALUES = [STATUS_ID, AUTHOR_ID, REBLOG_OF_ID]
+
+
 @dataclass
 class FanOut:
     """Who got the status: home feeds by account id, lists by list id (new rows only)."""
@@ -39,27 +65,173 @@ class FanOut:
     lists: list[int] = field(default_factory=list)
 
 
-def _silenced_by_recipient(recipient: Any, author_ids: list[int], status_id: int) -> list[Any]:
-    """Conditions: the recipient neither blocks nor mutes any of `author_ids` nor anyone the
+@dataclass(frozen=True)
+class _Shape:
+    """What decides which conditions a status's fan-out statements carry."""
+
+    boost: bool
+    direct: bool
+    private: bool
+    reply_to_other: bool
+    has_language: bool
+
+
+def _silenced_by_recipient(recipient: Any) -> list[Any]:
+    """Conditions: the recipient neither blocks nor mutes any of the authors nor anyone the
     status mentions, and is not blocked by an author."""
-    now = utcnow()
-    live_mute = or_(Mute.expires_at.is_(None), Mute.expires_at > now)
+    live_mute = or_(Mute.expires_at.is_(None), Mute.expires_at > NOW)
     return [
-        ~exists().where(Block.account_id == recipient, Block.target_account_id.in_(author_ids)),
-        ~exists().where(Block.target_account_id == recipient, Block.account_id.in_(author_ids)),
-        ~exists().where(Mute.account_id == recipient, Mute.target_account_id.in_(author_ids), live_mute),
+        ~exists().where(Block.account_id == recipient, Block.target_account_id.in_(_AUTHORS)),
+        ~exists().where(Block.target_account_id == recipient, Block.account_id.in_(_AUTHORS)),
+        ~exists().where(Mute.account_id == recipient, Mute.target_account_id.in_(_AUTHORS), live_mute),
         ~exists().where(
-            Mention.status_id == status_id,
+            Mention.status_id == MENTIONS_OF,
             Block.account_id == recipient,
             Block.target_account_id == Mention.account_id,
         ),
         ~exists().where(
-            Mention.status_id == status_id,
+            Mention.status_id == MENTIONS_OF,
             Mute.account_id == recipient,
             Mute.target_account_id == Mention.account_id,
             live_mute,
         ),
     ]
+
+
+def _follower_conditions(shape: _Shape) -> list[Any]:
+    recipient = Follow.account_id
+    conditions = [
+        Follow.target_account_id == AUTHOR_ID,
+        exists().where(User.account_id == Follow.account_id),
+        *_silenced_by_recipient(recipient),
+        ~exists().where(
+            List.account_id == recipient,
+            List.exclusive.is_(True),
+            ListAccount.list_id == List.id,
+            ListAccount.account_id == AUTHOR_ID,
+        ),
+    ]
+    if shape.direct:
+        conditions.append(exists().where(Mention.status_id == STATUS_ID, Mention.account_id == recipient))
+    if shape.boost:
+        conditions.append(Follow.show_reblogs.is_(True))
+        conditions.append(
+            ~exists().where(
+                HomeFeedEntry.account_id == recipient,
+                or_(HomeFeedEntry.status_id == REBLOG_OF_ID, HomeFeedEntry.reblog_of_id == REBLOG_OF_ID),
+            )
+        )
+    if shape.reply_to_other:
+        other = Follow.__table__.alias("f2")
+        conditions.append(
+            or_(
+                recipient == REPLY_TO_ACCOUNT_ID,
+                exists().where(
+                    and_(other.c.account_id == recipient, other.c.target_account_id == REPLY_TO_ACCOUNT_ID)
+                ),
+            )
+        )
+    return conditions
+
+
+def _insert(dialect: str, table: Any) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _into_home(dialect: str, query: Any) -> Prepared:
+    return Prepared(
+        _insert(dialect, HomeFeedEntry)
+        .from_select(_HOME_COLUMNS, query)
+        .on_conflict_do_nothing()
+        .returning(HomeFeedEntry.account_id)
+    )
+
+
+@cache
+def _to_followers(dialect: str, shape: _Shape) -> Prepared:
+    """Followers whose follow has no language list (all followers if the status has no
+    language)."""
+    query = select(Follow.account_id, *_BASE_VALUES).where(*_follower_conditions(shape))
+    if shape.has_language:
+        query = query.where(Follow.languages.is_(None))
+    return _into_home(dialect, query)
+
+
+@cache
+def _limited_followers(shape: _Shape) -> Prepared:
+    """Followers who follow only some languages: few; their JSON lists are checked in Python."""
+    return Prepared(
+        select(Follow.account_id, Follow.languages).where(
+            *_follower_conditions(shape), Follow.languages.is_not(None)
+        )
+    )
+
+
+@cache
+def _to_author(dialect: str) -> Prepared:
+    """The author's own feed, if the author is local."""
+    query = select(Account.id, *_BASE_VALUES).where(Account.id == AUTHOR_ID, Account.domain.is_(None))
+    return _into_home(dialect, query)
+
+
+@cache
+def _to_tag_followers(dialect: str) -> Prepared:
+    recipient = TagFollow.account_id
+    query = (
+        select(recipient, STATUS_ID, AUTHOR_ID, literal(None, BigInteger()))
+        .distinct()
+        .join(StatusTag, StatusTag.tag_id == TagFollow.tag_id)
+        .where(
+            StatusTag.status_id == STATUS_ID,
+            exists().where(User.account_id == TagFollow.account_id),
+            *_silenced_by_recipient(recipient),
+        )
+    )
+    return _into_home(dialect, query)
+
+
+@cache
+def _to_lists(dialect: str, shape: _Shape) -> Prepared:
+    owner = List.account_id
+    conditions = [ListAccount.account_id == AUTHOR_ID, *_silenced_by_recipient(owner)]
+    if shape.private:
+        conditions.append(
+            or_(
+                owner == AUTHOR_ID,
+                exists().where(Follow.account_id == owner, Follow.target_account_id == AUTHOR_ID),
+            )
+        )
+    if shape.boost:
+        conditions.append(
+            ~exists().where(ListFeedEntry.list_id == List.id, ListFeedEntry.status_id == REBLOG_OF_ID)
+        )
+    if shape.reply_to_other:
+        # Replies to the owner always show; otherwise the home rule (the owner follows the
+        # replied-to account) holds, and replies_policy narrows it: "followed" keeps those,
+        # "list" only replies to list members, "none" nothing else.
+        members = ListAccount.__table__.alias("la2")
+        in_list = exists().where(members.c.list_id == List.id, members.c.account_id == REPLY_TO_ACCOUNT_ID)
+        followed = exists().where(Follow.account_id == owner, Follow.target_account_id == REPLY_TO_ACCOUNT_ID)
+        conditions.append(
+            or_(
+                owner == REPLY_TO_ACCOUNT_ID,
+                and_(
+                    followed,
+                    or_(List.replies_policy == "followed", and_(List.replies_policy == "list", in_list)),
+                ),
+            )
+        )
+    query = (
+        select(List.id, STATUS_ID, AUTHOR_ID)
+        .join(ListAccount, ListAccount.list_id == List.id)
+        .where(*conditions)
+    )
+    return Prepared(
+        _insert(dialect, ListFeedEntry)
+        .from_select(["list_id", "status_id", "origin_account_id"], query)
+        .on_conflict_do_nothing()
+        .returning(ListFeedEntry.list_id)
+    )
 
 
 async def fan_out(session: AsyncSession, status: Status) -> FanOut:
@@ -72,165 +244,60 @@ async def fan_out(session: AsyncSession, status: Status) -> FanOut:
         original = await session.get(Status, status.reblog_of_id)
         if original is None or original.deleted_at is not None:
             return result
-    author_ids = [status.account_id] + ([original.account_id] if original else [])
-    # Mentions that matter for a boost are the boosted status's.
-    mentions_of = original.id if original is not None else status.id
-    base_values = [literal(status.id), literal(status.account_id), literal(status.reblog_of_id)]
-    recipient = Follow.account_id
-    conditions = [
-        Follow.target_account_id == status.account_id,
-        exists().where(User.account_id == Follow.account_id),
-        *_silenced_by_recipient(recipient, author_ids, mentions_of),
-        ~exists().where(
-            List.account_id == recipient,
-            List.exclusive.is_(True),
-            ListAccount.list_id == List.id,
-            ListAccount.account_id == status.account_id,
-        ),
-    ]
-    if status.visibility == "direct":
-        conditions.append(exists().where(Mention.status_id == status.id, Mention.account_id == recipient))
-    if original is not None:
-        conditions.append(Follow.show_reblogs.is_(True))
-        conditions.append(
-            ~exists().where(
-                HomeFeedEntry.account_id == recipient,
-                or_(HomeFeedEntry.status_id == original.id, HomeFeedEntry.reblog_of_id == original.id),
-            )
-        )
-    if status.in_reply_to_account_id is not None and status.in_reply_to_account_id != status.account_id:
-        other = Follow.__table__.alias("f2")
-        conditions.append(
-            or_(
-                recipient == status.in_reply_to_account_id,
-                exists().where(
-                    and_(
-                        other.c.account_id == recipient,
-                        other.c.target_account_id == status.in_reply_to_account_id,
-                    )
-                ),
-            )
-        )
-    unrestricted = select(recipient, *base_values).where(
-        *conditions, Follow.languages.is_(None) | literal(status.language is None)
+    dialect = (await session.connection()).dialect.name
+    shape = _Shape(
+        boost=original is not None,
+        direct=status.visibility == "direct",
+        private=status.visibility == "private",
+        reply_to_other=status.in_reply_to_account_id is not None
+        and status.in_reply_to_account_id != status.account_id,
+        has_language=status.language is not None,
     )
-    result.home += await _insert_home(session, unrestricted)
-    if status.language is not None:
-        # Follows limited to some languages are few; their JSON lists are checked in Python.
-        limited = (
-            await session.execute(
-                select(Follow.account_id, Follow.languages).where(*conditions, Follow.languages.is_not(None))
-            )
-        ).all()
-        wanted = [account_id for account_id, languages in limited if status.language in (languages or [])]
+    values = {
+        "status_id": status.id,
+        "author_id": status.account_id,
+        "original_author_id": original.account_id if original is not None else status.account_id,
+        "reblog_of_id": status.reblog_of_id,
+        "mentions_of": original.id if original is not None else status.id,
+        "reply_to_account_id": status.in_reply_to_account_id,
+        "now": utcnow(),
+    }
+
+    async def ids(prepared: Prepared) -> list[int]:
+        return [row[0] for row in await run_in(session, prepared, values)]
+
+    result.home += await ids(_to_followers(dialect, shape))
+    if shape.has_language:
+        limited = await run_in(session, _limited_followers(shape), values)
+        wanted = [account_id for account_id, languages in limited if status.language in _languages(languages)]
         if wanted:
-            chosen = select(recipient, *base_values).where(*conditions, recipient.in_(wanted))
-            result.home += await _insert_home(session, chosen)
-    author = await session.get(Account, status.account_id)
-    if author is not None and author.domain is None:
-        added = await session.execute(
-            insert_for(session, HomeFeedEntry)
-            .values(
-                account_id=status.account_id,
-                status_id=status.id,
-                origin_account_id=status.account_id,
-                reblog_of_id=status.reblog_of_id,
+            # Rare (a follow limited to this status's language): built for these accounts.
+            conditions = [*_follower_conditions(shape), Follow.account_id.in_(wanted)]
+            chosen = select(Follow.account_id, *_BASE_VALUES).where(*conditions)
+            added = await session.execute(
+                insert_for(session, HomeFeedEntry)
+                .from_select(_HOME_COLUMNS, chosen)
+                .on_conflict_do_nothing()
+                .returning(HomeFeedEntry.account_id),
+                values,
             )
-            .on_conflict_do_nothing()
-            .returning(HomeFeedEntry.account_id)
-        )
-        result.home += list(added.scalars())
-    if status.visibility == "public" and status.reblog_of_id is None:
-        result.home += await _fan_out_to_tag_followers(session, status, author_ids)
+            result.home += list(added.scalars())
+    result.home += await ids(_to_author(dialect))
+    if status.visibility == "public" and original is None:
+        result.home += await ids(_to_tag_followers(dialect))
     if status.visibility in ("public", "unlisted", "private"):
-        result.lists = await _fan_out_to_lists(session, status, author_ids, mentions_of)
+        result.lists = list(dict.fromkeys(await ids(_to_lists(dialect, shape))))
     result.home = list(dict.fromkeys(result.home))
     return result
 
 
-async def _insert_home(session: AsyncSession, query: Any) -> list[int]:
-    added = await session.execute(
-        insert_for(session, HomeFeedEntry)
-        .from_select(_HOME_COLUMNS, query)
-        .on_conflict_do_nothing()
-        .returning(HomeFeedEntry.account_id)
-    )
-    return list(added.scalars())
-
-
-async def _fan_out_to_tag_followers(
-    session: AsyncSession, status: Status, author_ids: list[int]
-) -> list[int]:
-    recipient = TagFollow.account_id
-    query = (
-        select(
-            recipient, literal(status.id), literal(status.account_id), literal(None, Status.reblog_of_id.type)
-        )
-        .distinct()
-        .join(StatusTag, StatusTag.tag_id == TagFollow.tag_id)
-        .where(
-            StatusTag.status_id == status.id,
-            exists().where(User.account_id == TagFollow.account_id),
-            *_silenced_by_recipient(recipient, author_ids, status.id),
-        )
-    )
-    return await _insert_home(session, query)
-
-
-async def _fan_out_to_lists(
-    session: AsyncSession, status: Status, author_ids: list[int], mentions_of: int
-) -> list[int]:
-    owner = List.account_id
-    conditions = [
-        ListAccount.account_id == status.account_id,
-        *_silenced_by_recipient(owner, author_ids, mentions_of),
-    ]
-    if status.visibility == "private":
-        conditions.append(
-            or_(
-                owner == status.account_id,
-                exists().where(Follow.account_id == owner, Follow.target_account_id == status.account_id),
-            )
-        )
-    if status.reblog_of_id is not None:
-        conditions.append(
-            ~exists().where(
-                ListFeedEntry.list_id == List.id,
-                ListFeedEntry.status_id == status.reblog_of_id,
-            )
-        )
-    if status.in_reply_to_account_id is not None and status.in_reply_to_account_id != status.account_id:
-        # Replies to the owner always show; otherwise the home rule (the owner follows the
-        # replied-to account) holds, and replies_policy narrows it: "followed" keeps those,
-        # "list" only replies to list members, "none" nothing else.
-        members = ListAccount.__table__.alias("la2")
-        in_list = exists().where(
-            members.c.list_id == List.id, members.c.account_id == status.in_reply_to_account_id
-        )
-        followed = exists().where(
-            Follow.account_id == owner, Follow.target_account_id == status.in_reply_to_account_id
-        )
-        conditions.append(
-            or_(
-                owner == status.in_reply_to_account_id,
-                and_(
-                    followed,
-                    or_(List.replies_policy == "followed", and_(List.replies_policy == "list", in_list)),
-                ),
-            )
-        )
-    query = (
-        select(List.id, literal(status.id), literal(status.account_id))
-        .join(ListAccount, ListAccount.list_id == List.id)
-        .where(*conditions)
-    )
-    added = await session.execute(
-        insert_for(session, ListFeedEntry)
-        .from_select(["list_id", "status_id", "origin_account_id"], query)
-        .on_conflict_do_nothing()
-        .returning(ListFeedEntry.list_id)
-    )
-    return list(dict.fromkeys(added.scalars()))
+def _languages(raw: Any) -> list[str]:
+    """A follow's language list as the driver returns it: JSON text on SQLite, decoded on
+    PostgreSQL (Prepared rows skip SQLAlchemy's result processing)."""
+    if isinstance(raw, str):
+        decoded = orjson.loads(raw)
+        return decoded if isinstance(decoded, list) else []
+    return list(raw or [])
 
 
 @dataclass
