@@ -13,7 +13,7 @@ from kinfolk.api.auth import current_viewer, require, require_user
 from kinfolk.api.entities.account import render_accounts
 from kinfolk.api.entities.poll import render_poll_for
 from kinfolk.api.entities.scheduled_status import render_scheduled
-from kinfolk.api.entities.status import render_history, render_status, render_statuses
+from kinfolk.api.entities.status import render_history, render_posted, render_status, render_statuses
 from kinfolk.api.http import as_bool, json_response, path_id, read_params
 from kinfolk.api.paging import ACCOUNTS, STATUSES, paged_response, parse_page
 from kinfolk.api.params_status import parse_post, parse_scheduled_at
@@ -55,12 +55,12 @@ async def create(request: Request) -> Response:
                     uow, container.settings, account, post, when, idempotency_key=key
                 )
                 return json_response((await render_scheduled(uow.session, container, [item]))[0])
-            status = await statuses.create_status(
+            posted = await statuses.post_status(
                 uow, container.settings, account, user, post, idempotency_key=key
             )
         # Rendered once committed: on SQLite the write lock is not held while reading.
         async with container.db.uow(write=False) as uow:
-            body = await _render(container, uow, status, account.id)
+            body = await render_posted(uow.session, container, posted, viewer.application)
     except statuses.IdempotencyConflict:
         # A concurrent request with the same key committed first: answer with its status.
         async with container.db.uow(write=False) as uow:

@@ -32,6 +32,7 @@ from kinfolk.domain.statuses.models import (
     StatusStats,
 )
 from kinfolk.domain.tags import repo as tags_repo
+from kinfolk.domain.tags.models import Tag
 from kinfolk.domain.visibility import can_see
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import Forbidden, NotFound, Unprocessable
@@ -58,6 +59,23 @@ class PostParams:
     application_id: int | None = None
     # Edits only: per-attachment changes, [{"id": ..., "description": ..., "focus": "x,y"}].
     media_attributes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Posted:
+    """A status as `post_status` made it, with the rows it made it from: enough to render it
+    for its author without reading any of it back. `fresh` is False when an Idempotency-Key
+    returned an earlier status, whose relations are not in hand."""
+
+    status: Status
+    author: Account
+    fresh: bool = False
+    stats: StatusStats | None = None
+    mentioned: list[Account] = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
+    media: list[MediaAttachment] = field(default_factory=list)
+    poll: Poll | None = None
+    thread: Status | None = None
 
 
 class IdempotencyConflict(Exception):
@@ -170,13 +188,29 @@ async def create_status(
     idempotency_key: str | None = None,
     created_at: datetime | None = None,
 ) -> Status:
+    posted = await post_status(
+        uow, settings, account, user, params, idempotency_key=idempotency_key, created_at=created_at
+    )
+    return posted.status
+
+
+async def post_status(
+    uow: UnitOfWork,
+    settings: Settings,
+    account: Account,
+    user: User | None,
+    params: PostParams,
+    *,
+    idempotency_key: str | None = None,
+    created_at: datetime | None = None,
+) -> Posted:
     session = uow.session
     if idempotency_key:
         existing = await repo.find_idempotency(session, account.id, idempotency_key)
         if existing is not None and existing.status_id is not None:
             status = await session.get(Status, existing.status_id)
             if status is not None:
-                return status
+                return Posted(status=status, author=account)
     _validate_common(settings, params)
 
     thread: Status | None = None
@@ -240,10 +274,12 @@ async def create_status(
         application_id=params.application_id,
         created_at=created_at or utcnow(),
     )
+    stats = StatusStats(status_id=status_id)
     session.add(status)
-    session.add(StatusStats(status_id=status_id))
+    session.add(stats)
     await session.flush()
 
+    poll: Poll | None = None
     if params.poll is not None:
         poll = build_poll(account.id, params.poll)
         poll.status_id = status_id
@@ -263,7 +299,17 @@ async def create_status(
         await repo.bump_status_stat(session, quoted.id, "quotes_count", 1)
     await session.flush()
     await uow.enqueue("statuses.created", {"status_id": status_id})
-    return status
+    return Posted(
+        status=status,
+        author=account,
+        fresh=True,
+        stats=stats,
+        mentioned=mentioned,
+        tags=tags,
+        media=media,
+        poll=poll,
+        thread=thread,
+    )
 
 
 async def reblog(

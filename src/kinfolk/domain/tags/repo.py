@@ -85,6 +85,7 @@ async def tags_for_statuses(session: AsyncSession, status_ids: list[int]) -> dic
         select(StatusTag.status_id, Tag)
         .join(Tag, Tag.id == StatusTag.tag_id)
         .where(StatusTag.status_id.in_(status_ids))
+        .order_by(StatusTag.status_id, Tag.id)
     )
     out: dict[int, list[Tag]] = {}
     for status_id, tag in result.all():
