@@ -12,8 +12,9 @@ parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,3 +71,41 @@ async def run_in(session: AsyncSession, prepared: Prepared, values: Mapping[str,
         # SQLAlchemy's asyncpg adapter begins lazily, on its first statement.
         await adapted._start_transaction()
     return list(await adapted.driver_connection.fetch(sql, *params))
+
+
+# -- typed results ----------------------------------------------------------------------------
+
+_ResultProcessor = Callable[[Any], Any] | None
+# Per prepared statement, per dialect: one result processor per column (None: keep the value).
+_result_processors: WeakKeyDictionary[Prepared, dict[str, list[_ResultProcessor]]] = WeakKeyDictionary()
+
+
+def result_processors(prepared: Prepared, dialect: Dialect) -> list[_ResultProcessor]:
+    """The processors SQLAlchemy itself would apply to each column `prepared` returns.
+
+    The driver's raw values differ between databases (SQLite gives 0/1 for booleans and text
+    for dates and JSON; asyncpg gives Python values): these turn both into what the columns'
+    types promise, as a `Result` would, without the cost of building one."""
+    by_dialect = _result_processors.setdefault(prepared, {})
+    found = by_dialect.get(dialect.name)
+    if found is None:
+        compiled: Any = prepared.statement.compile(dialect=dialect)
+        found = [entry.type._cached_result_processor(dialect, None) for entry in compiled._result_columns]
+        by_dialect[dialect.name] = found
+    return found
+
+
+async def run_typed_in(session: AsyncSession, prepared: Prepared, values: Mapping[str, Any]) -> list[Row]:
+    """`run_in`, with each value converted by its column's type (booleans, dates, JSON)."""
+    rows = await run_in(session, prepared, values)
+    if not rows:
+        return rows
+    processors = result_processors(prepared, session.get_bind().dialect)
+    if len(processors) != len(rows[0]):
+        raise ValueError(f"{len(rows[0])} columns returned, {len(processors)} typed")
+    return [tuple(_processed(processors, row)) for row in rows]
+
+
+def _processed(processors: list[_ResultProcessor], row: Row) -> Iterator[Any]:
+    for process, value in zip(processors, row, strict=True):
+        yield value if process is None else process(value)

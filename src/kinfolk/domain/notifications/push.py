@@ -154,20 +154,20 @@ async def unsubscribe(uow: UnitOfWork, token_id: int) -> None:
 
 async def enqueue_push_deliveries(uow: UnitOfWork, notification: Notification) -> None:
     """The `on_notification` listener: one job per subscription that wants this notification."""
-    subscriptions = await repo.subscriptions_of(uow.session, notification.account_id)
-    wanted = [s for s in subscriptions if (s.alerts or {}).get(notification.type) is True]
+    subscriptions = await repo.push_wants(uow.session, notification.account_id)
+    wanted = [(id_, policy) for id_, alerts, policy in subscriptions if alerts.get(notification.type) is True]
     if not wanted:
         return
     follows = followed_by = False
-    if any(s.policy in ("followed", "follower") for s in wanted):
+    if any(policy in ("followed", "follower") for _, policy in wanted):
         follows, followed_by = await repo.follow_facts(
             uow.session, notification.account_id, notification.from_account_id
         )
-    for subscription in wanted:
+    for subscription_id, policy in wanted:
         allowed = {"all": True, "none": False, "followed": follows, "follower": followed_by}
-        if allowed.get(subscription.policy, False):
+        if allowed.get(policy, False):
             await uow.enqueue(
-                "push.deliver", {"notification_id": notification.id, "subscription_id": subscription.id}
+                "push.deliver", {"notification_id": notification.id, "subscription_id": subscription_id}
             )
 
 

@@ -12,18 +12,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     ColumnElement,
     String,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     delete,
     exists,
     func,
+    insert,
     literal,
     literal_column,
     or_,
@@ -35,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from kinfolk.db.base import UTCDateTime
+from kinfolk.db.prepared import Prepared, run_in, run_typed_in
 from kinfolk.db.upsert import insert_for
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.moderation.models import Report
@@ -74,24 +80,8 @@ class Browse:
 # -- creating notifications -------------------------------------------------------------------
 
 
-async def recipient_user(session: AsyncSession, account_id: int) -> tuple[User, Account] | None:
-    """The local user behind an account that can still receive notifications."""
-    row = (
-        await session.execute(
-            select(User, Account)
-            .join(Account, Account.id == User.account_id)
-            .where(User.account_id == account_id, Account.suspended_at.is_(None))
-        )
-    ).first()
-    return (row[0], row[1]) if row is not None else None
-
-
 async def account_of_user(session: AsyncSession, user_id: int) -> int | None:
     return (await session.execute(select(User.account_id).where(User.id == user_id))).scalar()
-
-
-async def sender_role(session: AsyncSession, account_id: int) -> str | None:
-    return (await session.execute(select(User.role).where(User.account_id == account_id))).scalar()
 
 
 @dataclass(frozen=True)
@@ -105,68 +95,149 @@ class SenderFacts:
     permitted: bool
 
 
-async def sender_facts(
-    session: AsyncSession, recipient_id: int, sender: Account, conversation_id: int | None
-) -> SenderFacts:
-    """Everything the dismiss and policy rules ask about one recipient and one sender, in one query."""
-    now = utcnow()
+@dataclass(frozen=True)
+class PolicyChoices:
+    """A recipient's policy: accept, filter or drop for each category."""
+
+    for_not_following: str
+    for_not_followers: str
+    for_new_accounts: str
+    for_private_mentions: str
+    for_limited_accounts: str
+
+
+@dataclass(frozen=True)
+class NotifyContext:
+    """What `notify` needs about a (local, not suspended) recipient and an existing sender."""
+
+    recipient_role: str
+    sender_role: str | None
+    sender_silenced_at: datetime | None
+    sender_created_at: datetime
+    facts: SenderFacts
+    # None: the recipient never set a policy.
+    policy: PolicyChoices | None
+
+
+_RECIPIENT_ID = bindparam("recipient_id", type_=BigInteger())
+_SENDER_ID = bindparam("sender_id", type_=BigInteger())
+_CONVERSATION_ID = bindparam("conversation_id", type_=BigInteger())
+_NOW = bindparam("now", type_=UTCDateTime())
+
+
+@cache
+def _context_statement() -> Prepared:
+    """One row, or none when the recipient is not a notifiable local user or the sender is gone.
+
+    Built once: as an ORM statement per call (several of them, before), it cost a notification
+    more CPU than all its SQL did."""
+    recipient_account = Account.__table__.alias("recipient_account")
+    sender = Account.__table__.alias("sender")
+    sender_user = User.__table__.alias("sender_user")
+    recipient, sender_id = _RECIPIENT_ID, _SENDER_ID
     blocked = exists().where(
         or_(
-            and_(Block.account_id == recipient_id, Block.target_account_id == sender.id),
-            and_(Block.account_id == sender.id, Block.target_account_id == recipient_id),
+            and_(Block.account_id == recipient, Block.target_account_id == sender_id),
+            and_(Block.account_id == sender_id, Block.target_account_id == recipient),
         )
     )
     muted = exists().where(
-        Mute.account_id == recipient_id,
-        Mute.target_account_id == sender.id,
+        Mute.account_id == recipient,
+        Mute.target_account_id == sender_id,
         Mute.hide_notifications.is_(True),
-        or_(Mute.expires_at.is_(None), Mute.expires_at > now),
+        or_(Mute.expires_at.is_(None), Mute.expires_at > _NOW),
     )
-    domain_blocked = (
-        exists().where(
-            AccountDomainBlock.account_id == recipient_id, AccountDomainBlock.domain == sender.domain
-        )
-        if sender.domain
-        else literal(False)
+    # A local sender (no domain) is never domain-blocked.
+    domain_blocked = exists().where(
+        AccountDomainBlock.account_id == recipient,
+        AccountDomainBlock.domain == sender.c.domain,
+        sender.c.domain != "",
     )
-    thread_muted = (
-        exists().where(
-            ConversationMute.account_id == recipient_id, ConversationMute.conversation_id == conversation_id
-        )
-        if conversation_id is not None
-        else literal(False)
+    # No conversation: a null parameter, which matches nothing.
+    thread_muted = exists().where(
+        ConversationMute.account_id == recipient, ConversationMute.conversation_id == _CONVERSATION_ID
     )
-    following = exists().where(Follow.account_id == recipient_id, Follow.target_account_id == sender.id)
+    following = exists().where(Follow.account_id == recipient, Follow.target_account_id == sender_id)
     follower_since = (
         select(Follow.created_at)
-        .where(Follow.account_id == sender.id, Follow.target_account_id == recipient_id)
+        .where(Follow.account_id == sender_id, Follow.target_account_id == recipient)
         .scalar_subquery()
     )
     permitted = exists().where(
-        NotificationPermission.account_id == recipient_id, NotificationPermission.from_account_id == sender.id
+        NotificationPermission.account_id == recipient, NotificationPermission.from_account_id == sender_id
     )
-    row = (
-        await session.execute(
-            select(
-                blocked,
-                muted,
-                domain_blocked,
-                thread_muted,
-                following,
-                type_coerce(follower_since, UTCDateTime()),
-                permitted,
-            )
+    policy = NotificationPolicy.__table__
+    statement = (
+        select(
+            User.role,
+            sender_user.c.role,
+            sender.c.silenced_at,
+            sender.c.created_at,
+            blocked,
+            muted,
+            domain_blocked,
+            thread_muted,
+            following,
+            type_coerce(follower_since, UTCDateTime()),
+            permitted,
+            policy.c.account_id,
+            policy.c.for_not_following,
+            policy.c.for_not_followers,
+            policy.c.for_new_accounts,
+            policy.c.for_private_mentions,
+            policy.c.for_limited_accounts,
         )
-    ).one()
-    return SenderFacts(
-        blocked=bool(row[0]),
-        muted=bool(row[1]),
-        domain_blocked=bool(row[2]),
-        thread_muted=bool(row[3]),
-        following=bool(row[4]),
-        follower_since=row[5],
-        permitted=bool(row[6]),
+        .select_from(User)
+        .join(recipient_account, recipient_account.c.id == User.account_id)
+        .join(sender, sender.c.id == sender_id)
+        .outerjoin(sender_user, sender_user.c.account_id == sender.c.id)
+        .outerjoin(policy, policy.c.account_id == User.account_id)
+        .where(User.account_id == recipient, recipient_account.c.suspended_at.is_(None))
     )
+    return Prepared(statement)
+
+
+async def notify_context(
+    session: AsyncSession, recipient_id: int, sender_id: int, conversation_id: int | None
+) -> NotifyContext | None:
+    """Everything the dismiss and policy rules ask about one recipient and one sender, in one query."""
+    await flush_pending(session)
+    rows = await run_typed_in(
+        session,
+        _context_statement(),
+        {
+            "recipient_id": recipient_id,
+            "sender_id": sender_id,
+            "conversation_id": conversation_id,
+            "now": utcnow(),
+        },
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return NotifyContext(
+        recipient_role=row[0],
+        sender_role=row[1],
+        sender_silenced_at=row[2],
+        sender_created_at=row[3],
+        facts=SenderFacts(
+            blocked=bool(row[4]),
+            muted=bool(row[5]),
+            domain_blocked=bool(row[6]),
+            thread_muted=bool(row[7]),
+            following=bool(row[8]),
+            follower_since=row[9],
+            permitted=bool(row[10]),
+        ),
+        policy=PolicyChoices(*row[12:17]) if row[11] is not None else None,
+    )
+
+
+async def flush_pending(session: AsyncSession) -> None:
+    """Statements run with `run_in` skip the session's autoflush: changes it still holds must
+    reach the database first, as they would before an ORM query."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
 
 
 async def get_policy(session: AsyncSession, account_id: int) -> NotificationPolicy | None:
@@ -197,21 +268,63 @@ async def mentioned_by_recipient_upthread(
     return (await session.execute(found)).first() is not None
 
 
+@cache
+def _latest_group_key_statement(count: int) -> Prepared:
+    keys = [bindparam(f"key{i}", type_=String()) for i in range(count)]
+    return Prepared(
+        select(Notification.group_key)
+        .where(Notification.account_id == _RECIPIENT_ID, Notification.group_key.in_(keys))
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
+
+
 async def latest_group_key(session: AsyncSession, recipient_id: int, keys: Sequence[str]) -> str | None:
     """Which of `keys` the recipient's most recent notification among them has (index lookups)."""
-    return (
-        await session.execute(
-            select(Notification.group_key)
-            .where(Notification.account_id == recipient_id, Notification.group_key.in_(list(keys)))
-            .order_by(Notification.id.desc())
-            .limit(1)
+    if not keys:
+        return None
+    await flush_pending(session)
+    values: dict[str, Any] = {f"key{i}": key for i, key in enumerate(keys)}
+    values["recipient_id"] = recipient_id
+    rows = await run_in(session, _latest_group_key_statement(len(keys)), values)
+    return str(rows[0][0]) if rows else None
+
+
+_NOTIFICATION_COLUMNS: dict[str, Any] = {
+    "id": BigInteger(),
+    "account_id": BigInteger(),
+    "from_account_id": BigInteger(),
+    "type": String(),
+    "status_id": BigInteger(),
+    "report_id": BigInteger(),
+    "group_key": String(),
+    "filtered": Boolean(),
+    "created_at": UTCDateTime(),
+}
+
+
+@cache
+def _insert_notification_statement() -> Prepared:
+    return Prepared(
+        insert(Notification).values(
+            {name: bindparam(name, type_=type_) for name, type_ in _NOTIFICATION_COLUMNS.items()}
         )
-    ).scalar()
+    )
 
 
 async def add_notification(session: AsyncSession, notification: Notification) -> None:
-    session.add(notification)
-    await session.flush()
+    """Insert the row without putting `notification` in the session: an ORM flush of one new
+    row cost more than the rest of `notify`. The object stays transient (nothing else in the
+    unit of work changes it); queries for notifications see the row, as it is in the
+    transaction."""
+    if notification.created_at is None:
+        notification.created_at = utcnow()
+    await flush_pending(session)
+    await run_in(
+        session,
+        _insert_notification_statement(),
+        {name: getattr(notification, name) for name in _NOTIFICATION_COLUMNS},
+    )
 
 
 async def count_filtered_from(session: AsyncSession, account_id: int, from_account_id: int, cap: int) -> int:
@@ -745,13 +858,27 @@ def _token_usable() -> ColumnElement[bool]:
     )
 
 
-async def subscriptions_of(session: AsyncSession, account_id: int) -> list[PushSubscription]:
-    stmt = (
-        select(PushSubscription)
-        .where(PushSubscription.account_id == account_id, _token_usable())
+@cache
+def _push_wants_statement() -> Prepared:
+    token = AccessToken.__table__
+    usable = exists().where(
+        token.c.id == PushSubscription.access_token_id,
+        token.c.revoked_at.is_(None),
+        or_(token.c.expires_at.is_(None), token.c.expires_at > _NOW),
+    )
+    return Prepared(
+        select(PushSubscription.id, PushSubscription.alerts, PushSubscription.policy)
+        .where(PushSubscription.account_id == _RECIPIENT_ID, usable)
         .order_by(PushSubscription.id)
     )
-    return list((await session.execute(stmt)).scalars())
+
+
+async def push_wants(session: AsyncSession, account_id: int) -> list[tuple[int, dict[str, Any], str]]:
+    """(id, alerts, policy) of each subscription of the account whose token still works: what
+    deciding on a push needs, for every notification, without loading subscriptions."""
+    await flush_pending(session)
+    rows = await run_typed_in(session, _push_wants_statement(), {"recipient_id": account_id, "now": utcnow()})
+    return [(int(row[0]), row[1] or {}, row[2]) for row in rows]
 
 
 async def follow_facts(session: AsyncSession, account_id: int, other_id: int) -> tuple[bool, bool]:

@@ -23,9 +23,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from kinfolk.db.database import UnitOfWork
-from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.notifications import repo
-from kinfolk.domain.notifications.models import Notification, NotificationPolicy
+from kinfolk.domain.notifications.models import Notification
 from kinfolk.domain.notifications.push import enqueue_push_deliveries
 from kinfolk.domain.statuses.models import Status
 from kinfolk.kernel.clock import utcnow
@@ -62,30 +61,28 @@ def _outranks(sender_role: str | None, recipient_role: str) -> bool:
     return _ROLE_RANK.get(sender_role or "", 0) > _ROLE_RANK.get(recipient_role, 0)
 
 
-def _decisions(
-    policy: NotificationPolicy | None,
-    facts: repo.SenderFacts,
-    sender: Account,
-    *,
-    private_mention: bool,
-) -> list[str]:
+_DEFAULT_POLICY = repo.PolicyChoices(
+    for_not_following="accept",
+    for_not_followers="accept",
+    for_new_accounts="accept",
+    for_private_mentions="filter",
+    for_limited_accounts="filter",
+)
+
+
+def _decisions(context: repo.NotifyContext, *, private_mention: bool) -> list[str]:
     """accept/filter/drop for every policy category that applies to this sender."""
-    p = policy or NotificationPolicy(
-        for_not_following="accept",
-        for_not_followers="accept",
-        for_new_accounts="accept",
-        for_private_mentions="filter",
-        for_limited_accounts="filter",
-    )
+    p = context.policy or _DEFAULT_POLICY
+    facts = context.facts
     now = utcnow()
     out = []
-    if sender.silenced_at is not None and not facts.following:
+    if context.sender_silenced_at is not None and not facts.following:
         out.append(p.for_limited_accounts)
     if not facts.following:
         out.append(p.for_not_following)
     if facts.follower_since is None or facts.follower_since > now - NEW_FOLLOWER_AGE:
         out.append(p.for_not_followers)
-    if sender.created_at > now - NEW_ACCOUNT_AGE:
+    if context.sender_created_at > now - NEW_ACCOUNT_AGE:
         out.append(p.for_new_accounts)
     if private_mention and not facts.following:
         out.append(p.for_private_mentions)
@@ -115,9 +112,7 @@ async def _group_key(uow: UnitOfWork, recipient_id: int, type_: str, status_id: 
     return previous if previous is not None else f"{prefix}-{bucket}"
 
 
-async def _dismissed(
-    uow: UnitOfWork, type_: str, recipient: User, sender: Account, facts: repo.SenderFacts
-) -> bool:
+def _dismissed(type_: str, facts: repo.SenderFacts) -> bool:
     return (
         facts.blocked
         or facts.muted
@@ -139,31 +134,21 @@ async def notify(
     session = uow.session
     if recipient_id == from_account_id and type not in SELF_ALLOWED:
         return None
-    found = await repo.recipient_user(session, recipient_id)
-    if found is None:
-        return None
-    recipient, _ = found
-    sender = await session.get(Account, from_account_id)
-    if sender is None:
-        return None
     status = await session.get(Status, status_id) if status_id is not None else None
+    context = await repo.notify_context(
+        session, recipient_id, from_account_id, status.conversation_id if status is not None else None
+    )
+    if context is None:
+        return None
     filtered = False
     if recipient_id != from_account_id:
-        facts = await repo.sender_facts(
-            session, recipient_id, sender, status.conversation_id if status is not None else None
-        )
-        staff_mention = type == "mention" and _outranks(
-            await repo.sender_role(session, sender.id), recipient.role
-        )
-        if not staff_mention and await _dismissed(uow, type, recipient, sender, facts):
+        staff_mention = type == "mention" and _outranks(context.sender_role, context.recipient_role)
+        if not staff_mention and _dismissed(type, context.facts):
             return None
         # Staff who outrank the recipient reach them whatever their policy (moderation messages).
-        if type in FILTERABLE and not facts.permitted and not staff_mention:
+        if type in FILTERABLE and not context.facts.permitted and not staff_mention:
             decisions = _decisions(
-                await repo.get_policy(session, recipient_id),
-                facts,
-                sender,
-                private_mention=await _is_private_mention(uow, type, status, recipient_id),
+                context, private_mention=await _is_private_mention(uow, type, status, recipient_id)
             )
             if "drop" in decisions:
                 return None
@@ -180,6 +165,7 @@ async def notify(
         group_key=f"ungrouped-{notification_id}"
         if filtered
         else await _group_key(uow, recipient_id, type, status_id, notification_id),
+        created_at=utcnow(),
     )
     await repo.add_notification(session, notification)
     if filtered:
