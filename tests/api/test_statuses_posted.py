@@ -72,7 +72,9 @@ async def test_posted_status_renders_as_it_reads(client, make_user, container) -
     assert polled["poll"]["multiple"] is True and polled["poll"]["own_votes"] == []
 
     await _same_as_read(client, alice, status="@bob only you", visibility="direct")
-    await _same_as_read(client, alice, status="followers", visibility="private", quote_approval_policy="nobody")
+    await _same_as_read(
+        client, alice, status="followers", visibility="private", quote_approval_policy="nobody"
+    )
 
 
 async def test_replies_and_quotes_render_as_they_read(client, make_user) -> None:  # type: ignore[no-untyped-def]

@@ -23,24 +23,30 @@ async def get_or_create_tags(session: AsyncSession, names: list[str]) -> list[Ta
     if not names:
         return []
     by_key = {normalize_tag(n): n for n in reversed(names)}
-    now = utcnow()
-    rows = [
-        {
-            "id": new_id(),
-            "name": key,
-            "display_name": shown,
-            "usable": True,
-            "trendable": True,
-            "listable": True,
-            "created_at": now,
-        }
-        for key, shown in by_key.items()
-    ]
-    await session.execute(
-        insert_for(session, Tag).values(rows).on_conflict_do_nothing(index_elements=["name"])
-    )
-    result = await session.execute(select(Tag).where(Tag.name.in_(list(by_key))))
-    found = {t.name: t for t in result.scalars()}
+    # Most hashtags exist already: read first, and write only the new ones.
+    found = {
+        t.name: t for t in (await session.execute(select(Tag).where(Tag.name.in_(list(by_key))))).scalars()
+    }
+    missing = [key for key in by_key if key not in found]
+    if missing:
+        now = utcnow()
+        rows = [
+            {
+                "id": new_id(),
+                "name": key,
+                "display_name": by_key[key],
+                "usable": True,
+                "trendable": True,
+                "listable": True,
+                "created_at": now,
+            }
+            for key in missing
+        ]
+        await session.execute(
+            insert_for(session, Tag).values(rows).on_conflict_do_nothing(index_elements=["name"])
+        )
+        result = await session.execute(select(Tag).where(Tag.name.in_(missing)))
+        found.update((t.name, t) for t in result.scalars())
     return [found[normalize_tag(n)] for n in dict.fromkeys(names) if normalize_tag(n) in found]
 
 
@@ -71,10 +77,12 @@ async def set_status_tags(
         )
     for tag_id in wanted - existing:
         session.add(StatusTag(tag_id=tag_id, status_id=status_id, account_id=account_id, local=local))
-    if tags:
-        # Only when unset or 12 hours old, as Mastodon does: otherwise every post with a popular
-        # hashtag queues on that tag's row lock until the post commits (bench/RESULTS.md, G2).
-        stale = or_(Tag.last_status_at.is_(None), Tag.last_status_at < at - timedelta(hours=12))
+    # Only when unset or 12 hours old, as Mastodon does: otherwise every post with a popular
+    # hashtag queues on that tag's row lock until the post commits (bench/RESULTS.md, G2). The
+    # tags in hand tell whether any is that old, so a recent one costs no statement at all.
+    horizon = at - timedelta(hours=12)
+    if any(t.last_status_at is None or t.last_status_at < horizon for t in tags):
+        stale = or_(Tag.last_status_at.is_(None), Tag.last_status_at < horizon)
         await session.execute(update(Tag).where(Tag.id.in_(list(wanted)), stale).values(last_status_at=at))
 
 
