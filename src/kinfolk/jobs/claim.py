@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, select, update
+import orjson
+from sqlalchemy import BigInteger, ColumnElement, CursorResult, Integer, bindparam, select, update
 
+from kinfolk.db.base import UTCDateTime
+from kinfolk.db.prepared import Prepared, run_in
 from kinfolk.jobs.models import DEAD, DONE, QUEUED, RUNNING, Job
 from kinfolk.jobs.registry import get_kind
 from kinfolk.kernel.clock import utcnow
@@ -49,8 +53,58 @@ def truncate_error(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     return f"{text[:head]}\n... (truncated) ...\n{text[-tail:]}"
 
 
-def _in_queues(queues: Sequence[str] | None) -> list[ColumnElement[bool]]:
-    return [Job.queue.in_(list(queues))] if queues else []
+_COLUMNS = (Job.id, Job.kind, Job.queue, Job.payload, Job.state, Job.attempts, Job.max_attempts)
+_NOW = bindparam("now", type_=UTCDateTime())
+_LIMIT = bindparam("limit", type_=Integer())
+
+
+def _queue_slots(queues: Sequence[str] | None) -> dict[str, str]:
+    return {f"q{i}": queue for i, queue in enumerate(queues or ())}
+
+
+@cache
+def _candidates(running: bool, queue_count: int) -> Prepared:
+    """Expired leases (`running`) or due jobs, oldest first, for a worker of `queue_count`
+    queues (0: all). Built once per shape: a worker claims many times a second under load."""
+    slots = [bindparam(f"q{i}", type_=Job.queue.type) for i in range(queue_count)]
+    if running:
+        conditions = [Job.state == RUNNING, Job.lease_until < _NOW]
+        order = Job.lease_until
+    else:
+        conditions = [Job.state == QUEUED, Job.run_at <= _NOW]
+        order = Job.run_at
+    if slots:
+        conditions.append(Job.queue.in_(slots))
+    return Prepared(
+        select(*_COLUMNS).where(*conditions).order_by(order).limit(_LIMIT).with_for_update(skip_locked=True)
+    )
+
+
+def _fence() -> list[ColumnElement[bool]]:
+    return [
+        Job.id == bindparam("id", type_=BigInteger()),
+        Job.state == RUNNING,
+        Job.locked_by == bindparam("worker_id", type_=Job.locked_by.type),
+        Job.attempts == bindparam("attempt", type_=Integer()),
+    ]
+
+
+_TAKE = Prepared(
+    update(Job)
+    .where(Job.id == bindparam("id", type_=BigInteger()))
+    .values(
+        state=RUNNING,
+        attempts=bindparam("attempts", type_=Integer()),
+        locked_by=bindparam("worker_id", type_=Job.locked_by.type),
+        lease_until=bindparam("lease_until", type_=UTCDateTime()),
+    )
+)
+_COMPLETE = Prepared(
+    update(Job)
+    .where(*_fence())
+    .values(state=DONE, finished_at=bindparam("finished_at", type_=UTCDateTime()), lease_until=None)
+    .returning(Job.id)
+)
 
 
 async def claim(
@@ -69,49 +123,47 @@ async def claim(
     if limit <= 0:
         return []
     now = now or utcnow()
-    columns = (Job.id, Job.kind, Job.queue, Job.payload, Job.state, Job.attempts, Job.max_attempts)
+    values: dict[str, Any] = {"now": now, "limit": limit, **_queue_slots(queues)}
+    count = len(queues or ())
     async with db.uow() as uow:
         session = uow.session
-        expired = select(*columns).where(Job.state == RUNNING, Job.lease_until < now, *_in_queues(queues))
-        expired = expired.order_by(Job.lease_until).limit(limit).with_for_update(skip_locked=True)
-        rows = list((await session.execute(expired)).all())
+        rows = await run_in(session, _candidates(True, count), values)
         if len(rows) < limit:
-            due = select(*columns).where(Job.state == QUEUED, Job.run_at <= now, *_in_queues(queues))
-            due = due.order_by(Job.run_at).limit(limit - len(rows)).with_for_update(skip_locked=True)
-            rows.extend((await session.execute(due)).all())
-        claimed: list[ClaimedJob] = []
-        changes: list[dict[str, Any]] = []
-        for row in rows:
-            if row.state == RUNNING and row.attempts >= row.max_attempts:
-                changes.append(_buried_after_lost_lease(row.id, row.attempts, now))
-                continue
-            kind = get_kind(row.kind)
-            lease_until = now + timedelta(seconds=kind.lease_seconds if kind else DEFAULT_LEASE_SECONDS)
-            attempt = row.attempts + 1
-            changes.append(
-                {
-                    "id": row.id,
-                    "state": RUNNING,
-                    "attempts": attempt,
-                    "locked_by": worker_id,
-                    "lease_until": lease_until,
-                }
+            rows.extend(
+                await run_in(session, _candidates(False, count), {**values, "limit": limit - len(rows)})
             )
+        claimed: list[ClaimedJob] = []
+        buried: list[dict[str, Any]] = []
+        for job_id, kind_name, queue, payload, state, attempts, max_attempts in rows:
+            if state == RUNNING and attempts >= max_attempts:
+                buried.append(_buried_after_lost_lease(job_id, attempts, now))
+                continue
+            kind = get_kind(kind_name)
+            lease_until = now + timedelta(seconds=kind.lease_seconds if kind else DEFAULT_LEASE_SECONDS)
+            attempt = attempts + 1
+            take = {"id": job_id, "attempts": attempt, "worker_id": worker_id, "lease_until": lease_until}
+            await run_in(session, _TAKE, take)
             claimed.append(
                 ClaimedJob(
-                    id=row.id,
-                    kind=row.kind,
-                    queue=row.queue,
-                    payload=dict(row.payload or {}),
+                    id=job_id,
+                    kind=kind_name,
+                    queue=queue,
+                    payload=_payload(payload),
                     attempt=attempt,
-                    max_attempts=row.max_attempts,
+                    max_attempts=max_attempts,
                     worker_id=worker_id,
                     lease_until=lease_until,
                 )
             )
-        if changes:
-            await session.execute(update(Job), changes)
+        if buried:
+            await session.execute(update(Job), buried)
     return claimed
+
+
+def _payload(raw: Any) -> dict[str, Any]:
+    """A payload as the driver returns it: JSON text on SQLite, decoded on PostgreSQL."""
+    decoded = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+    return dict(decoded or {})
 
 
 def _buried_after_lost_lease(job_id: int, attempts: int, now: datetime) -> dict[str, Any]:
@@ -145,9 +197,13 @@ async def _fenced_update(session: AsyncSession, job: ClaimedJob, values: dict[st
 
 async def complete(session: AsyncSession, job: ClaimedJob, *, now: datetime | None = None) -> bool:
     """Mark done inside the handler's own transaction; False if this worker lost the job."""
-    return await _fenced_update(
-        session, job, {"state": DONE, "finished_at": now or utcnow(), "lease_until": None}
-    )
+    values = {
+        "id": job.id,
+        "worker_id": job.worker_id,
+        "attempt": job.attempt,
+        "finished_at": now or utcnow(),
+    }
+    return len(await run_in(session, _COMPLETE, values)) == 1
 
 
 async def fail(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, bindparam, select
 
+from kinfolk.db.prepared import Prepared, run_in
 from kinfolk.domain.notifications.service import notify
 from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Mention, Status
@@ -15,6 +16,18 @@ from kinfolk.domain.timelines.fanout import fan_out, remove_from_feeds
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.registry import job
 from kinfolk.jobs.scheduler import periodic
+
+# Built once: every post asks both.
+_MENTIONED = Prepared(
+    select(Mention.account_id)
+    .where(Mention.status_id == bindparam("status_id", type_=BigInteger()))
+    .order_by(Mention.id)
+)
+_SUBSCRIBERS = Prepared(
+    select(Follow.account_id).where(
+        Follow.target_account_id == bindparam("account_id", type_=BigInteger()), Follow.notify.is_(True)
+    )
+)
 
 
 @job("statuses.created", queue="default")
@@ -37,10 +50,8 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
                 status_id=original.id,
             )
         return
-    mentioned = (
-        await session.execute(select(Mention.account_id).where(Mention.status_id == status.id))
-    ).scalars()
-    for account_id in list(mentioned):
+    mentioned = [row[0] for row in await run_in(session, _MENTIONED, {"status_id": status.id})]
+    for account_id in mentioned:
         await notify(
             ctx.uow,
             type="mention",
@@ -61,14 +72,10 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
     if status.visibility in ("public", "unlisted", "private") and (
         status.in_reply_to_id is None or status.in_reply_to_account_id == status.account_id
     ):
-        subscribers = (
-            await session.execute(
-                select(Follow.account_id).where(
-                    Follow.target_account_id == status.account_id, Follow.notify.is_(True)
-                )
-            )
-        ).scalars()
-        for account_id in list(subscribers):
+        subscribers = [
+            row[0] for row in await run_in(session, _SUBSCRIBERS, {"account_id": status.account_id})
+        ]
+        for account_id in subscribers:
             await notify(
                 ctx.uow,
                 type="status",

@@ -12,10 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from kinfolk.db.prepared import Prepared, run_in
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.relationships.models import AccountDomainBlock, Block, Follow, Mute
@@ -325,17 +338,23 @@ async def status_shape(session: AsyncSession, status_id: int) -> tuple[Status, l
     status = await session.get(Status, status_id)
     if status is None:
         return None
-    names = (
-        await session.execute(
-            select(Tag.name)
-            .join(StatusTag, StatusTag.tag_id == Tag.id)
-            .where(StatusTag.status_id == status_id)
-        )
-    ).scalars()
-    media = (
-        await session.execute(select(exists().where(MediaAttachment.status_id == status_id)))
-    ).scalar_one()
-    return status, list(names), bool(media)
+    rows = await run_in(session, _SHAPE, {"status_id": status_id})
+    names = [name for kind, name in rows if kind == "t"]
+    return status, names, any(kind == "m" for kind, _ in rows)
+
+
+_SHAPE_STATUS = bindparam("status_id", type_=BigInteger())
+# Tag names ("t") and one "m" row if the status has media; built once (every post asks).
+_SHAPE = Prepared(
+    union_all(
+        select(literal("t"), Tag.name)
+        .join(StatusTag, StatusTag.tag_id == Tag.id)
+        .where(StatusTag.status_id == _SHAPE_STATUS),
+        select(literal("m"), literal(None, Tag.name.type)).where(
+            exists().where(MediaAttachment.status_id == _SHAPE_STATUS)
+        ),
+    )
+)
 
 
 async def feed_holders(session: AsyncSession, status_id: int) -> tuple[list[int], list[int]]:
