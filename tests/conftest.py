@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from kinfolk.api.app import create_app
 from kinfolk.config import Settings
@@ -130,8 +131,12 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
 
 
 @pytest.fixture
-async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(container)
+def app(container: Container) -> Starlette:
+    return create_app(container)
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("127.0.0.1", 40000))
     async with httpx.AsyncClient(transport=transport, base_url=f"https://{TEST_DOMAIN}") as c:
         yield c

@@ -10,9 +10,11 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import update
+from starlette.applications import Starlette
 
 from kinfolk.api import home_page
 from kinfolk.api.entities.status import render_statuses
+from kinfolk.api.entities.status_documents import StatusDocuments
 from kinfolk.container import Container
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.timelines import service
@@ -68,7 +70,12 @@ async def check(client: httpx.AsyncClient, container: Container, user: Any, serv
 
 
 async def test_cached_page_equals_the_orm_page_and_follows_every_change(
-    client: httpx.AsyncClient, container: Container, make_user: Any, drain_jobs: Any, served: list[bool]
+    client: httpx.AsyncClient,
+    app: Starlette,
+    container: Container,
+    make_user: Any,
+    drain_jobs: Any,
+    served: list[bool],
 ) -> None:
     viewer = await make_user("viewer")
     author = await make_user("author")
@@ -158,6 +165,8 @@ async def test_cached_page_equals_the_orm_page_and_follows_every_change(
         await uow.session.execute(
             update(MediaAttachment).where(MediaAttachment.id == media_id).values(state="processing")
         )
+    # Nor was such a status posted through this process, which keeps what it posts rendered.
+    app.state.status_documents.statuses.pop(int(later["id"]))
     await drain_jobs()
     page = await check(client, container, viewer, served)
     assert next(s for s in page if s["id"] == later["id"])["media_attachments"][0]["url"] is None
@@ -173,6 +182,45 @@ async def test_cached_page_equals_the_orm_page_and_follows_every_change(
     await drain_jobs()
     page = await check(client, container, viewer, served)
     assert quote["id"] not in [s["id"] for s in page]
+
+
+async def test_a_status_posted_here_is_read_without_rendering_it_again(
+    client: httpx.AsyncClient,
+    container: Container,
+    make_user: Any,
+    drain_jobs: Any,
+    served: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    viewer = await make_user("viewer")
+    author = await make_user("author")
+    follow = await client.post(f"/api/v1/accounts/{author.account_id}/follow", headers=viewer.headers)
+    assert follow.status_code == 200
+    for i in range(8):
+        await post(client, author, f"earlier {i} #tag")
+    await drain_jobs()
+    await check(client, container, viewer, served)  # the earlier ones are kept now
+
+    filled: list[int] = []
+    original = StatusDocuments.fill
+
+    async def spy(
+        self: StatusDocuments, session: Any, container: Container, statuses: Any, *rest: Any
+    ) -> None:
+        filled.extend(statuses)
+        await original(self, session, container, statuses, *rest)
+
+    monkeypatch.setattr(StatusDocuments, "fill", spy)
+    fresh = await post(client, author, "new, with @viewer and #tag", language="fr", spoiler_text="cw")
+    await drain_jobs()
+    page = await check(client, container, viewer, served)
+    assert page[0]["id"] == fresh["id"]
+    assert int(fresh["id"]) not in filled
+    # Once favourited its counters change, and the page renders it anew.
+    favourited = await client.post(f"/api/v1/statuses/{fresh['id']}/favourite", headers=viewer.headers)
+    assert favourited.status_code == 200
+    page = await check(client, container, viewer, served)
+    assert page[0]["favourites_count"] == 1 and int(fresh["id"]) in filled
 
 
 async def test_cached_path_declines_what_it_does_not_handle(

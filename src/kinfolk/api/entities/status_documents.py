@@ -35,6 +35,7 @@ from kinfolk.domain.oauth.models import Application
 from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.polls.service import own_votes
 from kinfolk.domain.statuses.models import Status
+from kinfolk.domain.timelines.repo.home_rows import NEW_STATUS_STAMP
 
 TTL = 300.0
 MAX_STATUSES = 50_000
@@ -210,6 +211,26 @@ class StatusDocuments:
             )
             into.statuses[status.id] = doc
             _bounded_put(self.statuses, status.id, doc, MAX_STATUSES)
+
+    def remember_posted(self, status: Status, body: dict[str, Any]) -> None:
+        """Keep a status its author just posted, from the response rendered for them (which
+        differs from everyone's only in the fields left out here): its first readers in this
+        process find it rendered. Without this, each new status cost its first reader's page a
+        full rendering (bench/RESULTS.md, G7). Quotes and boosts are rendered whole elsewhere."""
+        if status.quote_of_id is not None or status.reblog_of_id is not None:
+            return
+        shared = {key: value for key, value in body.items() if key not in _PER_VIEWER}
+        doc = StatusDocument(
+            stamp=NEW_STATUS_STAMP,
+            born=time.monotonic(),
+            head=orjson.dumps(shared)[:-1],
+            account_id=status.account_id,
+            is_boost=False,
+            application=orjson.dumps(body.get("application")),
+            approval_author=orjson.dumps(quote_approval(status, status.account_id)),
+            approval_other=orjson.dumps(quote_approval(status, 0)),
+        )
+        _bounded_put(self.statuses, status.id, doc, MAX_STATUSES)
 
     # -- assembling ----------------------------------------------------------------------
 

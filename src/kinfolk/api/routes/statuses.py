@@ -61,6 +61,8 @@ async def create(request: Request) -> Response:
         # Rendered once committed: on SQLite the write lock is not held while reading.
         async with container.db.uow(write=False) as uow:
             body = await render_posted(uow.session, container, posted, viewer.application)
+        if posted.fresh:
+            request.app.state.status_documents.remember_posted(posted.status, body)
     except statuses.IdempotencyConflict:
         # A concurrent request with the same key committed first: answer with its status.
         async with container.db.uow(write=False) as uow:

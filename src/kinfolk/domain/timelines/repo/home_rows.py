@@ -42,6 +42,8 @@ NOW: BindParameter[Any] = bindparam("now", type_=UTCDateTime())
 # Offsets in a part.
 ID, ACCOUNT_ID, REBLOG_OF_ID, POLL_ID, QUOTE_OF_ID = 0, 1, 2, 3, 4
 STATUS_STAMP = slice(5, 10)  # edited_at and the four counters
+# The stamp of a status nobody has edited, answered, boosted, favourited or quoted yet.
+NEW_STATUS_STAMP = (None, 0, 0, 0, 0)
 ACCOUNT_STAMP = slice(10, 15)  # the author's updated_at and counters
 FAVOURITED, REBLOGGED, BOOKMARKED, PINNED, MUTED = 15, 16, 17, 18, 19
 # A poll row: its id, its update time, whether the viewer voted.
