@@ -247,10 +247,9 @@ async def post_status(
     if thread is not None and thread.conversation_id is not None:
         conversation_id = thread.conversation_id
     else:
-        conversation = Conversation()
-        session.add(conversation)
-        await session.flush()
-        conversation_id = conversation.id
+        # Written in the same flush as the status (the id is ours to choose).
+        conversation_id = new_id()
+        session.add(Conversation(id=conversation_id))
 
     status = Status(
         id=status_id,
