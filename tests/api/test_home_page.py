@@ -202,13 +202,15 @@ async def test_a_status_posted_here_is_read_without_rendering_it_again(
     await check(client, container, viewer, served)  # the earlier ones are kept now
 
     filled: list[int] = []
+    accounts_filled: list[int] = []
     original = StatusDocuments.fill
 
     async def spy(
-        self: StatusDocuments, session: Any, container: Container, statuses: Any, *rest: Any
+        self: StatusDocuments, session: Any, container: Container, statuses: Any, accounts: Any, *rest: Any
     ) -> None:
         filled.extend(statuses)
-        await original(self, session, container, statuses, *rest)
+        accounts_filled.extend(accounts)
+        await original(self, session, container, statuses, accounts, *rest)
 
     monkeypatch.setattr(StatusDocuments, "fill", spy)
     fresh = await post(client, author, "new, with @viewer and #tag", language="fr", spoiler_text="cw")
@@ -216,6 +218,9 @@ async def test_a_status_posted_here_is_read_without_rendering_it_again(
     page = await check(client, container, viewer, served)
     assert page[0]["id"] == fresh["id"]
     assert int(fresh["id"]) not in filled
+    # Nor its author, whose counters the post changed (check() compared the bodies).
+    assert author.account_id not in accounts_filled
+    assert page[0]["account"]["statuses_count"] == 9
     # Once favourited its counters change, and the page renders it anew.
     favourited = await client.post(f"/api/v1/statuses/{fresh['id']}/favourite", headers=viewer.headers)
     assert favourited.status_code == 200

@@ -35,7 +35,7 @@ from kinfolk.domain.oauth.models import Application
 from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.polls.service import own_votes
 from kinfolk.domain.statuses.models import Status
-from kinfolk.domain.timelines.repo.home_rows import NEW_STATUS_STAMP
+from kinfolk.domain.timelines.repo.home_rows import ACCOUNT_STAMP_BY_ID, NEW_STATUS_STAMP
 
 TTL = 300.0
 MAX_STATUSES = 50_000
@@ -212,17 +212,27 @@ class StatusDocuments:
             into.statuses[status.id] = doc
             _bounded_put(self.statuses, status.id, doc, MAX_STATUSES)
 
-    def remember_posted(self, status: Status, body: dict[str, Any]) -> None:
+    def remember_posted(
+        self, status: Status, body: dict[str, Any], account_stamp: tuple[Any, ...] | None
+    ) -> None:
         """Keep a status its author just posted, from the response rendered for them (which
         differs from everyone's only in the fields left out here): its first readers in this
         process find it rendered. Without this, each new status cost its first reader's page a
-        full rendering (bench/RESULTS.md, G7). Quotes and boosts are rendered whole elsewhere."""
+        full rendering (bench/RESULTS.md, G7). Quotes and boosts are rendered whole elsewhere.
+
+        The author's account, whose counters the post changed, is kept too when its stamp was
+        read before the account was rendered (`account_stamp`): a change in between leaves an
+        entry whose stamp no page reads any more, never a stale one."""
+        now = time.monotonic()
+        if account_stamp is not None and isinstance(body.get("account"), dict):
+            account = AccountDocument(account_stamp, now, orjson.dumps(body["account"]))
+            _bounded_put(self.accounts, status.account_id, account, MAX_ACCOUNTS)
         if status.quote_of_id is not None or status.reblog_of_id is not None:
             return
         shared = {key: value for key, value in body.items() if key not in _PER_VIEWER}
         doc = StatusDocument(
             stamp=NEW_STATUS_STAMP,
-            born=time.monotonic(),
+            born=now,
             head=orjson.dumps(shared)[:-1],
             account_id=status.account_id,
             is_boost=False,
@@ -231,6 +241,14 @@ class StatusDocuments:
             approval_other=orjson.dumps(quote_approval(status, 0)),
         )
         _bounded_put(self.statuses, status.id, doc, MAX_STATUSES)
+
+    async def account_stamp(self, container: Container, account_id: int) -> tuple[Any, ...] | None:
+        """An account's stamp as a page statement would read it now, or None without a reader."""
+        if not container.reader.available:
+            return None
+        async with container.reader.connection() as connection:
+            rows = await connection.fetch(ACCOUNT_STAMP_BY_ID, {"account_id": account_id})
+        return tuple(rows[0]) if rows else None
 
     # -- assembling ----------------------------------------------------------------------
 

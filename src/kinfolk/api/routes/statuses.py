@@ -58,11 +58,15 @@ async def create(request: Request) -> Response:
             posted = await statuses.post_status(
                 uow, container.settings, account, user, post, idempotency_key=key
             )
-        # Rendered once committed: on SQLite the write lock is not held while reading.
+        # Rendered once committed: on SQLite the write lock is not held while reading. The
+        # author's stamp is read first, so the account kept with the status is never older
+        # than its stamp says (see StatusDocuments.remember_posted).
+        documents = request.app.state.status_documents
+        stamp = await documents.account_stamp(container, account.id) if posted.fresh else None
         async with container.db.uow(write=False) as uow:
             body = await render_posted(uow.session, container, posted, viewer.application)
         if posted.fresh:
-            request.app.state.status_documents.remember_posted(posted.status, body)
+            documents.remember_posted(posted.status, body, stamp)
     except statuses.IdempotencyConflict:
         # A concurrent request with the same key committed first: answer with its status.
         async with container.db.uow(write=False) as uow:

@@ -72,8 +72,18 @@ def _flag(present: bool, condition: Any) -> ColumnElement[Any]:
     return exists().where(condition) if present else false()
 
 
+# The values that make an author's rendering stale, in ACCOUNT_STAMP's order.
+_ACCOUNT_STAMP_COLUMNS = [
+    Account.updated_at,
+    _AUTHOR_STATS.statuses_count,
+    _AUTHOR_STATS.followers_count,
+    _AUTHOR_STATS.following_count,
+    _AUTHOR_STATS.last_status_at,
+]
+
+
 def _part(has: Has) -> list[Any]:
-    status, stats, author, author_stats = Status, _STATS, Account, _AUTHOR_STATS
+    status, stats = Status, _STATS
     return [
         status.id,
         status.account_id,
@@ -85,11 +95,7 @@ def _part(has: Has) -> list[Any]:
         stats.reblogs_count,
         stats.favourites_count,
         stats.quotes_count,
-        author.updated_at,
-        author_stats.statuses_count,
-        author_stats.followers_count,
-        author_stats.following_count,
-        author_stats.last_status_at,
+        *_ACCOUNT_STAMP_COLUMNS,
         _flag(
             has.favourites,
             and_(Favourite.account_id == VIEWER, Favourite.status_id == status.id),
@@ -156,6 +162,14 @@ def parts_by_id(has: Has) -> Prepared:
     """Parts of the statuses a page's boosts show (visibility was checked by the page)."""
     return Prepared(_parts(has).where(Status.id.in_(_SLOTS)))
 
+
+# One account's stamp, read as the page statement reads it (same columns, same driver values).
+ACCOUNT_STAMP_BY_ID = Prepared(
+    select(*_ACCOUNT_STAMP_COLUMNS)
+    .select_from(Account)
+    .outerjoin(_AUTHOR_STATS, _AUTHOR_STATS.account_id == Account.id)
+    .where(Account.id == bindparam("account_id"))
+)
 
 POLLS_BY_ID = Prepared(
     select(
