@@ -47,10 +47,15 @@ class Bench:
             self.anchors[name] = Anchor(name, unit, what=what)
         return self.anchors[name]
 
-    def measure_a_min(self, when: str, server: str = "uvicorn") -> None:
+    def measure_a_min(self, when: str, server: str = "uvicorn", loop: str | None = None) -> None:
         name = "A_min" if server == "uvicorn" else f"A_min[{server}]"
-        anchor = self.anchor(name, "req/s", f"minimal Starlette JSON endpoint, {server}, 64 connections")
-        result = goals.a_min(self.d.anchor, server=server, warm=not self.quick)
+        what = f"minimal Starlette JSON endpoint, {server}, 64 connections"
+        if loop is not None:
+            # For reference only: Kinfolk's web processes run on the standard loop
+            # (runtime.event_loop), and A_min, the ratios' anchor, with them.
+            name, what = f"A_min[{loop}]", f"{what}, {loop} (reference, not an anchor of any goal)"
+        anchor = self.anchor(name, "req/s", what)
+        result = goals.a_min(self.d.anchor, server=server, warm=not self.quick, loop=loop)
         getattr(anchor, when).append(result.rps)
         log(f"{name} {when}: {result.rps:,.0f} req/s (p99 {result.p99_ms:.1f} ms, {result.errors} errors)")
 
@@ -394,6 +399,7 @@ class Bench:
         log(f"machine: {machine['cpu']}, {machine['cores']} cores, load {machine['load_average_start']}")
         self.measure_a_imports()
         self.measure_a_min("before")
+        self.measure_a_min("before", loop="uvloop")
         sections = [s for s in SECTIONS if s in self.sections]
         pg_instance = None
         for section in sections:
@@ -416,6 +422,7 @@ class Bench:
         if pg_instance is not None:
             pg_instance.destroy()
         self.measure_a_min("after")
+        self.measure_a_min("after", loop="uvloop")
         servers = self.comparisons.get("asgi_servers")
         if servers:  # uvicorn's A_min is the run's anchor, measured before and after everything
             servers["uvicorn"]["A_min"] = round(self.anchors["A_min"].value)

@@ -77,12 +77,18 @@ class Durations:
 
 
 def a_min(
-    seconds: float, server: str = "uvicorn", connections: int = 64, warm: bool = True
+    seconds: float,
+    server: str = "uvicorn",
+    connections: int = 64,
+    warm: bool = True,
+    loop: str | None = None,
 ) -> load.LoadResult:
-    """Requests per second of the minimal Starlette endpoint, same server and flags as Kinfolk."""
+    """Requests per second of the minimal Starlette endpoint, same server and flags as Kinfolk
+    (or, with `loop`, on that event loop instead of Kinfolk's)."""
     port = procs.free_port()
     argv = [sys.executable, "-m", "bench.minimal_app", str(port)]
-    proc = procs.start(argv, env={"KINFOLK_ASGI_SERVER": server}, core=procs.SERVER_CORE)
+    env = {"KINFOLK_ASGI_SERVER": server, **({"KINFOLK_EVENT_LOOP": loop} if loop else {})}
+    proc = procs.start(argv, env=env, core=procs.SERVER_CORE)
     try:
         procs.wait_http(f"http://127.0.0.1:{port}/", proc)
         if warm:

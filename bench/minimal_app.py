@@ -24,4 +24,4 @@ async def hello(request: Request) -> Response:
 app = Starlette(routes=[Route("/", hello)])
 
 if __name__ == "__main__":
-    run_loop(serve_app(app, host="127.0.0.1", port=int(sys.argv[1])))
+    run_loop(serve_app(app, host="127.0.0.1", port=int(sys.argv[1])), serving=True)

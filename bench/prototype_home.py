@@ -83,4 +83,4 @@ def build_app(path: str) -> Starlette:
 
 
 if __name__ == "__main__":
-    run_loop(serve_app(build_app(sys.argv[2]), host="127.0.0.1", port=int(sys.argv[1])))
+    run_loop(serve_app(build_app(sys.argv[2]), host="127.0.0.1", port=int(sys.argv[1])), serving=True)

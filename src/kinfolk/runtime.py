@@ -38,6 +38,8 @@ log = logging.getLogger("kinfolk")
 KEEP_ALIVE_SECONDS = 75
 SERVERS = ("uvicorn", "granian")
 SERVER_ENV = "KINFOLK_ASGI_SERVER"
+EVENT_LOOP_ENV = "KINFOLK_EVENT_LOOP"
+EVENT_LOOPS = ("asyncio", "uvloop")
 T = TypeVar("T")
 
 
@@ -100,7 +102,7 @@ def serve(settings: Settings, *, mode: str = "serve", workers: int = 1) -> int:
         os.environ.setdefault("KINFOLK_SECRET_KEY", settings.secret_key)
         _serve_processes(settings, workers, server)
         return 0
-    return run_loop(_serve_async(settings, with_worker=mode == "serve", server=server))
+    return run_loop(_serve_async(settings, with_worker=mode == "serve", server=server), serving=True)
 
 
 def _serve_processes(settings: Settings, workers: int, server: str) -> None:
@@ -133,6 +135,7 @@ def _serve_processes(settings: Settings, workers: int, server: str) -> None:
         proxy_headers=False,
         log_level="warning",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        loop=event_loop(serving=True),
     )
 
 
@@ -309,11 +312,35 @@ async def _worker_async(settings: Settings, *, queues: list[str] | None, concurr
     return 0
 
 
-def run_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run `main` on uvloop when it is installed (uvicorn[standard] brings it): the event loop is
-    a large share of every request's cost, and uvloop's is several times cheaper."""
+def event_loop(*, serving: bool) -> str:
+    """`asyncio` or `uvloop`: KINFOLK_EVENT_LOOP, else asyncio for processes that accept HTTP
+    connections and uvloop (when installed) for workers.
+
+    Under uvicorn, uvloop served the first requests of newly opened connections in the order
+    they were accepted, each after a full round of the connections already busy: when 64 clients
+    connect at once under load, the last waited 0.5-1.2 s. A 30-line uvicorn app spinning 0.5 ms
+    per request showed it under wrk (p99 860-910 ms in four runs of five) and the standard loop
+    did not (p99 41-53 ms), at the same throughput; so did Kinfolk's home timeline, whose
+    throughput was the same on both (bench/RESULTS.md, G7). Workers accept no connections and
+    keep uvloop's cheaper scheduling."""
+    name = os.environ.get(EVENT_LOOP_ENV, "").strip().lower()
+    if name:
+        if name not in EVENT_LOOPS:
+            raise SystemExit(f"{EVENT_LOOP_ENV} must be one of {', '.join(EVENT_LOOPS)}, not {name!r}")
+        return name
+    if serving:
+        return "asyncio"
     try:
-        import uvloop
+        import uvloop  # noqa: F401
     except ImportError:  # pragma: no cover
-        return asyncio.run(main)
-    return uvloop.run(main)
+        return "asyncio"
+    return "uvloop"
+
+
+def run_loop(main: Coroutine[Any, Any, T], *, serving: bool = False) -> T:
+    """Run `main` on the event loop `event_loop` chooses."""
+    if event_loop(serving=serving) == "uvloop":
+        import uvloop
+
+        return uvloop.run(main)
+    return asyncio.run(main)
