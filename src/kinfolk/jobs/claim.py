@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-import orjson
 from sqlalchemy import BigInteger, ColumnElement, CursorResult, Integer, bindparam, select, update
 
 from kinfolk.db.base import UTCDateTime
-from kinfolk.db.prepared import Prepared, run_in
+from kinfolk.db.prepared import Prepared, run_in, run_typed_in
 from kinfolk.jobs.models import DEAD, DONE, QUEUED, RUNNING, Job
 from kinfolk.jobs.registry import get_kind
 from kinfolk.kernel.clock import utcnow
@@ -127,10 +126,10 @@ async def claim(
     count = len(queues or ())
     async with db.uow() as uow:
         session = uow.session
-        rows = await run_in(session, _candidates(True, count), values)
+        rows = await run_typed_in(session, _candidates(True, count), values)
         if len(rows) < limit:
             rows.extend(
-                await run_in(session, _candidates(False, count), {**values, "limit": limit - len(rows)})
+                await run_typed_in(session, _candidates(False, count), {**values, "limit": limit - len(rows)})
             )
         claimed: list[ClaimedJob] = []
         buried: list[dict[str, Any]] = []
@@ -148,7 +147,7 @@ async def claim(
                     id=job_id,
                     kind=kind_name,
                     queue=queue,
-                    payload=_payload(payload),
+                    payload=dict(payload or {}),
                     attempt=attempt,
                     max_attempts=max_attempts,
                     worker_id=worker_id,
@@ -158,12 +157,6 @@ async def claim(
         if buried:
             await session.execute(update(Job), buried)
     return claimed
-
-
-def _payload(raw: Any) -> dict[str, Any]:
-    """A payload as the driver returns it: JSON text on SQLite, decoded on PostgreSQL."""
-    decoded = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
-    return dict(decoded or {})
 
 
 def _buried_after_lost_lease(job_id: int, attempts: int, now: datetime) -> dict[str, Any]:

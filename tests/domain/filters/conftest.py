@@ -9,7 +9,7 @@ import pytest
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.statuses.models import Status
-from kinfolk.domain.statuses.service import PostParams, create_status
+from kinfolk.domain.statuses.service import PostParams, post_status
 from kinfolk.domain.statuses.service import reblog as reblog_status
 
 
@@ -22,7 +22,8 @@ def post(container: Container):  # type: ignore[no-untyped-def]
             account = await uow.session.get(Account, user.account_id)
             row = await uow.session.get(User, user.user_id)
             assert account is not None
-            return await create_status(uow, container.settings, account, row, PostParams(text=text, **params))
+            posted = await post_status(uow, container.settings, account, row, PostParams(text=text, **params))
+            return posted.status
 
     return factory
 

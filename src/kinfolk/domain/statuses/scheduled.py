@@ -16,7 +16,7 @@ from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.polls.service import PollParams
 from kinfolk.domain.statuses import repo
 from kinfolk.domain.statuses.models import IdempotencyKey, ScheduledStatus
-from kinfolk.domain.statuses.service import PostParams, _load_media, _validate_common, create_status
+from kinfolk.domain.statuses.service import PostParams, _load_media, _validate_common, post_status
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import NotFound, Unprocessable
 from kinfolk.kernel.paging import Page
@@ -144,7 +144,7 @@ async def publish_due(uow: UnitOfWork, settings: Settings, *, limit: int = 100) 
             continue
         try:
             async with session.begin_nested():
-                await create_status(uow, settings, account, user, params)
+                await post_status(uow, settings, account, user, params)
         except (Unprocessable, NotFound):
             # The thread or media went away meanwhile; the post cannot be made as scheduled.
             continue

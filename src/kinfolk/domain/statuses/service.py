@@ -178,22 +178,6 @@ async def _load_media(
     return usable
 
 
-async def create_status(
-    uow: UnitOfWork,
-    settings: Settings,
-    account: Account,
-    user: User | None,
-    params: PostParams,
-    *,
-    idempotency_key: str | None = None,
-    created_at: datetime | None = None,
-) -> Status:
-    posted = await post_status(
-        uow, settings, account, user, params, idempotency_key=idempotency_key, created_at=created_at
-    )
-    return posted.status
-
-
 async def post_status(
     uow: UnitOfWork,
     settings: Settings,

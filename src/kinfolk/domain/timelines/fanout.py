@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import orjson
 from sqlalchemy import BigInteger, and_, bindparam, delete, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from kinfolk.db.base import UTCDateTime
-from kinfolk.db.prepared import Prepared, run_in
+from kinfolk.db.prepared import Prepared, run_in, run_typed_in
 from kinfolk.db.upsert import insert_for
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.relationships.models import Block, Follow, Mute
@@ -268,8 +267,8 @@ async def fan_out(session: AsyncSession, status: Status) -> FanOut:
 
     result.home += await ids(_to_followers(dialect, shape))
     if shape.has_language:
-        limited = await run_in(session, _limited_followers(shape), values)
-        wanted = [account_id for account_id, languages in limited if status.language in _languages(languages)]
+        limited = await run_typed_in(session, _limited_followers(shape), values)
+        wanted = [account_id for account_id, languages in limited if status.language in (languages or [])]
         if wanted:
             # Rare (a follow limited to this status's language): built for these accounts.
             conditions = [*_follower_conditions(shape), Follow.account_id.in_(wanted)]
@@ -289,15 +288,6 @@ async def fan_out(session: AsyncSession, status: Status) -> FanOut:
         result.lists = list(dict.fromkeys(await ids(_to_lists(dialect, shape))))
     result.home = list(dict.fromkeys(result.home))
     return result
-
-
-def _languages(raw: Any) -> list[str]:
-    """A follow's language list as the driver returns it: JSON text on SQLite, decoded on
-    PostgreSQL (Prepared rows skip SQLAlchemy's result processing)."""
-    if isinstance(raw, str):
-        decoded = orjson.loads(raw)
-        return decoded if isinstance(decoded, list) else []
-    return list(raw or [])
 
 
 @dataclass
