@@ -174,3 +174,98 @@ async def test_distribution_picks_public_hashtag_and_media_channels(container: C
     }
     assert str(unlisted.id) not in by_status
     await sub.close()
+
+
+async def _feed_holders(container: Container, status_id: int) -> list[int]:
+    return sorted(
+        e.account_id for e in await _rows(container, HomeFeedEntry, HomeFeedEntry.status_id == status_id)
+    )
+
+
+async def _jobs(container: Container, kind: str) -> list[Any]:
+    from kinfolk.jobs.models import Job
+
+    return await _rows(container, Job, Job.kind == kind)
+
+
+async def test_followers_past_the_first_slice_get_the_status_from_jobs_of_their_own(
+    container: Container, make_user, drain_jobs, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from kinfolk.domain.timelines import fanout
+
+    monkeypatch.setattr(fanout, "FOLLOWER_SLICE", 2)
+    author = await make_user("author")
+    fans = [await make_user(f"fan{i}") for i in range(6)]
+    async with container.db.uow() as uow:
+        for fan in fans:  # follow ids grow in this order, so fans[2:4] are the second slice
+            uow.session.add(Follow(account_id=fan.account_id, target_account_id=author.account_id))
+            await uow.session.flush()
+        uow.session.add(Mute(account_id=fans[3].account_id, target_account_id=author.account_id))
+    # fans[4] follows only German posts; this one is German.
+    async with container.db.uow() as uow:
+        follow = (
+            await uow.session.execute(select(Follow).where(Follow.account_id == fans[4].account_id))
+        ).scalar_one()
+        follow.languages = ["de"]
+    status = await _status(container, author, visibility="public", language="de")
+    sub = await _listen(container, [streams.home_channel(fans[5].account_id)])
+
+    async with container.db.uow() as uow:
+        await uow.enqueue("statuses.created", {"status_id": status.id})
+    await drain_jobs()
+
+    expected = sorted([author.account_id, *(f.account_id for f in fans if f is not fans[3])])
+    assert await _feed_holders(container, status.id) == expected
+    slices = await _jobs(container, "statuses.fan_out_slice")
+    # Six follows in slices of two: the first in statuses.created, two more as jobs.
+    assert len(slices) == 2 and {job.state for job in slices} == {"done"}
+    assert await _messages(sub) == [
+        (streams.home_channel(fans[5].account_id), {"event": "update", "status_id": str(status.id)})
+    ]
+    await sub.close()
+
+
+async def test_a_slice_after_the_status_went_adds_nothing(
+    container: Container, make_user, drain_jobs, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from kinfolk.domain.timelines import fanout
+
+    monkeypatch.setattr(fanout, "FOLLOWER_SLICE", 1)
+    author = await make_user("author")
+    fans = [await make_user(f"fan{i}") for i in range(3)]
+    async with container.db.uow() as uow:
+        for fan in fans:
+            uow.session.add(Follow(account_id=fan.account_id, target_account_id=author.account_id))
+            await uow.session.flush()
+    status = await _status(container, author)
+    fanned = await _fan_out(container, status.id)
+    assert sorted(fanned.home) == sorted([author.account_id, fans[0].account_id])
+    assert len(fanned.later) == 2 and fanned.later[0][0] > 0 and fanned.later[-1][1] == 2**63 - 1
+    async with container.db.uow() as uow:
+        gone = await uow.session.get(Status, status.id)
+        assert gone is not None
+        gone.deleted_at = gone.created_at
+        for after, upto in fanned.later:
+            await uow.enqueue(
+                "statuses.fan_out_slice", {"status_id": status.id, "after": after, "upto": upto}
+            )
+    await drain_jobs()
+    assert await _feed_holders(container, status.id) == sorted([author.account_id, fans[0].account_id])
+
+
+async def test_an_author_with_fewer_followers_than_a_slice_needs_no_further_jobs(
+    container: Container, make_user, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from kinfolk.domain.timelines import fanout
+
+    monkeypatch.setattr(fanout, "FOLLOWER_SLICE", 3)
+    author = await make_user("author")
+    fans = [await make_user(f"fan{i}") for i in range(3)]
+    async with container.db.uow() as uow:
+        for fan in fans:
+            uow.session.add(Follow(account_id=fan.account_id, target_account_id=author.account_id))
+    status = await _status(container, author)
+    fanned = await _fan_out(container, status.id)
+    # Exactly one full slice: nothing left for a job.
+    assert fanned.later == []
+    assert sorted(fanned.home) == sorted([author.account_id, *(f.account_id for f in fans)])

@@ -12,10 +12,12 @@ from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Mention, Status
 from kinfolk.domain.statuses.scheduled import publish_due
 from kinfolk.domain.timelines import distribution
-from kinfolk.domain.timelines.fanout import fan_out, remove_from_feeds
+from kinfolk.domain.timelines.fanout import fan_out, fan_out_slice, remove_from_feeds
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.registry import job
 from kinfolk.jobs.scheduler import periodic
+
+FAN_OUT_SLICE = "statuses.fan_out_slice"
 
 # Built once: every post asks both.
 _MENTIONED = Prepared(
@@ -37,6 +39,8 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
     if status is None or status.deleted_at is not None:
         return
     fanned = await fan_out(session, status)
+    for after, upto in fanned.later:
+        await ctx.uow.enqueue(FAN_OUT_SLICE, {"status_id": status.id, "after": after, "upto": upto})
     # Streams hear about it once this job commits; direct messages update conversations.
     await distribution.status_created(ctx.uow, status, fanned)
     if status.reblog_of_id is not None:
@@ -83,6 +87,18 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
                 from_account_id=status.account_id,
                 status_id=status.id,
             )
+
+
+@job(FAN_OUT_SLICE, queue="default")
+async def status_fan_out_slice(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """A further slice of a status's followers (`fanout.FOLLOWER_SLICE` follows), in a
+    transaction of its own."""
+    session = ctx.uow.session
+    status = await session.get(Status, int(payload["status_id"]))
+    if status is None:
+        return
+    span = (int(payload["after"]), int(payload["upto"]))
+    distribution.status_reached(ctx.uow, status, await fan_out_slice(session, status, span))
 
 
 @job("statuses.updated", queue="default")

@@ -56,6 +56,11 @@ async def status_created(uow: UnitOfWork, status: Status, fanned: FanOut) -> Non
     await conversations.on_direct_status(uow, status)
 
 
+def status_reached(uow: UnitOfWork, status: Status, home: list[int]) -> None:
+    """A further slice of followers got the status: only their home streams hear of it."""
+    streams.emit(uow, _feed_channels(home, []), "update", status_id=str(status.id))
+
+
 async def status_updated(uow: UnitOfWork, status: Status) -> None:
     home, lists = await repo.feed_holders(uow.session, status.id)
     channels = _feed_channels(home, lists)
