@@ -35,3 +35,42 @@ def test_run_loop_runs_on_the_chosen_loop(monkeypatch: pytest.MonkeyPatch) -> No
     assert runtime.run_loop(loop_class(), serving=True).startswith("uvloop")
     monkeypatch.setenv(runtime.EVENT_LOOP_ENV, "asyncio")
     assert runtime.run_loop(loop_class(), serving=True).startswith("asyncio")
+
+
+def test_the_serve_worker_thread_runs_at_a_lower_priority_than_the_rest() -> None:
+    import os
+    import threading
+
+    from kinfolk.runtime import lower_thread_priority
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: dict[str, int] = {}
+
+    def worker() -> None:
+        lower_thread_priority(3)
+        seen["worker"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen["worker"] == min(19, before + 3)
+    # Only that thread: the caller's own priority is unchanged.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+async def test_serve_runs_its_job_worker_thread_at_the_configured_lower_priority(container, settings) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import os
+    import threading
+
+    from kinfolk.runtime import BackgroundWorker
+
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker = BackgroundWorker(settings.model_copy(update={"serve_worker_nice": 4}), container)
+    await asyncio.to_thread(worker.start)
+    try:
+        assert worker.thread.native_id is not None
+        assert os.getpriority(os.PRIO_PROCESS, worker.thread.native_id) == min(19, own + 4)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+    finally:
+        await asyncio.to_thread(worker.stop)

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     s3_public_url: str = ""
     s3_acl: str = "public-read"
     languages: str = "en"
+    # `kinfolk serve`: how many nice steps below the web thread its job worker thread runs, so
+    # that jobs (a large fan-out above all) take the core's spare time rather than half of it
+    # from the readers (bench/RESULTS.md, G5 and G7). 0 shares the core evenly.
+    serve_worker_nice: int = Field(default=8, ge=0, le=19)
 
     @classmethod
     def settings_customise_sources(
