@@ -269,3 +269,20 @@ async def test_an_author_with_fewer_followers_than_a_slice_needs_no_further_jobs
     # Exactly one full slice: nothing left for a job.
     assert fanned.later == []
     assert sorted(fanned.home) == sorted([author.account_id, *(f.account_id for f in fans)])
+
+
+async def test_a_follow_limited_to_some_languages_gets_only_posts_in_them(
+    container: Container, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    author = await make_user("author")
+    reader = await make_user("reader")
+    async with container.db.uow() as uow:
+        uow.session.add(
+            Follow(account_id=reader.account_id, target_account_id=author.account_id, languages=["de", "fr"])
+        )
+    german = await _status(container, author, language="de")
+    english = await _status(container, author, language="en")
+    assert sorted((await _fan_out(container, german.id)).home) == sorted(
+        [author.account_id, reader.account_id]
+    )
+    assert (await _fan_out(container, english.id)).home == [author.account_id]
