@@ -35,7 +35,7 @@ class Client:
     def request(
         self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
     ) -> tuple[int, Any, float]:
-        """Status, parsed JSON, and seconds from sending to the last byte."""
+        """Status, the body (parsed when JSON), and seconds from sending to the last byte."""
         headers = {"Content-Type": "application/json"} if body is not None else {}
         bearer = token or self.token
         if bearer:
@@ -48,7 +48,8 @@ class Client:
                 response = self.conn.getresponse()
                 raw = response.read()
                 elapsed = time.perf_counter() - started
-                parsed = json.loads(raw) if raw else None
+                json_body = (response.getheader("Content-Type") or "").startswith("application/json")
+                parsed = json.loads(raw) if raw and json_body else raw or None
                 return response.status, parsed, elapsed
             except (ConnectionError, http.client.HTTPException):
                 self.conn.close()
