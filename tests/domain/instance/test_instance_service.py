@@ -165,3 +165,23 @@ async def test_weekly_activity_counts_local_statuses_written(container: Containe
     assert weeks[0].statuses == 2
     assert weeks[2].statuses == 1
     assert sum(w.statuses for w in weeks) == 3
+
+
+async def test_usage_is_counted_at_most_once_per_ttl_per_store(container: Container, make_user: Any) -> None:
+    now = [100.0]
+    store: dict[str, Any] = {}
+    cache = service.usage_cache(store)
+    cache.clock = lambda: now[0]
+    assert service.usage_cache(store) is cache
+    async with container.db.uow(write=False) as uow:
+        assert (await cache.get(uow.session)).user_count == 0
+    await make_user("alice")
+    now[0] += service.USAGE_TTL - 1
+    async with container.db.uow(write=False) as uow:
+        assert (await cache.get(uow.session)).user_count == 0  # still the first count
+    now[0] += 1
+    async with container.db.uow(write=False) as uow:
+        assert (await cache.get(uow.session)).user_count == 1
+    # Another store (another container, another database) counts for itself.
+    async with container.db.uow(write=False) as uow:
+        assert (await service.usage_cache({}).get(uow.session)).user_count == 1

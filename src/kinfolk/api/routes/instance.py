@@ -48,7 +48,9 @@ async def _contact(
 async def instance_v2(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
-        overview = await service.overview(uow.session, container.settings)
+        overview = await service.overview(
+            uow.session, container.settings, service.usage_cache(container.extras)
+        )
         contact = await _contact(uow, overview, container)
     vapid_key = ensure_vapid_public_key(container)
     return json_response(entity.render_instance(overview, container.settings, vapid_key, contact))
@@ -58,7 +60,9 @@ async def instance_v2(request: Request) -> Response:
 async def instance_v1(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
-        overview = await service.overview(uow.session, container.settings)
+        overview = await service.overview(
+            uow.session, container.settings, service.usage_cache(container.extras)
+        )
         contact = await _contact(uow, overview, container)
     return json_response(entity.render_instance_v1(overview, container.settings, contact))
 

@@ -73,7 +73,7 @@ async def nodeinfo(request: Request) -> Response:
         return json_response({"error": "Record not found"}, 404)
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
-        usage = await service.usage(uow.session)
+        usage = await service.usage_cache(container.extras).get(uow.session)
     body = nodeinfo_entity.render_nodeinfo(version, container.settings, usage)
     response = json_response(body, headers={"Cache-Control": "public, max-age=1800"})
     response.headers["Content-Type"] = nodeinfo_entity.profile_content_type(version)

@@ -106,6 +106,9 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
+    # Staff by role, oldest first: the instance API's contact is the first owner.
+    __table_args__ = (Index("ix_users_role_created_at", "role", "created_at", "id"),)
+
     @property
     def is_staff(self) -> bool:
         return self.role in ("owner", "admin", "moderator")

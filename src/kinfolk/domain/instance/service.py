@@ -7,8 +7,11 @@ the server (unapproved, unconfirmed, disabled or suspended), as Mastodon's do.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,6 +101,38 @@ async def usage(session: AsyncSession, now: datetime | None = None) -> Usage:
     )
 
 
+# How long a process reuses the usage figures. Every app asks for them when it starts
+# (`/api/v1/instance`), crawlers through NodeInfo, and counting users and posts took 10-30 ms;
+# Mastodon caches them too.
+USAGE_TTL = 60.0
+_USAGE_KEY = "instance.usage"
+
+
+class UsageCache:
+    """The usage figures, counted at most once per `ttl` seconds."""
+
+    def __init__(self, ttl: float = USAGE_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._value: Usage | None = None
+        self._counted_at = 0.0
+
+    async def get(self, session: AsyncSession) -> Usage:
+        now = self.clock()
+        if self._value is None or now - self._counted_at >= self.ttl:
+            self._value = await usage(session)
+            self._counted_at = now
+        return self._value
+
+
+def usage_cache(store: MutableMapping[str, Any]) -> UsageCache:
+    """The process's cache, kept in `store` (the container's extras: one per database)."""
+    cache = store.get(_USAGE_KEY)
+    if not isinstance(cache, UsageCache):
+        cache = store[_USAGE_KEY] = UsageCache()
+    return cache
+
+
 async def peers(session: AsyncSession) -> list[str]:
     return await repo.remote_domains(session)
 
@@ -155,9 +190,9 @@ class Overview:
     contact: Account | None
 
 
-async def overview(session: AsyncSession, settings: Settings) -> Overview:
+async def overview(session: AsyncSession, settings: Settings, cache: UsageCache | None = None) -> Overview:
     return Overview(
-        usage=await usage(session),
+        usage=await (cache.get(session) if cache is not None else usage(session)),
         rules=await list_rules(session),
         contact=await contact_account(session, settings),
     )
