@@ -188,18 +188,29 @@ async def _jobs(container: Container, kind: str) -> list[Any]:
     return await _rows(container, Job, Job.kind == kind)
 
 
+async def _sliced_followers(
+    container: Container, make_user: Any, monkeypatch: Any, *, count: int, slice_size: int
+) -> tuple[Any, list[Any]]:
+    """An author and `count` local followers whose follow ids grow in list order, with
+    fan-out slices of `slice_size` follows."""
+    from kinfolk.domain.timelines import fanout
+
+    monkeypatch.setattr(fanout, "FOLLOWER_SLICE", slice_size)
+    author = await make_user("author")
+    fans = [await make_user(f"fan{i}") for i in range(count)]
+    async with container.db.uow() as uow:
+        for fan in fans:
+            uow.session.add(Follow(account_id=fan.account_id, target_account_id=author.account_id))
+            await uow.session.flush()
+    return author, fans
+
+
 async def test_followers_past_the_first_slice_get_the_status_from_jobs_of_their_own(
     container: Container, make_user, drain_jobs, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from kinfolk.domain.timelines import fanout
-
-    monkeypatch.setattr(fanout, "FOLLOWER_SLICE", 2)
-    author = await make_user("author")
-    fans = [await make_user(f"fan{i}") for i in range(6)]
+    # Slices of two: fans[0:2] with the post's own job, fans[2:4] and fans[4:6] as jobs.
+    author, fans = await _sliced_followers(container, make_user, monkeypatch, count=6, slice_size=2)
     async with container.db.uow() as uow:
-        for fan in fans:  # follow ids grow in this order, so fans[2:4] are the second slice
-            uow.session.add(Follow(account_id=fan.account_id, target_account_id=author.account_id))
-            await uow.session.flush()
         uow.session.add(Mute(account_id=fans[3].account_id, target_account_id=author.account_id))
     # fans[4] follows only German posts; this one is German.
     async with container.db.uow() as uow:
@@ -228,15 +239,7 @@ async def test_followers_past_the_first_slice_get_the_status_from_jobs_of_their_
 async def test_a_slice_after_the_status_went_adds_nothing(
     container: Container, make_user, drain_jobs, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from kinfolk.domain.timelines import fanout
-
-    monkeypatch.setattr(fanout, "FOLLOWER_SLICE", 1)
-    author = await make_user("author")
-    fans = [await make_user(f"fan{i}") for i in range(3)]
-    async with container.db.uow() as uow:
-        for fan in fans:
-            uow.session.add(Follow(account_id=fan.account_id, target_account_id=author.account_id))
-            await uow.session.flush()
+    author, fans = await _sliced_followers(container, make_user, monkeypatch, count=3, slice_size=1)
     status = await _status(container, author)
     fanned = await _fan_out(container, status.id)
     assert sorted(fanned.home) == sorted([author.account_id, fans[0].account_id])
@@ -256,14 +259,7 @@ async def test_a_slice_after_the_status_went_adds_nothing(
 async def test_an_author_with_fewer_followers_than_a_slice_needs_no_further_jobs(
     container: Container, make_user, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from kinfolk.domain.timelines import fanout
-
-    monkeypatch.setattr(fanout, "FOLLOWER_SLICE", 3)
-    author = await make_user("author")
-    fans = [await make_user(f"fan{i}") for i in range(3)]
-    async with container.db.uow() as uow:
-        for fan in fans:
-            uow.session.add(Follow(account_id=fan.account_id, target_account_id=author.account_id))
+    author, fans = await _sliced_followers(container, make_user, monkeypatch, count=3, slice_size=3)
     status = await _status(container, author)
     fanned = await _fan_out(container, status.id)
     # Exactly one full slice: nothing left for a job.

@@ -190,9 +190,9 @@ class Overview:
     contact: Account | None
 
 
-async def overview(session: AsyncSession, settings: Settings, cache: UsageCache | None = None) -> Overview:
+async def overview(session: AsyncSession, settings: Settings, cache: UsageCache) -> Overview:
     return Overview(
-        usage=await (cache.get(session) if cache is not None else usage(session)),
+        usage=await cache.get(session),
         rules=await list_rules(session),
         contact=await contact_account(session, settings),
     )
