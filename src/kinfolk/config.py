@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # Web Push (VAPID) key: a PEM or the base64url raw scalar Mastodon uses; generated when empty.
     vapid_private_key: str = ""
     trusted_proxies: str = ""
+    # Other host names this server answers to (comma-separated), besides `domain`; any other Host
+    # header is refused with 421 (Mastodon's ALTERNATE_DOMAINS). Generated URLs always use `domain`.
+    alternate_domains: str = ""
+    # Mastodon's rate limits (api/rate_limits.py); false turns every limit off (benchmarks, compat).
+    rate_limits: bool = True
     registrations: Literal["open", "approval", "closed"] = "open"
     # Who may read /api/v1/instance/domain_blocks: nobody (404, Mastodon's default), users, all.
     show_domain_blocks: Literal["disabled", "users", "all"] = "disabled"
@@ -137,6 +142,12 @@ class Settings(BaseSettings):
         return _networks(self.allowed_private_addresses)
 
     @property
+    def accepted_hosts(self) -> frozenset[str]:
+        """Host names (without port) requests may name: `domain` and `alternate_domains`."""
+        names = [self.domain, *self.alternate_domains.split(",")]
+        return frozenset(h for h in (host_name(n) for n in names) if h)
+
+    @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
 
@@ -154,6 +165,16 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as fh:
                 fh.write(self.secret_key)
         return self.secret_key
+
+
+def host_name(value: str) -> str:
+    """`Example.COM:443` -> `example.com`, `[::1]:8000` -> `[::1]`: a Host header's name without its port."""
+    value = value.strip().lower().rstrip(".")
+    if value.startswith("["):
+        return value[: value.find("]") + 1] if "]" in value else value
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
 
 
 def _networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

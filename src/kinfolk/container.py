@@ -11,7 +11,7 @@ from kinfolk.config import Settings
 from kinfolk.db.database import Database
 from kinfolk.db.reader import Reader
 from kinfolk.infra.pubsub import MemoryPubSub, PubSub, RedisPubSub, bind_pubsub
-from kinfolk.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from kinfolk.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, UnlimitedRateLimiter
 from kinfolk.infra.storage import Storage, build_storage
 
 
@@ -43,6 +43,9 @@ class Container:
         ratelimiter: RateLimiter
         if settings.redis_url:
             redis = Redis.from_url(settings.redis_url)
+        if not settings.rate_limits:
+            ratelimiter = UnlimitedRateLimiter()
+        elif redis is not None:
             ratelimiter = RedisRateLimiter(redis, prefix=settings.redis_prefix)
         else:
             ratelimiter = MemoryRateLimiter()

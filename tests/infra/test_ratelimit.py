@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
-from kinfolk.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from kinfolk.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, UnlimitedRateLimiter
 
 REDIS_URL = os.environ.get("KINFOLK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -44,3 +45,31 @@ async def test_keys_are_independent(limiter: RateLimiter) -> None:
     assert await limiter.hit("a", limit=1, period=300)
     assert not await limiter.hit("a", limit=1, period=300)
     assert await limiter.hit("b", limit=1, period=300)
+
+
+async def test_take_reports_count_limit_and_the_windows_end(limiter: RateLimiter) -> None:
+    before = time.time()
+    hits = [await limiter.take("posts:7", limit=2, period=600) for _ in range(3)]
+    assert [(h.count, h.remaining, h.allowed) for h in hits] == [(1, 1, True), (2, 0, True), (3, 0, False)]
+    # Windows are aligned on the epoch: the reset is the end of the current 10-minute slot.
+    assert hits[0].reset % 600 == 0
+    assert before < hits[0].reset <= before + 600
+    assert hits[0].limit == 2 and hits[0].period == 600
+
+
+async def test_give_back_uncounts_one_event_and_never_goes_below_zero(limiter: RateLimiter) -> None:
+    await limiter.take("follows:1", limit=5, period=300)
+    await limiter.take("follows:1", limit=5, period=300)
+    await limiter.give_back("follows:1", period=300)
+    assert (await limiter.take("follows:1", limit=5, period=300)).count == 2
+    await limiter.give_back("never-taken", period=300)
+    await limiter.give_back("never-taken", period=300)
+    assert (await limiter.take("never-taken", limit=5, period=300)).count == 1
+
+
+async def test_switched_off_nothing_is_counted() -> None:
+    limiter = UnlimitedRateLimiter()
+    assert not limiter.enabled
+    hits = [await limiter.take("k", limit=1, period=60) for _ in range(3)]
+    assert all(h.allowed for h in hits)
+    assert await limiter.hit("k", limit=1, period=60)

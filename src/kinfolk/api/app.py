@@ -7,9 +7,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
+from kinfolk.api.cors import CORSMiddleware
 from kinfolk.api.entities.status_documents import StatusDocuments
 from kinfolk.api.errors import EXCEPTION_HANDLERS
-from kinfolk.api.middleware import BodyLimitMiddleware, ProxyHeadersMiddleware
+from kinfolk.api.middleware import BodyLimitMiddleware, HostCheckMiddleware, ProxyHeadersMiddleware
+from kinfolk.api.rate_limits import RateLimitMiddleware
 from kinfolk.api.router import IndexedRouter
 from kinfolk.container import Container
 
@@ -82,6 +84,9 @@ def create_app(container: Container) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(ProxyHeadersMiddleware, settings=container.settings),
+            Middleware(HostCheckMiddleware, settings=container.settings),
+            Middleware(CORSMiddleware),
+            Middleware(RateLimitMiddleware, container=container),
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=container.settings.max_body_bytes,
@@ -90,7 +95,7 @@ def create_app(container: Container) -> Starlette:
         ],
     )
     # Set before the first request builds the middleware stack around it.
-    app.router = IndexedRouter(collect_routes())
+    app.router = IndexedRouter(collect_routes(), origin=lambda: container.settings.base_url)
     app.state.container = container
     app.state.status_documents = StatusDocuments()
     return app

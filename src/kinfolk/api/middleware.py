@@ -1,4 +1,4 @@
-"""ASGI middleware: body size cap and forwarded headers from trusted proxies only."""
+"""ASGI middleware: body size cap, forwarded headers from trusted proxies only, accepted hosts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ipaddress
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kinfolk.api.http import json_response
-from kinfolk.config import Settings
+from kinfolk.config import Settings, host_name
 from kinfolk.kernel.errors import PayloadTooLarge
 
 
@@ -97,10 +97,57 @@ class ProxyHeadersMiddleware:
                     real = next((h for h in reversed(hops) if not self._trusted(h)), fallback)
                     if real:
                         scope = dict(scope, client=(real, 0))
+                forwarded_host = headers.get(b"x-forwarded-host")
+                if forwarded_host:
+                    # The name the client asked the proxy for: what the host check judges.
+                    value = forwarded_host.split(b",")[0].strip()
+                    if value:
+                        kept = [(k, v) for k, v in scope.get("headers", []) if k != b"host"]
+                        scope = dict(scope, headers=[*kept, (b"host", value)])
                 proto = headers.get(b"x-forwarded-proto")
                 if proto:
                     value = proto.decode("latin-1").split(",")[0].strip().lower()
                     if value in ("http", "https"):
                         scheme = value if scope["type"] == "http" else ("wss" if value == "https" else "ws")
                         scope = dict(scope, scheme=scheme)
+        await self.app(scope, receive, send)
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+# Load balancers probe these by address, without the server's name (as Mastodon exempts /health).
+HOST_EXEMPT_PATHS = frozenset({"/health"})
+
+
+class HostCheckMiddleware:
+    """Refuse requests naming a host this server is not (421), as Rails' host authorization does.
+
+    Accepted: the configured `domain` and `alternate_domains` (any port), and, when the domain
+    is itself a loopback name (local development, tests, the benchmark), every loopback name.
+    Nothing generated uses the Host header; refusing others keeps caches and logs honest and
+    stops DNS-rebinding pages from talking to a local instance.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def accepts(self, host: str) -> bool:
+        name = host_name(host)
+        accepted = self.settings.accepted_hosts
+        if name in accepted:
+            return True
+        return name in LOOPBACK_HOSTS and not accepted.isdisjoint(LOOPBACK_HOSTS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and scope.get("path") not in HOST_EXEMPT_PATHS:
+            host = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
+            if not self.accepts(host.decode("latin-1")):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                response = json_response(
+                    {"error": "This server does not answer to that host name"}, status_code=421
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)

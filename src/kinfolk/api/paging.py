@@ -100,12 +100,13 @@ def link_header(
 
 
 def request_url(request: Request, base_url: str | None = None) -> str:
-    """The request's address without its query; on `base_url` (the configured origin) if given."""
-    if base_url:
-        # The path as `request.url` would give it, without building the whole URL.
-        path = request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-        return base_url.rstrip("/") + path
-    return str(request.url.replace(query=""))
+    """The request's address without its query, on the configured origin (`base_url`, or the
+    app's settings): never on the Host header, which the client chooses."""
+    if not base_url:
+        base_url = request.app.state.container.settings.base_url
+    # The path as `request.url` would give it, without building the whole URL.
+    path = request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    return str(base_url).rstrip("/") + path
 
 
 def pagination_headers(

@@ -7,12 +7,18 @@ whose leading literal segments equal the request's. It tries them in their origi
 the first full match, the 405 of a partial match, and everything else Starlette decides are
 unchanged; a request no candidate takes goes through Starlette's own scan (404s and the
 trailing-slash redirect).
+
+Given `origin` (the configured `protocol://domain`), the trailing-slash redirect is made here
+on that origin instead: Starlette builds it from the request's Host header, which a client
+chooses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Match, Router, get_route_path
 from starlette.types import Receive, Scope, Send
 
@@ -35,8 +41,15 @@ def _literal_prefix(path: str) -> tuple[str, ...]:
 
 
 class IndexedRouter(Router):
-    def __init__(self, routes: list[BaseRoute], **kwargs: Any) -> None:
+    def __init__(
+        self, routes: list[BaseRoute], *, origin: Callable[[], str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(routes=routes, **kwargs)
+        self.origin = origin
+        # With an origin, this router makes the trailing-slash redirect and Starlette's never does.
+        self.slash_redirects = self.redirect_slashes
+        if origin is not None:
+            self.redirect_slashes = False
         self._index()
 
     def _index(self) -> None:
@@ -90,4 +103,22 @@ class IndexedRouter(Router):
             scope.update(partial_scope)
             await partial.handle(scope, receive, send)
             return
+        if self.origin is not None and self.slash_redirects and scope["type"] == "http":
+            target = self._slash_twin(scope)
+            if target is not None:
+                query = scope.get("query_string", b"").decode("latin-1")
+                url = self.origin().rstrip("/") + target + (f"?{query}" if query else "")
+                await RedirectResponse(url)(scope, receive, send)
+                return
         await super().app(scope, receive, send)
+
+    def _slash_twin(self, scope: Scope) -> str | None:
+        """The path with its trailing slash added or removed, if a route takes that one."""
+        path = get_route_path(scope)
+        if path == "/":
+            return None
+        twin = path.rstrip("/") if path.endswith("/") else path + "/"
+        twin_scope = dict(scope, path=scope.get("root_path", "") + twin)
+        if any(route.matches(twin_scope)[0] is not Match.NONE for _, route in self._candidates(twin)):
+            return str(twin_scope["path"])
+        return None

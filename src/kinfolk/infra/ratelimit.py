@@ -1,25 +1,67 @@
-"""Fixed-window rate limits: in process by default, in Redis when several processes share limits."""
+"""Fixed-window rate limits: in process by default, in Redis when several processes share limits.
+
+Windows are aligned on the epoch (as Mastodon's), so every process agrees on when one ends:
+`reset` is the same instant for everyone counting the same key.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
 
 
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """Where a key stands in its current window, after the event that was just counted."""
+
+    count: int
+    limit: int
+    period: float
+    reset: float  # epoch seconds at which the window ends and the count starts again
+
+    @property
+    def allowed(self) -> bool:
+        return self.count <= self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+
+def window_of(now: float, period: float) -> tuple[int, float]:
+    """The window `now` falls in, and the instant it ends."""
+    window = int(now // period)
+    return window, (window + 1) * period
+
+
 class RateLimiter(Protocol):
+    #: False when limits are switched off (KINFOLK_RATE_LIMITS=false): nothing is counted.
+    enabled: bool
+
+    async def take(self, key: str, limit: int, period: float) -> Hit:
+        """Count one event for `key` and say where it stands (`allowed` is False past `limit`)."""
+        ...
+
+    async def give_back(self, key: str, period: float) -> None:
+        """Uncount one event of the current window: the write it was counted for did not happen."""
+        ...
+
     async def hit(self, key: str, limit: int, period: float) -> bool:
         """Count one event for `key`; False once more than `limit` fell in the current window."""
         ...
 
 
 class MemoryRateLimiter:
+    enabled = True
+
     def __init__(self) -> None:
         self._windows: dict[str, tuple[int, int]] = {}
 
-    async def hit(self, key: str, limit: int, period: float) -> bool:
-        window = int(time.time() // period)
+    async def take(self, key: str, limit: int, period: float) -> Hit:
+        window, reset = window_of(time.time(), period)
         current_window, count = self._windows.get(key, (window, 0))
         if current_window != window:
             count = 0
@@ -27,19 +69,65 @@ class MemoryRateLimiter:
         self._windows[key] = (window, count)
         if len(self._windows) > 100_000:
             self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
-        return count <= limit
+        return Hit(count, limit, period, reset)
+
+    async def give_back(self, key: str, period: float) -> None:
+        window, _ = window_of(time.time(), period)
+        current_window, count = self._windows.get(key, (window, 0))
+        if current_window == window and count > 0:
+            self._windows[key] = (window, count - 1)
+
+    async def hit(self, key: str, limit: int, period: float) -> bool:
+        return (await self.take(key, limit, period)).allowed
 
 
 class RedisRateLimiter:
+    """Counts shared by every process using the same Redis and prefix."""
+
+    enabled = True
+
     def __init__(self, redis: Redis, prefix: str = "kinfolk:") -> None:
         self.redis = redis
         self.prefix = prefix
 
-    async def hit(self, key: str, limit: int, period: float) -> bool:
-        window = int(time.time() // period)
-        redis_key = f"{self.prefix}rl:{key}:{window}"
+    def _key(self, key: str, window: int) -> str:
+        return f"{self.prefix}rl:{key}:{window}"
+
+    async def take(self, key: str, limit: int, period: float) -> Hit:
+        window, reset = window_of(time.time(), period)
+        redis_key = self._key(key, window)
         pipe = self.redis.pipeline(transaction=True)
         pipe.incr(redis_key)
         pipe.expire(redis_key, int(period) + 1)
         count, _ = await pipe.execute()
-        return int(count) <= limit
+        return Hit(int(count), limit, period, reset)
+
+    async def give_back(self, key: str, period: float) -> None:
+        window, _ = window_of(time.time(), period)
+        # Only a count that exists is lowered: DECR on a key gone would create it at -1.
+        await self.redis.eval(_DECR_IF_POSITIVE, 1, self._key(key, window))
+
+    async def hit(self, key: str, limit: int, period: float) -> bool:
+        return (await self.take(key, limit, period)).allowed
+
+
+_DECR_IF_POSITIVE = (
+    "local n = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if n > 0 then return redis.call('DECR', KEYS[1]) end return 0"
+)
+
+
+class UnlimitedRateLimiter:
+    """KINFOLK_RATE_LIMITS=false: every event is allowed and nothing is stored."""
+
+    enabled = False
+
+    async def take(self, key: str, limit: int, period: float) -> Hit:
+        _, reset = window_of(time.time(), period)
+        return Hit(0, limit, period, reset)
+
+    async def give_back(self, key: str, period: float) -> None:
+        return None
+
+    async def hit(self, key: str, limit: int, period: float) -> bool:
+        return True

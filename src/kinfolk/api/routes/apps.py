@@ -9,10 +9,8 @@ from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import require
-from kinfolk.api.cors import PUBLIC_METHODS, public
 from kinfolk.api.entities.application import render_application, render_credential_application
 from kinfolk.api.http import json_response, read_params, validate
-from kinfolk.api.routes.oauth import CORS_POST_METHODS, cors_post
 from kinfolk.domain.oauth.service import check_app_creation_rate, create_application
 from kinfolk.infra.vapid import ensure_vapid_public_key
 from kinfolk.kernel.errors import Unauthorized
@@ -57,6 +55,6 @@ async def verify_credentials(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/api/v1/apps", cors_post(create_app), methods=CORS_POST_METHODS),
-    Route("/api/v1/apps/verify_credentials", public(verify_credentials), methods=PUBLIC_METHODS),
+    Route("/api/v1/apps", create_app, methods=["POST"]),
+    Route("/api/v1/apps/verify_credentials", verify_credentials, methods=["GET", "HEAD"]),
 ]

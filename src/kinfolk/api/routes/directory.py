@@ -9,7 +9,6 @@ from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import current_viewer
-from kinfolk.api.cors import PUBLIC_METHODS, public
 from kinfolk.api.entities.account import render_accounts
 from kinfolk.api.http import as_bool, json_response
 from kinfolk.api.offset_paging import parse_offset
@@ -17,7 +16,6 @@ from kinfolk.api.paging import ACCOUNTS, parse_limit
 from kinfolk.domain.accounts import directory
 
 
-@public
 async def show(request: Request) -> Response:
     container = get_container(request)
     params = request.query_params
@@ -35,4 +33,4 @@ async def show(request: Request) -> Response:
     return json_response(body)
 
 
-routes: list[BaseRoute] = [Route("/api/v1/directory", show, methods=PUBLIC_METHODS)]
+routes: list[BaseRoute] = [Route("/api/v1/directory", show, methods=["GET", "HEAD"])]

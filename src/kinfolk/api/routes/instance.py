@@ -16,7 +16,6 @@ from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import current_viewer, require
-from kinfolk.api.cors import PUBLIC_METHODS, public
 from kinfolk.api.entities import instance as entity
 from kinfolk.api.entities.account import render_account
 from kinfolk.api.entities.rule import render_rules
@@ -44,7 +43,6 @@ async def _contact(
     return await render_account(uow.session, overview.contact, container)
 
 
-@public
 async def instance_v2(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
@@ -56,7 +54,6 @@ async def instance_v2(request: Request) -> Response:
     return json_response(entity.render_instance(overview, container.settings, vapid_key, contact))
 
 
-@public
 async def instance_v1(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
@@ -67,7 +64,6 @@ async def instance_v1(request: Request) -> Response:
     return json_response(entity.render_instance_v1(overview, container.settings, contact))
 
 
-@public
 async def rules(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
@@ -75,7 +71,6 @@ async def rules(request: Request) -> Response:
     return json_response(render_rules(found))
 
 
-@public
 async def peers(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
@@ -83,7 +78,6 @@ async def peers(request: Request) -> Response:
     return json_response(domains)
 
 
-@public
 async def activity(request: Request) -> Response:
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
@@ -91,36 +85,30 @@ async def activity(request: Request) -> Response:
     return json_response(entity.render_activity(weeks))
 
 
-@public
 async def extended_description(request: Request) -> Response:
     settings = get_container(request).settings
     return json_response(entity.render_extended_description(settings, TEXTS_UPDATED_AT))
 
 
-@public
 async def privacy_policy(request: Request) -> Response:
     settings = get_container(request).settings
     return json_response(entity.render_privacy_policy(settings, TEXTS_UPDATED_AT))
 
 
-@public
 async def terms_of_service(request: Request) -> Response:
     """No terms of service can be configured yet; Mastodon answers 404 in that case."""
     raise NotFound()
 
 
-@public
 async def languages(request: Request) -> Response:
     return json_response(entity.render_languages(LANGUAGES))
 
 
-@public
 async def translation_languages(request: Request) -> Response:
     """No translation back end: no language pairs."""
     return json_response({})
 
 
-@public
 async def domain_blocks(request: Request) -> Response:
     """The moderated servers, to whom `KINFOLK_SHOW_DOMAIN_BLOCKS` allows: nobody (a 404, as
     Mastodon answers by default), signed-in users, or everyone. There is no domain blocking
@@ -137,12 +125,10 @@ async def domain_blocks(request: Request) -> Response:
     return json_response([])
 
 
-@public
 async def custom_emojis(request: Request) -> Response:
     return json_response([])
 
 
-@public
 async def announcements(request: Request) -> Response:
     """Mastodon shows announcements to signed-in users only; there are none to show yet."""
     container = get_container(request)
@@ -160,7 +146,6 @@ async def dismiss_announcement(request: Request) -> Response:
     raise NotFound()
 
 
-@public
 async def thumbnail(request: Request) -> Response:
     return Response(
         THUMBNAIL_PNG,
@@ -185,7 +170,7 @@ async def health(request: Request) -> Response:
 def _get(path: str, endpoint: object, *, slash: bool = False) -> list[BaseRoute]:
     """A public GET route; `slash` also serves `path/`, which Mastodon.py asks for."""
     paths = [path, path + "/"] if slash else [path]
-    return [Route(p, endpoint, methods=PUBLIC_METHODS) for p in paths]  # type: ignore[arg-type]
+    return [Route(p, endpoint, methods=["GET", "HEAD"]) for p in paths]  # type: ignore[arg-type]
 
 
 routes: list[BaseRoute] = [

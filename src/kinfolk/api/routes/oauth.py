@@ -18,7 +18,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
-from kinfolk.api.cors import PREFLIGHT_HEADERS, PUBLIC_METHODS, Endpoint, public
 from kinfolk.api.entities.token import render_token
 from kinfolk.api.http import json_response, read_params
 from kinfolk.config import Settings
@@ -59,25 +58,6 @@ SCOPE_DESCRIPTIONS = {
 _NETLOC = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 _TOKEN_HEADERS = {"Cache-Control": NO_STORE, "Pragma": "no-cache"}
-
-
-def cors_post(endpoint: Endpoint) -> Endpoint:
-    """CORS for POST endpoints browser clients call directly (Phanpy and Elk exchange codes in the page).
-
-    As Mastodon does for /oauth/token, /oauth/revoke and /api/*: any origin, never with cookies.
-    """
-    wrapped = public(endpoint)
-    preflight = PREFLIGHT_HEADERS | {"Access-Control-Allow-Methods": "POST, OPTIONS"}
-
-    async def wrapper(request: Request) -> Response:
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers=preflight)
-        return await wrapped(request)
-
-    return wrapper
-
-
-CORS_POST_METHODS = ["POST", "OPTIONS"]
 
 
 def _client_ip(request: Request) -> str:
@@ -396,11 +376,11 @@ async def authorization_server_metadata(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/oauth/authorize", authorize_page, methods=["GET"]),
     Route("/oauth/authorize", authorize_submit, methods=["POST"]),
-    Route("/oauth/token", cors_post(token), methods=CORS_POST_METHODS),
-    Route("/oauth/revoke", cors_post(revoke), methods=CORS_POST_METHODS),
+    Route("/oauth/token", token, methods=["POST"]),
+    Route("/oauth/revoke", revoke, methods=["POST"]),
     Route(
         "/.well-known/oauth-authorization-server",
-        public(authorization_server_metadata),
-        methods=PUBLIC_METHODS,
+        authorization_server_metadata,
+        methods=["GET", "HEAD"],
     ),
 ]

@@ -27,7 +27,9 @@ from kinfolk.api.entities.relationship import (
 )
 from kinfolk.api.http import as_bool, json_response, path_id, read_params
 from kinfolk.api.paging import ACCOUNTS, DOMAIN_BLOCKS, paged_response, parse_limit, parse_page
+from kinfolk.api.rate_limits import family
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import rate_limits
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships import service
 from kinfolk.domain.relationships.service import FollowOptions, Relationship
@@ -154,7 +156,8 @@ async def follow(request: Request) -> Response:
     params = await read_params(request)
     async with container.db.uow() as uow:
         account = await _user(request, uow, "write:follows")
-        rel = await service.follow(uow, account, path_id(request), _follow_options(params))
+        async with family(request, rate_limits.FOLLOWS, account.id):
+            rel = await service.follow(uow, account, path_id(request), _follow_options(params))
     return json_response(relationship_json(rel))
 
 

@@ -12,6 +12,8 @@ from kinfolk.api.app import get_container
 from kinfolk.api.auth import require_user
 from kinfolk.api.entities.report import render_report
 from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.rate_limits import family
+from kinfolk.domain import rate_limits
 from kinfolk.domain.moderation.service import NewReport, file_report
 from kinfolk.kernel.errors import NotFound
 
@@ -43,19 +45,17 @@ async def create(request: Request) -> Response:
     category = params.get("category")
     async with container.db.uow() as uow:
         viewer, account, _ = await require_user(request, uow, "write:reports")
-        report = await file_report(
-            uow,
-            account,
-            NewReport(
-                account_id=account_ids[0] if account_ids else None,
-                status_ids=_ids(params.get("status_ids")),
-                comment=comment if isinstance(comment, str) else "",
-                forward=as_bool(params.get("forward")),
-                category=str(category) if category not in (None, "") else None,
-                rule_ids=_ids(params.get("rule_ids")),
-                application_id=viewer.application.id if viewer.application else None,
-            ),
+        new = NewReport(
+            account_id=account_ids[0] if account_ids else None,
+            status_ids=_ids(params.get("status_ids")),
+            comment=comment if isinstance(comment, str) else "",
+            forward=as_bool(params.get("forward")),
+            category=str(category) if category not in (None, "") else None,
+            rule_ids=_ids(params.get("rule_ids")),
+            application_id=viewer.application.id if viewer.application else None,
         )
+        async with family(request, rate_limits.REPORTS, account.id):
+            report = await file_report(uow, account, new)
         body = await render_report(uow.session, container, report)
     return json_response(body)
 

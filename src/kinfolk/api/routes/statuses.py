@@ -17,9 +17,11 @@ from kinfolk.api.entities.status import render_history, render_posted, render_st
 from kinfolk.api.http import as_bool, json_response, path_id, read_params
 from kinfolk.api.paging import ACCOUNTS, STATUSES, paged_response, parse_page
 from kinfolk.api.params_status import parse_post, parse_scheduled_at
+from kinfolk.api.rate_limits import family
 from kinfolk.api.uploads import as_upload
 from kinfolk.container import Container
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import rate_limits
 from kinfolk.domain.media import service as media_service
 from kinfolk.domain.statuses import interactions, queries, scheduled
 from kinfolk.domain.statuses import service as statuses
@@ -50,14 +52,15 @@ async def create(request: Request) -> Response:
             viewer, account, user = await require_user(request, uow, "write:statuses")
             post = parse_post(params, viewer.application.id if viewer.application else None)
             when = parse_scheduled_at(params.get("scheduled_at"))
-            if when is not None:
-                item = await scheduled.schedule(
-                    uow, container.settings, account, post, when, idempotency_key=key
+            async with family(request, rate_limits.STATUSES, account.id):
+                if when is not None:
+                    item = await scheduled.schedule(
+                        uow, container.settings, account, post, when, idempotency_key=key
+                    )
+                    return json_response((await render_scheduled(uow.session, container, [item]))[0])
+                posted = await statuses.post_status(
+                    uow, container.settings, account, user, post, idempotency_key=key
                 )
-                return json_response((await render_scheduled(uow.session, container, [item]))[0])
-            posted = await statuses.post_status(
-                uow, container.settings, account, user, post, idempotency_key=key
-            )
         # Rendered once committed: on SQLite the write lock is not held while reading. The
         # author's stamp is read first, so the account kept with the status is never older
         # than its stamp says (see StatusDocuments.remember_posted).
@@ -208,9 +211,10 @@ def _interaction(action: str, scope: str) -> Any:
             _, account, _ = await require_user(request, uow, scope)
             status_id = path_id(request)
             if action == "reblog":
-                boost = await statuses.reblog(
-                    uow, container.settings, account, status_id, params.get("visibility")
-                )
+                async with family(request, rate_limits.STATUSES, account.id):
+                    boost = await statuses.reblog(
+                        uow, container.settings, account, status_id, params.get("visibility")
+                    )
                 return json_response(await _render(container, uow, boost, account.id))
             if action == "unreblog":
                 target = await statuses.unreblog(uow, account, status_id)

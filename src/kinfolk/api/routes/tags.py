@@ -13,7 +13,10 @@ from kinfolk.api.auth import current_viewer, require_user
 from kinfolk.api.entities.tag import render_tag, render_tags
 from kinfolk.api.http import json_response, read_params
 from kinfolk.api.paging import Limits, paged_response, parse_page
+from kinfolk.api.rate_limits import family
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import rate_limits
+from kinfolk.domain.rate_limits import Limit
 from kinfolk.domain.tags import service
 from kinfolk.domain.tags.service import TagView
 
@@ -35,13 +38,17 @@ async def show(request: Request) -> Response:
 
 
 def _action(
-    act: Callable[[UnitOfWork, int, str], Awaitable[TagView]], *scopes: str
+    act: Callable[[UnitOfWork, int, str], Awaitable[TagView]], *scopes: str, limit: Limit | None = None
 ) -> Callable[[Request], Awaitable[Response]]:
     async def handler(request: Request) -> Response:
         container = get_container(request)
         async with container.db.uow() as uow:
             _, account, _ = await require_user(request, uow, *scopes)
-            view = await act(uow, account.id, _name(request))
+            if limit is not None:
+                async with family(request, limit, account.id):
+                    view = await act(uow, account.id, _name(request))
+            else:
+                view = await act(uow, account.id, _name(request))
             return json_response(render_tag(view, container.settings.base_url))
 
     return handler
@@ -63,7 +70,11 @@ _FEATURE_SCOPES = ("write:accounts",)
 routes: list[BaseRoute] = [
     Route("/api/v1/followed_tags", followed_tags, methods=["GET"]),
     Route("/api/v1/tags/{name}", show, methods=["GET"]),
-    Route("/api/v1/tags/{name}/follow", _action(service.follow, *_FOLLOW_SCOPES), methods=["POST"]),
+    Route(
+        "/api/v1/tags/{name}/follow",
+        _action(service.follow, *_FOLLOW_SCOPES, limit=rate_limits.FOLLOWS),
+        methods=["POST"],
+    ),
     Route("/api/v1/tags/{name}/unfollow", _action(service.unfollow, *_FOLLOW_SCOPES), methods=["POST"]),
     Route("/api/v1/tags/{name}/feature", _action(service.feature, *_FEATURE_SCOPES), methods=["POST"]),
     Route("/api/v1/tags/{name}/unfeature", _action(service.unfeature, *_FEATURE_SCOPES), methods=["POST"]),

@@ -8,7 +8,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
-from kinfolk.api.cors import PUBLIC_METHODS, public
 from kinfolk.api.entities import nodeinfo as nodeinfo_entity
 from kinfolk.api.entities import webfinger as webfinger_entity
 from kinfolk.api.http import JSONResponse, json_response
@@ -25,7 +24,6 @@ class JRDResponse(JSONResponse):
     media_type = "application/jrd+json; charset=utf-8"
 
 
-@public
 async def webfinger(request: Request) -> Response:
     container = get_container(request)
     try:
@@ -42,7 +40,6 @@ async def webfinger(request: Request) -> Response:
     return JRDResponse(body, headers={"Cache-Control": FOUND_CACHE, "Vary": "Accept"})
 
 
-@public
 async def host_meta(request: Request) -> Response:
     settings = get_container(request).settings
     return Response(
@@ -52,7 +49,6 @@ async def host_meta(request: Request) -> Response:
     )
 
 
-@public
 async def host_meta_json(request: Request) -> Response:
     settings = get_container(request).settings
     return JRDResponse(
@@ -60,13 +56,11 @@ async def host_meta_json(request: Request) -> Response:
     )
 
 
-@public
 async def nodeinfo_discovery(request: Request) -> Response:
     settings = get_container(request).settings
     return json_response(nodeinfo_entity.render_discovery(settings), headers={"Cache-Control": FOUND_CACHE})
 
 
-@public
 async def nodeinfo(request: Request) -> Response:
     version = request.path_params["version"]
     if version not in nodeinfo_entity.SCHEMA_VERSIONS:
@@ -97,9 +91,9 @@ async def landing(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/", landing, methods=["GET", "HEAD"]),
-    Route("/.well-known/webfinger", webfinger, methods=PUBLIC_METHODS),
-    Route("/.well-known/host-meta", host_meta, methods=PUBLIC_METHODS),
-    Route("/.well-known/host-meta.json", host_meta_json, methods=PUBLIC_METHODS),
-    Route("/.well-known/nodeinfo", nodeinfo_discovery, methods=PUBLIC_METHODS),
-    Route("/nodeinfo/{version}", nodeinfo, methods=PUBLIC_METHODS),
+    Route("/.well-known/webfinger", webfinger, methods=["GET", "HEAD"]),
+    Route("/.well-known/host-meta", host_meta, methods=["GET", "HEAD"]),
+    Route("/.well-known/host-meta.json", host_meta_json, methods=["GET", "HEAD"]),
+    Route("/.well-known/nodeinfo", nodeinfo_discovery, methods=["GET", "HEAD"]),
+    Route("/nodeinfo/{version}", nodeinfo, methods=["GET", "HEAD"]),
 ]

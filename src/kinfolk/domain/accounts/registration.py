@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kinfolk.domain import rate_limits
 from kinfolk.domain.accounts.models import User
 from kinfolk.domain.accounts.service import (
     NewAccount,
@@ -30,7 +31,7 @@ from kinfolk.infra.ratelimit import RateLimiter
 from kinfolk.kernel.errors import Forbidden, TooManyRequests
 
 # Mastodon's Rack::Attack budget for sign-ups: 5 per 30 minutes from one address.
-SIGNUP_LIMIT = (5, 30 * 60.0)
+SIGNUP_LIMIT = rate_limits.SIGN_UP.pair
 REASON_MAX = 1000
 _LOCALE_RE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import rate_limits
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.accounts.service import verify_password
 from kinfolk.domain.oauth import repo
@@ -35,9 +36,9 @@ REDIRECT_URIS_MAX = 20
 
 # Mastodon's Rack::Attack budgets for sign-in: per address, and per e-mail so that a botnet
 # rotating addresses still cannot hammer one account.
-LOGIN_LIMIT_PER_IP = (25, 300.0)
-LOGIN_LIMIT_PER_EMAIL = (25, 3600.0)
-APP_CREATE_LIMIT_PER_IP = (50, 300.0)
+LOGIN_LIMIT_PER_IP = rate_limits.LOGIN_PER_IP.pair
+LOGIN_LIMIT_PER_EMAIL = rate_limits.LOGIN_PER_EMAIL.pair
+APP_CREATE_LIMIT_PER_IP = rate_limits.APP_CREATE.pair
 
 # Schemes a browser would execute or render instead of handing the code to an app.
 _FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob"})
