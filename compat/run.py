@@ -164,6 +164,8 @@ def server_env() -> dict[str, str]:
         KINFOLK_HOST=HOST,
         KINFOLK_PORT=str(PORT),
         KINFOLK_REGISTRATIONS="open",
+        # Mastodon.py's suite posts, follows and signs in far more often than one person would.
+        KINFOLK_RATE_LIMITS="false",
     )
     if os.environ.get("KINFOLK_DATABASE_URL"):
         env["KINFOLK_DATABASE_URL"] = os.environ["KINFOLK_DATABASE_URL"]
