@@ -135,7 +135,7 @@ async def test_api_requests_are_throttled_by_address_and_by_token(
             assert (await c.get("/api/v1/instance")).status_code == 429
 
 
-async def test_media_uploads_are_throttled_per_account_before_the_upload_is_read(
+async def test_media_uploads_and_confirmation_mails_have_throttles_of_their_own(
     sqlite_template: Path, tmp_path: Path
 ) -> None:
     async with edge_app(sqlite_template, tmp_path) as (container, app):
@@ -150,6 +150,15 @@ async def test_media_uploads_are_throttled_per_account_before_the_upload_is_read
         assert response.status_code == 429
         assert _limit_headers(response)[:2] == (30, 0)
         assert response.json() == {"error": "Too many requests"}
+        # Resending confirmation e-mails: 25 per address in 5 minutes.
+        limit = table.EMAIL_CONFIRMATIONS_PER_IP
+        await _fill(container, throttle_key(limit, f"ip:{PEER}"), limit, 25)
+        async with client_for(app) as client:
+            resent = await client.post(
+                "/api/v1/emails/confirmations", headers={"Authorization": f"Bearer {token}"}
+            )
+        assert resent.status_code == 429
+        assert _limit_headers(resent)[:2] == (25, 0)
 
 
 async def test_switched_off_nothing_is_counted_or_shown(sqlite_template: Path, tmp_path: Path) -> None:
@@ -243,3 +252,27 @@ async def test_follows_and_reports_families_refuse_and_store_nothing(
     )
     assert again.status_code == 429
     assert await _count(container, Report, account_id=alice.account_id) == 1
+
+
+async def test_the_address_counted_is_the_real_clients_behind_trusted_proxies_only(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    async with edge_app(sqlite_template, tmp_path, trusted_proxies="10.0.0.0/8") as (container, app):
+        limit = table.UNAUTHENTICATED_API
+        await _fill(container, throttle_key(limit, f"ip:{PEER}"), limit, 300)
+        async with client_for(app, peer="10.0.0.2") as proxy:
+            assert (await proxy.get("/api/v1/instance", headers={"X-Forwarded-For": PEER})).status_code == 429
+            other = await proxy.get("/api/v1/instance", headers={"X-Forwarded-For": "198.51.100.9"})
+            assert other.status_code == 200
+        # A client cannot pass for another address by sending the header itself.
+        async with client_for(app, peer=PEER) as direct:
+            spoofed = await direct.get("/api/v1/instance", headers={"X-Forwarded-For": "198.51.100.9"})
+            assert spoofed.status_code == 429
+        # Nor pass for loopback (not throttled) by starting the header the proxy appends to.
+        async with client_for(app, peer="10.0.0.2") as proxy:
+            loop = await proxy.get("/api/v1/instance", headers={"X-Forwarded-For": f"127.0.0.1, {PEER}"})
+            assert loop.status_code == 429
+        # IPv6 clients are counted by their /64.
+        await _fill(container, throttle_key(limit, "ip:2001:db8::/64"), limit, 300)
+        async with client_for(app, peer="2001:db8::abcd") as neighbour:
+            assert (await neighbour.get("/api/v1/instance")).status_code == 429

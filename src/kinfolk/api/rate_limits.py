@@ -187,6 +187,10 @@ class RateLimitMiddleware:
                 method == "POST" and _UNREBLOG.match(path)
             ):
                 found.append((table.API_DELETE, f"account:{account_id}"))
+        if method == "POST" and path == "/api/v1/emails/confirmations":
+            found.append((table.EMAIL_CONFIRMATIONS_PER_IP, f"ip:{address}"))
+            if account_id is not None:
+                found.append((table.EMAIL_CONFIRMATIONS_PER_ACCOUNT, f"account:{account_id}"))
         if paging:
             if account_id is not None:
                 found.append((table.AUTHENTICATED_PAGING, f"account:{account_id}"))

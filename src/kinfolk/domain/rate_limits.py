@@ -45,6 +45,9 @@ API_DELETE = Limit("throttle_api_delete", 30, 30 * MINUTE)
 # Requests with max_id, min_id, since_id or page, by account, or by address without a user.
 AUTHENTICATED_PAGING = Limit("throttle_authenticated_paging", 300, 15 * MINUTE)
 UNAUTHENTICATED_PAGING = Limit("throttle_unauthenticated_paging", 300, 15 * MINUTE)
+# POST /api/v1/emails/confirmations (resending the confirmation e-mail), by address and by account.
+EMAIL_CONFIRMATIONS_PER_IP = Limit("throttle_email_confirmations/ip", 25, 5 * MINUTE)
+EMAIL_CONFIRMATIONS_PER_ACCOUNT = Limit("throttle_email_confirmations/email", 5, 30 * MINUTE)
 
 # --- where they are handled ---------------------------------------------------------------------
 # POST /api/v1/accounts, by address (Mastodon's throttle_api_sign_up).
