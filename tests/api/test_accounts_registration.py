@@ -170,13 +170,17 @@ async def test_token_is_required_with_write_accounts(client: httpx.AsyncClient, 
 async def test_sign_ups_are_rate_limited_per_address(client: httpx.AsyncClient, container: Container) -> None:
     token = await app_token(container)
     statuses = []
+    remaining = []
     for i in range(6):
         response = await client.post(
             "/api/v1/accounts", data={**SIGNUP, "username": f"u{i}", "agreement": "0"}, headers=bearer(token)
         )
         statuses.append(response.status_code)
+        assert response.headers["x-ratelimit-limit"] == "5"
+        remaining.append(int(response.headers["x-ratelimit-remaining"]))
     assert statuses == [422] * 5 + [429]
-    assert "error" in response.json()
+    assert remaining == [4, 3, 2, 1, 0, 0]
+    assert response.json() == {"error": "Too many requests"}
 
 
 async def test_addresses_are_checked_as_mastodons_mail_parser_does(

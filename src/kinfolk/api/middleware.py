@@ -115,7 +115,7 @@ class ProxyHeadersMiddleware:
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 # Load balancers probe these by address, without the server's name (as Mastodon exempts /health).
-HOST_EXEMPT_PATHS = frozenset({"/health"})
+HOST_EXEMPT_PATHS = frozenset({"/health", "/api/v1/streaming/health"})
 
 
 class HostCheckMiddleware:

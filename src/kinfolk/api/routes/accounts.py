@@ -16,16 +16,17 @@ from kinfolk.api.entities.account import render_account, render_accounts, render
 from kinfolk.api.entities.preferences import preferences_json
 from kinfolk.api.entities.token import render_token
 from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.rate_limits import record
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts import service
 from kinfolk.domain.accounts.profile import PROFILE_IMAGE_MAX_BYTES, REMOVE, ImageInput
 from kinfolk.domain.accounts.registration import (
     Registration,
-    check_signup_rate,
+    count_signup,
     register,
     resend_confirmation_for,
 )
-from kinfolk.kernel.errors import BadRequest, Forbidden, Unprocessable
+from kinfolk.kernel.errors import BadRequest, Forbidden, TooManyRequests, Unprocessable
 
 MAX_ACCOUNTS_PER_REQUEST = 40
 _ABSENT = object()
@@ -51,7 +52,10 @@ async def _authorize_if_token(request: Request, uow: UnitOfWork, scope: str) -> 
 async def create_account(request: Request) -> Response:
     container = get_container(request)
     ip = _client_ip(request)
-    await check_signup_rate(container.ratelimiter, ip)
+    signup = await count_signup(container.ratelimiter, ip)
+    record(request.scope, signup)  # the answer's X-RateLimit-* headers, 429 included
+    if not signup.allowed:
+        raise TooManyRequests("Too many requests")
     async with container.db.uow(write=False) as uow:
         viewer = await require(request, uow, "write:accounts", user=False)
     try:

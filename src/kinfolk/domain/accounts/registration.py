@@ -27,7 +27,7 @@ from kinfolk.domain.accounts.service import (
 )
 from kinfolk.domain.oauth.models import Application
 from kinfolk.domain.oauth.service import IssuedToken, issue_token
-from kinfolk.infra.ratelimit import RateLimiter
+from kinfolk.infra.ratelimit import Hit, RateLimiter
 from kinfolk.kernel.errors import Forbidden, TooManyRequests
 
 # Mastodon's Rack::Attack budget for sign-ups: 5 per 30 minutes from one address.
@@ -49,9 +49,13 @@ class Registration:
     ip: str | None = None
 
 
-async def check_signup_rate(limiter: RateLimiter, client_ip: str) -> None:
+async def count_signup(limiter: RateLimiter, client_ip: str) -> Hit:
     """Counted on every attempt, valid or not, before any work is done."""
-    if not await limiter.hit(f"signup:ip:{client_ip}", *SIGNUP_LIMIT):
+    return await limiter.take(f"signup:ip:{client_ip}", *SIGNUP_LIMIT)
+
+
+async def check_signup_rate(limiter: RateLimiter, client_ip: str) -> None:
+    if not (await count_signup(limiter, client_ip)).allowed:
         raise TooManyRequests("Too many requests")
 
 
