@@ -59,11 +59,10 @@ class CORSMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                for name, value in (ALLOW_ORIGIN, EXPOSE_HEADERS):
-                    if name not in names:
-                        headers.append((name, value))
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == ALLOW_ORIGIN[0] for name, _ in headers):
+                    headers.append(ALLOW_ORIGIN)
+                    headers.append(EXPOSE_HEADERS)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -130,6 +130,9 @@ class HostCheckMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        # Host header -> verdict, for the configuration it was made under: every request asks.
+        self._verdicts: dict[bytes, bool] = {}
+        self._made_for: tuple[str, str] = ("", "")
 
     def accepts(self, host: str) -> bool:
         name = host_name(host)
@@ -138,10 +141,23 @@ class HostCheckMiddleware:
             return True
         return name in LOOPBACK_HOSTS and not accepted.isdisjoint(LOOPBACK_HOSTS)
 
+    def _accepts_header(self, host: bytes) -> bool:
+        configuration = (self.settings.domain, self.settings.alternate_domains)
+        if configuration != self._made_for or len(self._verdicts) > 1000:
+            self._verdicts, self._made_for = {}, configuration
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            verdict = self._verdicts[host] = self.accepts(host.decode("latin-1"))
+        return verdict
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and scope.get("path") not in HOST_EXEMPT_PATHS:
-            host = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
-            if not self.accepts(host.decode("latin-1")):
+            host = b""
+            for name, value in scope.get("headers", ()):
+                if name == b"host":
+                    host = value
+                    break
+            if not self._accepts_header(host):
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return
