@@ -191,9 +191,14 @@ async def test_statuses_family_refuses_past_300_and_a_429_stores_nothing(
     # A post refused for another reason gives its count back.
     invalid = await client.post("/api/v1/statuses", data={"status": ""}, headers=alice.headers)
     assert invalid.status_code == 422
-    ok = await client.post("/api/v1/statuses", data={"status": "299th"}, headers=alice.headers)
+    once = {**alice.headers, "Idempotency-Key": "k1"}
+    ok = await client.post("/api/v1/statuses", data={"status": "299th"}, headers=once)
     assert ok.status_code == 200
     assert _limit_headers(ok)[:2] == (300, 1)
+    # The same Idempotency-Key again answers the same status and counts nothing.
+    replay = await client.post("/api/v1/statuses", data={"status": "299th"}, headers=once)
+    assert replay.json()["id"] == ok.json()["id"]
+    assert _limit_headers(replay)[:2] == (300, 1)
     assert _limit_headers(ok)[2].timestamp() % table.STATUSES.period == 0
     boost = await client.post(f"/api/v1/statuses/{bobs['id']}/reblog", headers=alice.headers)
     assert boost.status_code == 200

@@ -32,7 +32,7 @@ from kinfolk.api.http import json_response
 from kinfolk.container import Container
 from kinfolk.domain import rate_limits as table
 from kinfolk.domain.oauth.service import lookup_token
-from kinfolk.infra.ratelimit import Hit
+from kinfolk.infra.ratelimit import Hit, RateLimiter
 from kinfolk.kernel.errors import TooManyRequests
 from kinfolk.kernel.secrets import digest
 
@@ -71,27 +71,46 @@ def most_limiting(hits: list[Hit]) -> Hit:
     return min(hits, key=lambda h: h.limit - h.count)
 
 
+class Counted:
+    """The event `family` counted; `refund()` when the write turned out to create nothing."""
+
+    def __init__(self, limiter: RateLimiter | None, key: str, limit: table.Limit) -> None:
+        self.limiter = limiter
+        self.key = key
+        self.limit = limit
+        self.refunded = False
+
+    async def refund(self) -> None:
+        if self.limiter is not None and not self.refunded:
+            self.refunded = True
+            await self.limiter.give_back(self.key, self.limit.period)
+
+
 @asynccontextmanager
-async def family(request: Request, limit: table.Limit, account_id: int) -> AsyncIterator[None]:
-    """Count one `limit` event for the account around a write; 429 (and nothing written) past it."""
+async def family(request: Request, limit: table.Limit, account_id: int) -> AsyncIterator[Counted]:
+    """Count one `limit` event for the account around a write; 429 (and nothing written) past it.
+
+    A write that fails gives its count back, as Mastodon counts only what was created.
+    """
     container: Container = request.app.state.container
     limiter = container.ratelimiter
-    if not limiter.enabled:
-        yield
-        return
     key = family_key(limit, account_id)
+    if not limiter.enabled:
+        yield Counted(None, key, limit)
+        return
     hit = await limiter.take(key, limit.limit, limit.period)
+    counted = Counted(limiter, key, limit)
     if not hit.allowed:
-        await limiter.give_back(key, limit.period)
+        await counted.refund()
         record(request.scope, replace(hit, count=hit.count - 1))
         raise TooManyRequests()
     try:
-        yield
+        yield counted
     except BaseException:
-        await limiter.give_back(key, limit.period)
-        record(request.scope, replace(hit, count=hit.count - 1))
+        await counted.refund()
         raise
-    record(request.scope, hit)
+    finally:
+        record(request.scope, replace(hit, count=hit.count - 1) if counted.refunded else hit)
 
 
 class TokenCache:

@@ -52,7 +52,7 @@ async def create(request: Request) -> Response:
             viewer, account, user = await require_user(request, uow, "write:statuses")
             post = parse_post(params, viewer.application.id if viewer.application else None)
             when = parse_scheduled_at(params.get("scheduled_at"))
-            async with family(request, rate_limits.STATUSES, account.id):
+            async with family(request, rate_limits.STATUSES, account.id) as counted:
                 if when is not None:
                     item = await scheduled.schedule(
                         uow, container.settings, account, post, when, idempotency_key=key
@@ -61,6 +61,8 @@ async def create(request: Request) -> Response:
                 posted = await statuses.post_status(
                     uow, container.settings, account, user, post, idempotency_key=key
                 )
+                if not posted.fresh:  # the Idempotency-Key's earlier status, answered again
+                    await counted.refund()
         # Rendered once committed: on SQLite the write lock is not held while reading. The
         # author's stamp is read first, so the account kept with the status is never older
         # than its stamp says (see StatusDocuments.remember_posted).
