@@ -95,3 +95,31 @@ async def test_a_loopback_domain_accepts_every_loopback_name(sqlite_template: Pa
         assert (await client.get("/api/v1/instance", headers=EVIL)).status_code == 421
         redirect = await client.get("/api/v1/timelines/public/", headers={"Host": "127.0.0.1:8000"})
         assert redirect.headers["location"] == "http://localhost:8000/api/v1/timelines/public"
+
+
+async def test_websockets_naming_an_unknown_host_are_closed_before_accepting(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    async with edge_app(sqlite_template, tmp_path) as (_, app):
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "websocket.connect"}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "websocket",
+            "path": "/api/v1/streaming",
+            "raw_path": b"/api/v1/streaming",
+            "query_string": b"stream=public",
+            "headers": [(b"host", b"evil.example")],
+            "client": ("203.0.113.7", 40000),
+            "server": ("kinfolk.test", 443),
+            "scheme": "wss",
+            "root_path": "",
+            "subprotocols": [],
+        }
+        await app(scope, receive, send)  # type: ignore[arg-type]
+        assert sent == [{"type": "websocket.close", "code": 1008}]
