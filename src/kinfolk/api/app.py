@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 from kinfolk.api.entities.status_documents import StatusDocuments
 from kinfolk.api.errors import EXCEPTION_HANDLERS
 from kinfolk.api.middleware import BodyLimitMiddleware, ProxyHeadersMiddleware
+from kinfolk.api.request_log import RequestLogMiddleware
 from kinfolk.api.router import IndexedRouter
 from kinfolk.container import Container
 
@@ -28,6 +29,7 @@ def collect_routes() -> list[BaseRoute]:
         markers,
         media,
         media_attachments,
+        metrics,
         notifications,
         oauth,
         push,
@@ -72,6 +74,7 @@ def collect_routes() -> list[BaseRoute]:
         notifications,
         push,
         reports,
+        metrics,
     ):
         routes.extend(module.routes)
     return routes
@@ -82,6 +85,7 @@ def create_app(container: Container) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(ProxyHeadersMiddleware, settings=container.settings),
+            Middleware(RequestLogMiddleware, access=container.settings.access_log),
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=container.settings.max_body_bytes,
