@@ -77,13 +77,19 @@ def app_factory() -> Starlette:
 
 
 def _banner(settings: Settings, mode: str, server: str, workers: int = 1) -> None:
+    from kinfolk.ops.schema import owner_exists
+
     processes = f", {workers} processes" if workers > 1 else ""
+    hint = (
+        ""
+        if owner_exists(settings.resolved_database_url)
+        else "\n  create the first admin with:\n"
+        "    .venv/bin/kinfolk accounts create alice --email alice@example.com --role owner"
+    )
     print(
         f"Kinfolk ({mode}, {server}{processes}) serving {settings.base_url} on "
         f"http://{settings.host}:{settings.port}\n"
-        f"  data: {settings.data_dir.resolve()}\n"
-        "  create the first admin with:\n"
-        "    .venv/bin/kinfolk accounts create alice --email alice@example.com --role owner",
+        f"  data: {settings.data_dir.resolve()}{hint}",
         flush=True,
     )
 
