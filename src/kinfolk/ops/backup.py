@@ -40,7 +40,7 @@ Back it up with PostgreSQL's own tools (README.md, "Backups"):
 and keep beside it the media (the media directory, or the S3 bucket) and the data directory's
 generated files (secret_key, vapid_private_key.pem) unless KINFOLK_SECRET_KEY and
 KINFOLK_VAPID_PRIVATE_KEY are set in the configuration.
-Restore with: pg_restore --clean --if-exists --no-owner --dbname="$DATABASE_URL" kinfolk.dump"""
+Restore into an empty database: pg_restore --no-owner --dbname="$DATABASE_URL" kinfolk.dump"""
 
 
 class BackupError(Exception):
