@@ -160,3 +160,15 @@ def test_the_first_admin_hint_shows_until_an_owner_exists(fresh_env: Path, capsy
     _banner(settings, "serve", "uvicorn")
     out = capsys.readouterr().out
     assert "serving https://kinfolk.test" in out and "create the first admin" not in out
+
+
+def test_a_bad_setting_is_named_without_a_traceback(monkeypatch, capsys, fresh_env: Path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KINFOLK_LOG_FORMAT", "xml")
+    assert main(["jobs", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("KINFOLK_LOG_FORMAT: Input should be 'text' or 'json' (got 'xml')")
+
+
+def test_a_worker_on_a_database_never_migrated_says_so(capsys, fresh_env: Path) -> None:  # type: ignore[no-untyped-def]
+    assert main(["worker"]) == 1
+    assert "run `kinfolk migrate` first" in capsys.readouterr().err

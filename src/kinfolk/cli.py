@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from kinfolk.config import Settings, load_settings
@@ -388,8 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Commands that create or need no schema of their own; every other command reads the database.
-_NO_SCHEMA_CHECK = {"migrate", "serve", "web", "worker", "doctor", "backup", "restore"}
+# Commands that create or need no schema of their own; every other command reads the database
+# (`web` migrates SQLite itself, as `serve` does; on PostgreSQL it expects `kinfolk migrate`).
+_NO_SCHEMA_CHECK = {"migrate", "serve", "doctor", "backup", "restore"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,10 +399,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "KINFOLK_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"{name}: {error['msg']} (got {error.get('input')!r})", file=sys.stderr)
+        return 2
     func: Callable[[argparse.Namespace, Settings], int] = args.func
     try:
-        if args.command not in _NO_SCHEMA_CHECK:
+        if args.command not in _NO_SCHEMA_CHECK and not (args.command == "web" and settings.is_sqlite):
             problem = _schema_problem(settings)
             if problem:
                 print(problem, file=sys.stderr)
