@@ -79,6 +79,7 @@ async def test_requests_queue_jobs_and_pool(scraper: tuple[httpx.AsyncClient, Co
         assert (await client.get(f"/api/v1/accounts/{alice.account_id}")).status_code == 200
     assert (await client.get("/api/v1/accounts/1")).status_code == 404
     assert (await client.get("/no/such/page")).status_code == 404
+    brewed = await client.request("BREW", "/api/v1/instance")  # counted as OTHER, not as a new label
 
     # Two jobs posted, one due and one for later; a failing one, run to its death.
     async with container.db.uow() as uow:
@@ -96,6 +97,12 @@ async def test_requests_queue_jobs_and_pool(scraper: tuple[httpx.AsyncClient, Co
         (("method", "GET"), ("route", "<unmatched>"), ("status", "404")),
     )
     assert after[unmatched] >= 1
+    other = (
+        "kinfolk_http_requests_total",
+        (("method", "OTHER"), ("route", "/api/v1/instance"), ("status", str(brewed.status_code))),
+    )
+    assert after[other] >= 1
+    assert not [key for key in after if ("method", "BREW") in key[1]]
     count = ("kinfolk_http_request_duration_seconds_count", (("route", route),))
     assert after[count] - before.get(count, 0) == 4
     assert after[("kinfolk_jobs_queued", (("queue", "metricsq"),))] == 2

@@ -57,6 +57,8 @@ STREAMING = Gauge(
 )
 
 UNMATCHED = "<unmatched>"
+# Any other method a client sends is counted as OTHER: labels must not grow with what clients invent.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestMetrics:
@@ -71,7 +73,9 @@ class RequestMetrics:
         key = (route, method, status)
         counter = self._counters.get(key)
         if counter is None:
-            counter = self._counters[key] = REQUESTS.labels(route, method, str(status))
+            counter = REQUESTS.labels(route, method if method in METHODS else "OTHER", str(status))
+            if method in METHODS:
+                self._counters[key] = counter
         counter.inc()
         histogram = self._histograms.get(route)
         if histogram is None:
