@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from kinfolk.config import Settings, load_settings
 from kinfolk.container import Container
@@ -60,7 +65,9 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
     from kinfolk.domain.accounts.service import NewAccount, create_local_account
     from kinfolk.kernel.errors import Unprocessable
 
-    password = args.password or getpass.getpass("Password: ")
+    password = args.password or ask_password()
+    if password is None:
+        return 1
 
     async def go(container: Container) -> int:
         try:
@@ -86,6 +93,26 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _run(go, settings)
+
+
+def ask_password(attempts: int = 3) -> str | None:
+    """Typed twice at a terminal (a typo would lock the owner out); one line when piped in."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            print("No password given (pass --password or type it at a terminal)", file=sys.stderr)
+            return None
+        return line
+    for _ in range(attempts):
+        first = getpass.getpass("Password: ")
+        if not first:
+            print("The password cannot be empty.", file=sys.stderr)
+            continue
+        if getpass.getpass("Password (again): ") == first:
+            return first
+        print("The passwords do not match; try again.", file=sys.stderr)
+    print("No password set.", file=sys.stderr)
+    return None
 
 
 def cmd_accounts_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -233,6 +260,39 @@ def cmd_rules_remove(args: argparse.Namespace, settings: Settings) -> int:
     return _run(go, settings)
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.ops.doctor import doctor
+
+    return doctor(settings, timeout=args.timeout)
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.ops.backup import BackupError, backup
+
+    try:
+        summary = backup(settings, Path(args.dest))
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 2 if not settings.is_sqlite else 1
+    print(
+        f"Backed up to {summary.destination}: database {summary.database_bytes} bytes, "
+        f"{summary.media_files} media files, {', '.join(summary.other_files) or 'no other files'}"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.ops.backup import BackupError, restore
+
+    try:
+        data_dir = restore(settings, Path(args.src), force=args.force)
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Restored {args.src} into {data_dir.resolve()}; run `kinfolk migrate` if this is a newer Kinfolk")
+    return 0
+
+
 def _all_top_level() -> set[str]:
     from kinfolk.domain.oauth.scopes import TOP_LEVEL
 
@@ -309,10 +369,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_rules_remove)
 
+    p = sub.add_parser(
+        "doctor", help="check the configuration, database, Redis, storage, reachability, clock"
+    )
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds per network check (default 3)")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("backup", help="online backup of a SQLite server: database, media, keys")
+    p.add_argument("dest", help="a new directory, or a file ending in .tar.gz")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="restore a backup made by `kinfolk backup` into the data directory")
+    p.add_argument("src", help="the backup directory or .tar.gz")
+    p.add_argument("--force", action="store_true", help="replace a data directory that is not empty")
+    p.set_defaults(func=cmd_restore)
+
     from kinfolk.jobs.commands import add_jobs_commands
 
     add_jobs_commands(sub)
     return parser
+
+
+# Commands that create or need no schema of their own; every other command reads the database
+# (`web` migrates SQLite itself, as `serve` does; on PostgreSQL it expects `kinfolk migrate`).
+_NO_SCHEMA_CHECK = {"migrate", "serve", "doctor", "backup", "restore"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,9 +399,62 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "KINFOLK_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"{name}: {error['msg']} (got {error.get('input')!r})", file=sys.stderr)
+        return 2
     func: Callable[[argparse.Namespace, Settings], int] = args.func
-    return func(args, settings)
+    try:
+        if args.command not in _NO_SCHEMA_CHECK and not (args.command == "web" and settings.is_sqlite):
+            problem = _schema_problem(settings)
+            if problem:
+                print(problem, file=sys.stderr)
+                return 1
+        return func(args, settings)
+    except BrokenPipeError:
+        # `kinfolk jobs list | head -1`: the reader left. Point stdout at /dev/null so that the
+        # interpreter's final flush does not raise again, and exit quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except (OperationalError, ProgrammingError) as exc:
+        from kinfolk.ops.schema import MIGRATE_HINT, is_missing_table
+
+        if is_missing_table(exc):
+            print(f"The database has no Kinfolk tables: {MIGRATE_HINT}.", file=sys.stderr)
+        else:
+            print(f"Database error: {' '.join(str(exc.orig or exc).split())[:300]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def _schema_problem(settings: Settings) -> str | None:
+    """Why the database cannot serve a command (missing, unreachable, not migrated), or None."""
+    from kinfolk.db.database import make_engine
+    from kinfolk.ops.schema import MIGRATE_HINT, schema_state
+
+    url = settings.resolved_database_url
+    if settings.is_sqlite and not Path(url.split(":///", 1)[1]).exists():
+        return f"No database at {url.split(':///', 1)[1]}: {MIGRATE_HINT}."
+
+    async def check() -> str | None:
+        engine = make_engine(url, pool_size=1)
+        try:
+            state = await schema_state(engine)
+        except (OperationalError, OSError) as exc:
+            return f"Cannot reach the database {_safe_url(url)}: {' '.join(str(exc).split())[:300]}"
+        finally:
+            await engine.dispose()
+        if not state.migrated:
+            return f"{state.describe().capitalize()}: {MIGRATE_HINT}."
+        return None
+
+    return asyncio.run(check())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     # that jobs (a large fan-out above all) take the core's spare time rather than half of it
     # from the readers (bench/RESULTS.md, G5 and G7). 0 shares the core evenly.
     serve_worker_nice: int = Field(default=8, ge=0, le=19)
+    # Operations: log lines as text or JSON, one access line per request, and the bearer token
+    # that opens /metrics (Prometheus); without a token /metrics answers 404.
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
+    metrics_token: str = ""
 
     @classmethod
     def settings_customise_sources(

@@ -50,14 +50,17 @@ def asgi_server() -> str:
     return name
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(settings: Settings) -> None:
+    from kinfolk.infra.logs import configure_logging
+
+    configure_logging(settings.log_format)
 
 
 def app_factory() -> Starlette:
     """For multi-process web servers: settings come from the environment, and each process
     closes its container (database pool, Redis) when the server shuts it down."""
     settings = load_settings()
+    _configure_logging(settings)
     container = Container.build(settings)
     app = create_app(container)
     settle_heap()
@@ -74,20 +77,26 @@ def app_factory() -> Starlette:
 
 
 def _banner(settings: Settings, mode: str, server: str, workers: int = 1) -> None:
+    from kinfolk.ops.schema import owner_exists
+
     processes = f", {workers} processes" if workers > 1 else ""
+    hint = (
+        ""
+        if owner_exists(settings.resolved_database_url)
+        else "\n  create the first admin with:\n"
+        "    .venv/bin/kinfolk accounts create alice --email alice@example.com --role owner"
+    )
     print(
         f"Kinfolk ({mode}, {server}{processes}) serving {settings.base_url} on "
         f"http://{settings.host}:{settings.port}\n"
-        f"  data: {settings.data_dir.resolve()}\n"
-        "  create the first admin with:\n"
-        "    .venv/bin/kinfolk accounts create alice --email alice@example.com --role owner",
+        f"  data: {settings.data_dir.resolve()}{hint}",
         flush=True,
     )
 
 
 def serve(settings: Settings, *, mode: str = "serve", workers: int = 1) -> int:
     """`kinfolk serve` (web + worker + scheduler) or `kinfolk web [--workers N]`."""
-    _configure_logging()
+    _configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.ensure_secret_key()
     if mode == "serve" or settings.is_sqlite:
@@ -134,6 +143,7 @@ def _serve_processes(settings: Settings, workers: int, server: str) -> None:
         workers=workers,
         proxy_headers=False,
         log_level="warning",
+        access_log=False,  # Kinfolk's own access log (api/request_log.py) replaces it
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         loop=event_loop(serving=True),
     )
@@ -302,7 +312,7 @@ class BackgroundWorker:
 
 
 def run_worker(settings: Settings, *, queues: list[str] | None, concurrency: int) -> int:
-    _configure_logging()
+    _configure_logging(settings)
     return run_loop(_worker_async(settings, queues=queues, concurrency=concurrency))
 
 

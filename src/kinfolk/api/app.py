@@ -12,6 +12,7 @@ from kinfolk.api.entities.status_documents import StatusDocuments
 from kinfolk.api.errors import EXCEPTION_HANDLERS
 from kinfolk.api.middleware import BodyLimitMiddleware, HostCheckMiddleware, ProxyHeadersMiddleware
 from kinfolk.api.rate_limits import RateLimitMiddleware
+from kinfolk.api.request_log import RequestLogMiddleware
 from kinfolk.api.router import IndexedRouter
 from kinfolk.container import Container
 
@@ -30,6 +31,7 @@ def collect_routes() -> list[BaseRoute]:
         markers,
         media,
         media_attachments,
+        metrics,
         notifications,
         oauth,
         push,
@@ -74,6 +76,7 @@ def collect_routes() -> list[BaseRoute]:
         notifications,
         push,
         reports,
+        metrics,
     ):
         routes.extend(module.routes)
     return routes
@@ -84,6 +87,7 @@ def create_app(container: Container) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(ProxyHeadersMiddleware, settings=container.settings),
+            Middleware(RequestLogMiddleware, access=container.settings.access_log),
             Middleware(HostCheckMiddleware, settings=container.settings),
             Middleware(CORSMiddleware),
             Middleware(RateLimitMiddleware, container=container),

@@ -57,6 +57,8 @@ async def current_viewer(request: Request, uow: UnitOfWork) -> Viewer | None:
         raise Unauthorized("The access token is invalid")
     found = Viewer(owner.token, owner.application, owner.user, owner.account)
     request.scope["kinfolk.viewer"] = (uow, found)
+    if owner.account is not None:
+        request.scope["kinfolk.account_id"] = owner.account.id  # for the access log
     remember_user_locale(request.scope, owner.user.locale if owner.user else None)
     return found
 

@@ -53,7 +53,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
+    # api/request_log.py answers (and logs) errors first; this covers an app built without it.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return internal_error_response(request)
+
+
+def internal_error_response(request: Request) -> Response:
     return json_response(
         {"error": translate("Internal server error", request_locale(request))}, status_code=500
     )

@@ -101,6 +101,7 @@ async def serve(
     if read is None or len(read.rows) < page.limit:
         return None  # errors, filters, or the read-through below the feed: the ORM path
     viewer_id, rows = read.viewer_id, read.rows
+    request.scope["kinfolk.account_id"] = viewer_id  # for the access log
 
     now = time.monotonic()
     found = Found()

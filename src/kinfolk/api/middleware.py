@@ -88,6 +88,8 @@ class ProxyHeadersMiddleware:
         if scope["type"] in ("http", "websocket"):
             client = scope.get("client")
             if self._trusted(client[0] if client else None):
+                # The request log takes an incoming X-Request-Id only from a trusted proxy.
+                scope["kinfolk.proxied"] = True
                 headers = dict(scope.get("headers", []))
                 forwarded_for = headers.get(b"x-forwarded-for")
                 if forwarded_for:

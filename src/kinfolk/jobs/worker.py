@@ -28,6 +28,7 @@ import traceback
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from kinfolk.infra.metrics import job_finished
 from kinfolk.jobs import claim as store
 from kinfolk.jobs.claim import ClaimedJob
 from kinfolk.jobs.context import JobContext, JobUnitOfWork
@@ -207,6 +208,7 @@ class Worker:
                 await kind.handler(ctx, job.payload)
                 if not await store.complete(uow.session, job, now=now or utcnow()):
                     raise _LeaseLost
+            job_finished(job.kind, "done")
         except _LeaseLost:
             log.warning("job %s (%s) was taken over after its lease expired; rolled back", job.id, job.kind)
         except PermanentJobError:
@@ -224,6 +226,7 @@ class Worker:
     ) -> None:
         now = now or utcnow()
         retry_at = now + timedelta(seconds=retry_in) if retry_in is not None else None
+        job_finished(job.kind, "dead" if retry_at is None else "failed")
         if retry_at is None:
             log.error(
                 "job %s (%s) is dead after attempt %d: %s", job.id, job.kind, job.attempt, _last_line(error)

@@ -30,6 +30,7 @@ from kinfolk.domain.filters.apply import apply_filters
 from kinfolk.domain.notifications import listing
 from kinfolk.domain.timelines import service, streams
 from kinfolk.domain.timelines.repo.conversations import get_row
+from kinfolk.infra.metrics import STREAMING
 from kinfolk.infra.pubsub import Subscription
 from kinfolk.kernel.errors import NotFound
 
@@ -75,6 +76,7 @@ class StreamSession:
         self.viewer = viewer
         self.specs: dict[str, StreamSpec] = {}
         self._sub: Subscription | None = None
+        self._counted = False  # in the streaming connections gauge
         self._checked = time.monotonic()
 
     @property
@@ -83,8 +85,13 @@ class StreamSession:
 
     async def open(self) -> None:
         self._sub = await self.container.pubsub.subscribe(self.system_channels)
+        STREAMING.inc()
+        self._counted = True
 
     async def close(self) -> None:
+        if self._counted:
+            STREAMING.dec()
+            self._counted = False
         if self._sub is not None:
             await self._sub.close()
 

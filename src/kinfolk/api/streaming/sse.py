@@ -56,6 +56,7 @@ async def stream(request: Request) -> Response:
         spec = await resolve(container, viewer, name, flatten_pairs(list(request.query_params.multi_items())))
     except StreamRefused as refused:
         return json_response({"error": refused.message}, status_code=refused.status)
+    request.scope["kinfolk.account_id"] = viewer.account_id  # for the access log
     session = StreamSession(container, viewer)
     await session.open()
     try:

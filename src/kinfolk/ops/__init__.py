@@ -1,0 +1,1 @@
+"""Operator tasks behind the `kinfolk` command: doctor, backup and restore, schema state."""
