@@ -322,7 +322,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["serve", *(argv or [])])
     settings = load_settings()
     func: Callable[[argparse.Namespace, Settings], int] = args.func
-    return func(args, settings)
+    try:
+        return func(args, settings)
+    except KeyboardInterrupt:
+        # A second Ctrl-C during shut-down (or one during a prompt): quiet, as a shell expects.
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

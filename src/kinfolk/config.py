@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # that jobs (a large fan-out above all) take the core's spare time rather than half of it
     # from the readers (bench/RESULTS.md, G5 and G7). 0 shares the core evenly.
     serve_worker_nice: int = Field(default=8, ge=0, le=19)
+    # SIGTERM/SIGINT: seconds to let requests in flight and running jobs finish before the
+    # connections are closed and unfinished jobs are handed back to the queue.
+    shutdown_timeout: float = Field(default=30.0, ge=0, le=3600)
 
     @classmethod
     def settings_customise_sources(

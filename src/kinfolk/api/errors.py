@@ -15,10 +15,14 @@ from starlette.responses import Response
 
 from kinfolk.api.http import json_response
 from kinfolk.api.locale import request_locale
+from kinfolk.db.faults import Fault, classify
 from kinfolk.i18n import DEFAULT_LOCALE, translate, translate_description
 from kinfolk.kernel.errors import KinfolkError, OAuthError
 
 log = logging.getLogger("kinfolk.api")
+
+# Seconds a client is told to wait after a 503 for the database (a restart takes a few).
+RETRY_AFTER_UNAVAILABLE = 5
 
 _HTTP_MESSAGES = {
     404: "Record not found",
@@ -53,10 +57,31 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
+    fault = classify(exc)
+    if fault is not None:
+        return _fault_response(request, exc, fault)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return json_response(
         {"error": translate("Internal server error", request_locale(request))}, status_code=500
     )
+
+
+def _fault_response(request: Request, exc: Exception, fault: Fault) -> Response:
+    """A fault of the machine (database gone, disk full), not a bug: the client may retry later."""
+    log.error("%s on %s %s: %s", fault, request.method, request.url.path, _describe(exc))
+    locale = request_locale(request)
+    if fault == "storage_full":
+        return json_response({"error": translate("Insufficient storage", locale)}, status_code=507)
+    return json_response(
+        {"error": translate("Service unavailable", locale)},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _localised_details(details: dict[str, Any], locale: str) -> dict[str, Any]:
