@@ -43,6 +43,9 @@ log = logging.getLogger("kinfolk.jobs.worker")
 
 MAX_RETRY_LATER = 86400.0
 DEFAULT_POLL_INTERVAL = 1.5
+# How often a worker looks for jobs held by dead workers of its own host (see
+# claim.expire_orphaned_leases); it also looks once when it starts.
+ORPHAN_CHECK_INTERVAL = 30.0
 
 
 class _LeaseLost(Exception):
@@ -127,8 +130,22 @@ class Worker:
         await stop.wait()
         self._wake.set()
 
+    async def _expire_orphans(self) -> None:
+        try:
+            expired = await store.expire_orphaned_leases(self.db, socket.gethostname())
+        except Exception:
+            log.exception("looking for jobs of dead workers failed")
+            return
+        if expired:
+            log.warning("%d job(s) held by dead workers of this host taken back", expired)
+
     async def _loop(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        next_orphan_check = 0.0
         while not stop.is_set():
+            if loop.time() >= next_orphan_check:
+                await self._expire_orphans()
+                next_orphan_check = loop.time() + ORPHAN_CHECK_INTERVAL
             # Cleared before claiming: a wake-up that arrives during the claim is not lost.
             self._wake.clear()
             free = self.concurrency - len(self._running)
