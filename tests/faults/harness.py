@@ -244,7 +244,7 @@ class PrivatePostgres:
         self.dir = Path(f"/tmp/kinfolk-pg-{os.getpid()}-{secrets.token_hex(3)}")
         self.data = self.dir / "data"
         self.port = free_port()
-        self.log = base / "postgres.log"
+        self.log = self.dir / "postgres.log"  # pg_ctl writes it as postgres
         self.as_user: list[str] = []
         if os.geteuid() == 0:
             if shutil.which("runuser") is None:
@@ -253,9 +253,6 @@ class PrivatePostgres:
         self.dir.mkdir(mode=0o700)
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
-        self.log.touch()
-        if os.geteuid() == 0:
-            shutil.chown(self.log, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
 
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
@@ -293,6 +290,10 @@ class PrivatePostgres:
                 await conn.close()
 
         asyncio.run(go())
+
+    def logs(self) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return f"--- postgres log\n{text[-3000:]}"
 
     def destroy(self) -> None:
         self.stop("immediate")

@@ -7,8 +7,10 @@ OAuth errors stay English, as their texts are part of RFC 6749's vocabulary.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,6 +56,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
         status_code=exc.status_code,
         headers=dict(exc.headers) if exc.headers else None,
     )
+
+
+async def fault_or_unexpected(request: Request, exc: Exception) -> Response:
+    """Database, driver and OS errors: a fault (503, 507) is answered here, below Starlette's
+    server-error layer, which would log it as a crash and re-raise it; anything else goes on
+    to `unexpected_error` (500)."""
+    fault = classify(exc)
+    if fault is None:
+        raise exc
+    return _fault_response(request, exc, fault)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -102,8 +114,19 @@ def _localised_details(details: dict[str, Any], locale: str) -> dict[str, Any]:
     return out
 
 
+def _fault_prone() -> tuple[type[Exception], ...]:
+    """The exception classes a database or disk fault arrives as."""
+    classes: list[type[Exception]] = [SQLAlchemyError, OSError, sqlite3.Error]
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover
+        return tuple(classes)
+    return (*classes, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
 EXCEPTION_HANDLERS = {
     KinfolkError: kinfolk_error,
     HTTPException: http_error,
+    **dict.fromkeys(_fault_prone(), fault_or_unexpected),
     Exception: unexpected_error,
 }

@@ -254,11 +254,24 @@ class Worker:
                 retry_at.isoformat(),
                 _last_line(error),
             )
-        try:
-            if not await store.fail(self.db, job, error=error, retry_at=retry_at, now=now):
-                log.warning("job %s was taken over before its failure could be recorded", job.id)
-        except Exception:
-            log.exception("could not record the failure of job %s; its lease will expire", job.id)
+        delay = 0.5
+        while True:
+            try:
+                if not await store.fail(self.db, job, error=error, retry_at=retry_at, now=now):
+                    log.warning("job %s was taken over before its failure could be recorded", job.id)
+                return
+            except Exception as exc:
+                # The database itself may be what failed (restarting): keep trying while the
+                # lease is ours, so the job is queued again as soon as it is back rather than
+                # when the lease expires.
+                if utcnow() + timedelta(seconds=delay) >= job.lease_until:
+                    log.error(
+                        "could not record the failure of job %s; its lease will expire: %s", job.id, exc
+                    )
+                    return
+                log.warning("could not record the failure of job %s yet (%s); retrying", job.id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
 
 def _last_line(text: str) -> str:
