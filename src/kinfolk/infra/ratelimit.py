@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("kinfolk.ratelimit")
 
 
 class RateLimiter(Protocol):
@@ -31,15 +35,26 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
+    """Limits shared by every process through Redis; while Redis is unreachable, each process
+    counts on its own (a limit per process rather than none, and no request fails for it)."""
+
     def __init__(self, redis: Redis, prefix: str = "kinfolk:") -> None:
         self.redis = redis
         self.prefix = prefix
+        self.fallback = MemoryRateLimiter()
+        self._warned_at = 0.0
 
     async def hit(self, key: str, limit: int, period: float) -> bool:
         window = int(time.time() // period)
         redis_key = f"{self.prefix}rl:{key}:{window}"
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.incr(redis_key)
-        pipe.expire(redis_key, int(period) + 1)
-        count, _ = await pipe.execute()
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.incr(redis_key)
+            pipe.expire(redis_key, int(period) + 1)
+            count, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            if time.monotonic() - self._warned_at > 60:
+                self._warned_at = time.monotonic()
+                log.warning("Redis unreachable for rate limits (%s): counting in this process", exc)
+            return await self.fallback.hit(key, limit, period)
         return int(count) <= limit
