@@ -429,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Database error: {' '.join(str(exc.orig or exc).split())[:300]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        # A second Ctrl-C during shut-down (or one during a prompt): quiet, as a shell expects.
         print(file=sys.stderr)
         return 130
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     access_log: bool = True
     metrics_token: str = ""
+    # SIGTERM/SIGINT: seconds to let requests in flight and running jobs finish before the
+    # connections are closed and unfinished jobs are handed back to the queue.
+    shutdown_timeout: float = Field(default=30.0, ge=0, le=3600)
 
     @classmethod
     def settings_customise_sources(

@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
@@ -40,6 +40,7 @@ SERVERS = ("uvicorn", "granian")
 SERVER_ENV = "KINFOLK_ASGI_SERVER"
 EVENT_LOOP_ENV = "KINFOLK_EVENT_LOOP"
 EVENT_LOOPS = ("asyncio", "uvloop")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 T = TypeVar("T")
 
 
@@ -149,17 +150,66 @@ def _serve_processes(settings: Settings, workers: int, server: str) -> None:
     )
 
 
-async def serve_app(app: Any, *, host: str, port: int, server: str | None = None) -> None:
+async def serve_app(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    server: str | None = None,
+    shutdown_timeout: float | None = None,
+    on_exit: Callable[[], None] | None = None,
+) -> None:
     """Serve `app` in this event loop until SIGINT or SIGTERM (lifespan events are not sent:
-    the caller owns start-up and shut-down)."""
+    the caller owns start-up and shut-down).
+
+    On the signal the server stops accepting, lets requests in flight finish for up to
+    `shutdown_timeout` seconds (None: as long as they take), calls `on_exit` at once (so a
+    worker beside it starts handing its jobs back at the same time) and returns normally: the
+    caller's clean-up runs, and the process exits 0 instead of dying of the re-raised signal.
+    """
     server = server or asgi_server()
     if server == "granian":
-        await _serve_granian(app, host, port)
+        await _serve_granian(app, host, port, on_exit)
     else:
-        await _serve_uvicorn(app, host, port)
+        await _serve_uvicorn(app, host, port, shutdown_timeout, on_exit)
 
 
-async def _serve_uvicorn(app: Any, host: str, port: int) -> None:
+def _uvicorn_server_class() -> type[Any]:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn's server, except that a SIGINT or SIGTERM ends `serve()` normally.
+
+        uvicorn re-raises the signal it caught once it has shut down: SIGTERM then killed the
+        process before `kinfolk serve` could stop its worker thread (running jobs were left to
+        their leases) and SIGINT ended `make run` with a KeyboardInterrupt traceback.
+        """
+
+        on_exit: Callable[[], None] | None = None
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            if self.on_exit is not None:
+                self.on_exit()
+
+    return QuietServer
+
+
+async def _serve_uvicorn(
+    app: Any, host: str, port: int, shutdown_timeout: float | None, on_exit: Callable[[], None] | None
+) -> None:
     import uvicorn
 
     config = uvicorn.Config(
@@ -171,11 +221,14 @@ async def _serve_uvicorn(app: Any, host: str, port: int) -> None:
         access_log=False,
         lifespan="off",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=int(shutdown_timeout) if shutdown_timeout is not None else None,
     )
-    await uvicorn.Server(config).serve()
+    server = _uvicorn_server_class()(config)
+    server.on_exit = on_exit
+    await server.serve()
 
 
-async def _serve_granian(app: Any, host: str, port: int) -> None:
+async def _serve_granian(app: Any, host: str, port: int, on_exit: Callable[[], None] | None = None) -> None:
     from granian.constants import Interfaces
     from granian.log import LogLevels
     from granian.server.embed import Server
@@ -190,13 +243,19 @@ async def _serve_granian(app: Any, host: str, port: int) -> None:
         log_access=False,
     )
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+
+    def stop() -> None:
+        granian.stop()
+        if on_exit is not None:
+            on_exit()
+
+    for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, granian.stop)
+            loop.add_signal_handler(sig, stop)
     try:
         await granian.serve()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError):
                 loop.remove_signal_handler(sig)
 
@@ -210,11 +269,19 @@ async def _serve_async(settings: Settings, *, with_worker: bool, server: str) ->
     if background is not None:
         background.start()
     try:
-        await serve_app(app, host=settings.host, port=settings.port, server=server)
+        await serve_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            server=server,
+            shutdown_timeout=settings.shutdown_timeout,
+            on_exit=background.request_stop if background is not None else None,
+        )
     finally:
         if background is not None:
-            await asyncio.to_thread(background.stop)
+            await asyncio.to_thread(background.stop, settings.shutdown_timeout + 10)
         await container.close()
+    log.info("Kinfolk stopped")
     return 0
 
 
@@ -266,11 +333,16 @@ class BackgroundWorker:
         self.thread.start()
         self._started.wait(30)
 
-    def stop(self, timeout: float = 60.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the worker to stop (from any thread, a signal handler included) without waiting:
+        it lets running jobs finish for up to the shutdown timeout, then hands the rest back."""
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(stop.set)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        self.request_stop()
         self.thread.join(timeout)
 
     def _run(self) -> None:
@@ -294,7 +366,12 @@ class BackgroundWorker:
             bind_pubsub(container.db, self.web.pubsub)
         loop = asyncio.get_running_loop()
         self._loop, self._stop = loop, asyncio.Event()
-        worker = Worker(container, queues=None, concurrency=self.concurrency)
+        worker = Worker(
+            container,
+            queues=None,
+            concurrency=self.concurrency,
+            shutdown_grace=self.settings.shutdown_timeout,
+        )
 
         def wake(queues: set[str]) -> None:
             with contextlib.suppress(RuntimeError):  # the loop closed while the web side committed
@@ -323,17 +400,20 @@ async def _worker_async(settings: Settings, *, queues: list[str] | None, concurr
     container = Container.build(settings, pool_size=max(2, concurrency + 1))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     print(f"Kinfolk worker: queues={queues or 'all'} concurrency={concurrency}", file=sys.stderr, flush=True)
     try:
         await asyncio.gather(
-            Worker(container, queues=queues, concurrency=concurrency).run(stop),
+            Worker(
+                container, queues=queues, concurrency=concurrency, shutdown_grace=settings.shutdown_timeout
+            ).run(stop),
             Scheduler(container).run(stop),
         )
     finally:
         await container.close()
+    log.info("Kinfolk worker stopped")
     return 0
 
 

@@ -101,3 +101,36 @@ async def test_release_hands_a_job_back_without_using_an_attempt(container: Cont
     assert (row.state, row.attempts, row.lease_until) == (QUEUED, 0, None)
     assert await Worker(container, listen=False).run_once() == 1
     assert (await load_job(container, job_id)).state == DONE
+
+
+async def test_leases_of_dead_workers_of_this_host_expire_at_once(container: Container) -> None:
+    import os
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)
+    orphan = await enqueue(container, "test.record", {"label": "orphan"})
+    alive = await enqueue(container, "test.record", {"label": "alive"})
+    elsewhere = await enqueue(container, "test.record", {"label": "elsewhere"})
+    now = utcnow()
+    for job_id, worker_id in (
+        (orphan, f"box:{dead_pid}:aa"),
+        (alive, f"box:{os.getpid()}:bb"),
+        (elsewhere, f"other:{dead_pid}:cc"),
+    ):
+        [claimed] = await store.claim(container.db, worker_id=worker_id, queues=None, limit=1, now=now)
+        assert claimed.id == job_id
+
+    assert await store.expire_orphaned_leases(container.db, "box", now=now) == 1
+
+    assert (await load_job(container, orphan)).lease_until == now
+    assert (await load_job(container, alive)).lease_until == now + timedelta(seconds=300)
+    assert (await load_job(container, elsewhere)).lease_until == now + timedelta(seconds=300)
+    # The usual claim takes the orphan again at once, counting the killed attempt.
+    worker = Worker(container, worker_id="box:1:dd", listen=False)
+    assert await worker.run_once(now=now + timedelta(seconds=1)) == 1
+    job = await load_job(container, orphan)
+    assert (job.state, job.attempts) == (DONE, 2)

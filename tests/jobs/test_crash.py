@@ -117,3 +117,27 @@ async def test_job_of_a_killed_worker_is_completed_by_another(
 
     second.terminate()
     assert second.wait(timeout=15) == 0
+
+
+async def test_sigterm_hands_the_running_job_back_within_the_shutdown_timeout(
+    container: Container, worker_processes: WorkerProcesses, tmp_path: Path
+) -> None:
+    import time
+
+    from kinfolk.jobs.models import QUEUED
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    job_id = await enqueue(container, "test.slow_marker", {"dir": str(markers), "sleep": 120})
+    worker_processes.env["KINFOLK_SHUTDOWN_TIMEOUT"] = "1"
+    proc = worker_processes.start()
+    await _wait_for((markers / "attempt-1").exists, 30, worker_processes, "the job to start")
+
+    stopped_at = time.monotonic()
+    proc.terminate()
+    assert await asyncio.to_thread(proc.wait, 15) == 0, worker_processes.logs()
+    assert time.monotonic() - stopped_at < 8, "the shutdown timeout was not honoured"
+    job = await load_job(container, job_id)
+    # Handed back at once, the interrupted attempt not counted: no lease to wait out.
+    assert (job.state, job.attempts, job.lease_until) == (QUEUED, 0, None), (job.state, job.attempts)
+    assert "Traceback" not in worker_processes.logs()

@@ -7,18 +7,24 @@ OAuth errors stay English, as their texts are part of RFC 6749's vocabulary.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from kinfolk.api.http import json_response
 from kinfolk.api.locale import request_locale
+from kinfolk.db.faults import Fault, classify
 from kinfolk.i18n import DEFAULT_LOCALE, translate, translate_description
 from kinfolk.kernel.errors import KinfolkError, OAuthError
 
 log = logging.getLogger("kinfolk.api")
+
+# Seconds a client is told to wait after a 503 for the database (a restart takes a few).
+RETRY_AFTER_UNAVAILABLE = 5
 
 _HTTP_MESSAGES = {
     404: "Record not found",
@@ -52,8 +58,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def fault_or_unexpected(request: Request, exc: Exception) -> Response:
+    """Database, driver and OS errors: a fault (503, 507) is answered here, below Starlette's
+    server-error layer, which would log it as a crash and re-raise it; anything else goes on
+    to `unexpected_error` (500)."""
+    fault = classify(exc)
+    if fault is None:
+        raise exc
+    return _fault_response(request, exc, fault)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     # api/request_log.py answers (and logs) errors first; this covers an app built without it.
+    fault = classify(exc)
+    if fault is not None:
+        return _fault_response(request, exc, fault)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return internal_error_response(request)
 
@@ -62,6 +81,24 @@ def internal_error_response(request: Request) -> Response:
     return json_response(
         {"error": translate("Internal server error", request_locale(request))}, status_code=500
     )
+
+
+def _fault_response(request: Request, exc: Exception, fault: Fault) -> Response:
+    """A fault of the machine (database gone, disk full), not a bug: the client may retry later."""
+    log.error("%s on %s %s: %s", fault, request.method, request.url.path, _describe(exc))
+    locale = request_locale(request)
+    if fault == "storage_full":
+        return json_response({"error": translate("Insufficient storage", locale)}, status_code=507)
+    return json_response(
+        {"error": translate("Service unavailable", locale)},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _localised_details(details: dict[str, Any], locale: str) -> dict[str, Any]:
@@ -82,8 +119,19 @@ def _localised_details(details: dict[str, Any], locale: str) -> dict[str, Any]:
     return out
 
 
+def _fault_prone() -> tuple[type[Exception], ...]:
+    """The exception classes a database or disk fault arrives as."""
+    classes: list[type[Exception]] = [SQLAlchemyError, OSError, sqlite3.Error]
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover
+        return tuple(classes)
+    return (*classes, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
 EXCEPTION_HANDLERS = {
     KinfolkError: kinfolk_error,
     HTTPException: http_error,
+    **dict.fromkeys(_fault_prone(), fault_or_unexpected),
     Exception: unexpected_error,
 }

@@ -78,6 +78,8 @@ class Reader:
     async def _pg_pool(self) -> Any:
         loop = asyncio.get_running_loop()
         creating = self._pools.get(loop)
+        if creating is not None and creating.done() and creating.exception() is not None:
+            creating = None  # the database was unreachable then: try again now
         if creating is None:
             # One pool per loop, however many requests arrive before it exists.
             creating = self._pools[loop] = loop.create_task(self._create_pool())
@@ -107,7 +109,15 @@ class Reader:
             return
         pool = await self._pg_pool()
         async with pool.acquire() as pg:
-            yield ReadConnection(self.dialect, pg_connection=pg)
+            try:
+                yield ReadConnection(self.dialect, pg_connection=pg)
+            except Exception as exc:
+                if _broken(exc):
+                    # A connection that failed mid-statement (the server restarting) can be
+                    # left mid-protocol; handed back as it is, its next user got "another
+                    # operation is in progress". The pool opens a fresh one instead.
+                    pg.terminate()
+                raise
 
     async def close(self) -> None:
         """Close what this loop (and, for SQLite, every thread) opened."""
@@ -125,3 +135,13 @@ class Reader:
         for connection in connections:
             connection.close()
         self._local = threading.local()
+
+
+def _broken(exc: BaseException) -> bool:
+    import asyncpg
+
+    from kinfolk.db.faults import classify
+
+    return classify(exc) == "unavailable" or isinstance(
+        exc, asyncpg.InterfaceError | asyncpg.InternalClientError
+    )

@@ -31,6 +31,7 @@ MESSAGES: tuple[str, ...] = (
     "Request entity too large",
     "Internal server error",
     "Service unavailable",
+    "Insufficient storage",
     "Bad request",
     "Gone",
     "Error occurred while parsing request parameters",

@@ -6,11 +6,15 @@ Windows are aligned on the epoch (as Mastodon's), so every process agrees on whe
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("kinfolk.ratelimit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +86,16 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
-    """Counts shared by every process using the same Redis and prefix."""
+    """Counts shared by every process through Redis; while Redis is unreachable, each process
+    counts on its own (a limit per process rather than none, and no request fails for it)."""
 
     enabled = True
 
     def __init__(self, redis: Redis, prefix: str = "kinfolk:") -> None:
         self.redis = redis
         self.prefix = prefix
+        self.fallback = MemoryRateLimiter()
+        self._warned_at = 0.0
 
     def _key(self, key: str, window: int) -> str:
         return f"{self.prefix}rl:{key}:{window}"
@@ -96,16 +103,29 @@ class RedisRateLimiter:
     async def take(self, key: str, limit: int, period: float) -> Hit:
         window, reset = window_of(time.time(), period)
         redis_key = self._key(key, window)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.incr(redis_key)
-        pipe.expire(redis_key, int(period) + 1)
-        count, _ = await pipe.execute()
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.incr(redis_key)
+            pipe.expire(redis_key, int(period) + 1)
+            count, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+            return await self.fallback.take(key, limit, period)
         return Hit(int(count), limit, period, reset)
+
+    def _warn(self, exc: BaseException) -> None:
+        if time.monotonic() - self._warned_at > 60:
+            self._warned_at = time.monotonic()
+            log.warning("Redis unreachable for rate limits (%s): counting in this process", exc)
 
     async def give_back(self, key: str, period: float) -> None:
         window, _ = window_of(time.time(), period)
         # Only a count that exists is lowered: DECR on a key gone would create it at -1.
-        await self.redis.eval(_DECR_IF_POSITIVE, 1, self._key(key, window))
+        try:
+            await self.redis.eval(_DECR_IF_POSITIVE, 1, self._key(key, window))
+        except (RedisError, OSError) as exc:
+            self._warn(exc)
+            await self.fallback.give_back(key, period)
 
     async def hit(self, key: str, limit: int, period: float) -> bool:
         return (await self.take(key, limit, period)).allowed

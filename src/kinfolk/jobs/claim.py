@@ -7,6 +7,7 @@ fail it, so the job's effects commit once, from whichever attempt holds the curr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -233,3 +234,49 @@ async def release(db: Database, jobs: Sequence[ClaimedJob], *, now: datetime | N
                 released += 1
                 uow.note_enqueued(job.queue)
     return released
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, but someone else's (EPERM)
+        return False
+    return False
+
+
+async def expire_orphaned_leases(db: Database, host: str, *, now: datetime | None = None) -> int:
+    """Expire at once the leases held by workers of this host whose process is gone.
+
+    A worker killed with SIGKILL (or the machine's OOM killer) leaves its jobs running under a
+    lease of up to an hour; when it is started again on the same host, its successor need not
+    wait for that: the worker id names the host and the pid, and a pid that no longer exists
+    holds nothing. The lease is only expired, so the usual claim takes the job again (or buries
+    it when that was its last attempt); a live process, even an unknown one, is never touched.
+    """
+    now = now or utcnow()
+    async with db.uow() as uow:
+        rows = (
+            await uow.session.execute(
+                select(Job.id, Job.locked_by).where(
+                    Job.state == RUNNING, Job.locked_by.like(f"{host}:%"), Job.lease_until > now
+                )
+            )
+        ).all()
+        expired = 0
+        for job_id, locked_by in rows:
+            parts = str(locked_by).rsplit(":", 2)
+            if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+                continue
+            if not _process_gone(int(parts[1])):
+                continue
+            stmt = (
+                update(Job)
+                .where(Job.id == job_id, Job.state == RUNNING, Job.locked_by == locked_by)
+                .values(lease_until=now)
+                .execution_options(synchronize_session=False)
+            )
+            result = cast(CursorResult[Any], await uow.session.execute(stmt))
+            expired += result.rowcount
+    return expired

@@ -44,6 +44,9 @@ log = logging.getLogger("kinfolk.jobs.worker")
 
 MAX_RETRY_LATER = 86400.0
 DEFAULT_POLL_INTERVAL = 1.5
+# How often a worker looks for jobs held by dead workers of its own host (see
+# claim.expire_orphaned_leases); it also looks once when it starts.
+ORPHAN_CHECK_INTERVAL = 30.0
 
 
 class _LeaseLost(Exception):
@@ -128,8 +131,22 @@ class Worker:
         await stop.wait()
         self._wake.set()
 
+    async def _expire_orphans(self) -> None:
+        try:
+            expired = await store.expire_orphaned_leases(self.db, socket.gethostname())
+        except Exception:
+            log.exception("looking for jobs of dead workers failed")
+            return
+        if expired:
+            log.warning("%d job(s) held by dead workers of this host taken back", expired)
+
     async def _loop(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        next_orphan_check = 0.0
         while not stop.is_set():
+            if loop.time() >= next_orphan_check:
+                await self._expire_orphans()
+                next_orphan_check = loop.time() + ORPHAN_CHECK_INTERVAL
             # Cleared before claiming: a wake-up that arrives during the claim is not lost.
             self._wake.clear()
             free = self.concurrency - len(self._running)
@@ -240,11 +257,24 @@ class Worker:
                 retry_at.isoformat(),
                 _last_line(error),
             )
-        try:
-            if not await store.fail(self.db, job, error=error, retry_at=retry_at, now=now):
-                log.warning("job %s was taken over before its failure could be recorded", job.id)
-        except Exception:
-            log.exception("could not record the failure of job %s; its lease will expire", job.id)
+        delay = 0.5
+        while True:
+            try:
+                if not await store.fail(self.db, job, error=error, retry_at=retry_at, now=now):
+                    log.warning("job %s was taken over before its failure could be recorded", job.id)
+                return
+            except Exception as exc:
+                # The database itself may be what failed (restarting): keep trying while the
+                # lease is ours, so the job is queued again as soon as it is back rather than
+                # when the lease expires.
+                if utcnow() + timedelta(seconds=delay) >= job.lease_until:
+                    log.error(
+                        "could not record the failure of job %s; its lease will expire: %s", job.id, exc
+                    )
+                    return
+                log.warning("could not record the failure of job %s yet (%s); retrying", job.id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
 
 def _last_line(text: str) -> str:

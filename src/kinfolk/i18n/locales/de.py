@@ -17,6 +17,7 @@ CATALOGUE = Catalogue(
         "Request entity too large": "Die Anfrage ist zu groß",
         "Internal server error": "Interner Serverfehler",
         "Service unavailable": "Dienst nicht verfügbar",
+        "Insufficient storage": "Nicht genügend Speicherplatz",
         "Bad request": "Ungültige Anfrage",
         "Gone": "Nicht mehr vorhanden",
         "Error occurred while parsing request parameters": (

@@ -15,6 +15,7 @@ CATALOGUE = Catalogue(
         "Request entity too large": "La solicitud es demasiado grande",
         "Internal server error": "Error interno del servidor",
         "Service unavailable": "Servicio no disponible",
+        "Insufficient storage": "Almacenamiento insuficiente",
         "Bad request": "Solicitud incorrecta",
         "Gone": "Eliminado",
         "Error occurred while parsing request parameters": (

@@ -15,6 +15,7 @@ CATALOGUE = Catalogue(
         "Request entity too large": "Requête trop volumineuse",
         "Internal server error": "Erreur interne du serveur",
         "Service unavailable": "Service indisponible",
+        "Insufficient storage": "Espace de stockage insuffisant",
         "Bad request": "Requête incorrecte",
         "Gone": "Supprimé",
         "Error occurred while parsing request parameters": "Impossible de lire les paramètres de la requête",

@@ -17,6 +17,7 @@ CATALOGUE = Catalogue(
         "Request entity too large": "リクエストが大きすぎます",
         "Internal server error": "サーバー内部エラー",
         "Service unavailable": "サービスを利用できません",
+        "Insufficient storage": "ストレージの空き容量が不足しています",
         "Bad request": "不正なリクエストです",
         "Gone": "削除されました",
         "Error occurred while parsing request parameters": "リクエストのパラメーターを解析できませんでした",
