@@ -323,3 +323,38 @@ async def test_hidden_objects_answer_as_if_they_did_not_exist(
     assert (await client.get(f"/api/v1/lists/{hidden_ids['list']}", headers=alice.headers)).json()[
         "title"
     ] == "close"
+
+
+async def test_suspended_accounts_and_blockers_answer_as_mastodon(
+    client: httpx.AsyncClient, make_user: Any, container: Any
+) -> None:
+    """Unlike an account awaiting approval, a suspended account and one that blocks the caller
+    exist for Mastodon's API: the profile is shown (a suspended one emptied), its lists are
+    empty, following it is refused (404 suspended, 403 blocked, as FollowService), and the
+    blocker's statuses are not found."""
+    from sqlalchemy import update
+
+    from kinfolk.domain.accounts.models import Account
+    from kinfolk.kernel.clock import utcnow
+
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    gone = await make_user("gone")
+    public = (await client.post("/api/v1/statuses", json={"status": "hi"}, headers=alice.headers)).json()
+    await _ok(await client.post(f"/api/v1/accounts/{bob.account_id}/block", headers=alice.headers))
+    async with container.db.uow() as uow:
+        await uow.session.execute(
+            update(Account).where(Account.id == gone.account_id).values(suspended_at=utcnow())
+        )
+    for target, follow in ((alice.account_id, 403), (gone.account_id, 404)):
+        shown = await client.get(f"/api/v1/accounts/{target}", headers=bob.headers)
+        assert shown.status_code == 200 and shown.json()["id"] == str(target)
+        for listing in ("statuses", "followers", "following", "featured_tags", "endorsements", "lists"):
+            answer = await client.get(f"/api/v1/accounts/{target}/{listing}", headers=bob.headers)
+            assert (answer.status_code, answer.json()) == (200, []), listing
+        assert (
+            await client.post(f"/api/v1/accounts/{target}/follow", headers=bob.headers)
+        ).status_code == follow
+    for action in ("favourite", "reblog", "bookmark", "pin", "mute"):
+        refused = await client.post(f"/api/v1/statuses/{public['id']}/{action}", headers=bob.headers)
+        assert (refused.status_code, refused.json()) == (404, {"error": "Record not found"}), action
