@@ -274,7 +274,10 @@ async def test_listing_shows_others_only_discoverable_ones(client: httpx.AsyncCl
     # Someone the owner blocks sees an empty list, as on Mastodon.
     await client.post(f"/api/v1/accounts/{bob.account_id}/block", headers=alice.headers)
     assert (await client.get(url, headers=bob.headers)).json() == {"collections": []}
-    assert (await client.get(f"{API}/{listed['id']}", headers=bob.headers)).status_code == 403
+    # ...and the collection itself is not found for him, exactly like one that does not exist.
+    hidden_from_bob = await client.get(f"{API}/{listed['id']}", headers=bob.headers)
+    assert (hidden_from_bob.status_code, hidden_from_bob.json()) == (404, {"error": "Record not found"})
+    assert (await client.delete(f"{API}/{listed['id']}", headers=bob.headers)).status_code == 404
     assert (await client.get("/api/v1/accounts/999999/collections")).status_code == 404
 
 

@@ -63,6 +63,21 @@ async def current_viewer(request: Request, uow: UnitOfWork) -> Viewer | None:
     return found
 
 
+async def authorize_if_token(request: Request, uow: UnitOfWork, *scopes: str) -> Viewer | None:
+    """Mastodon's `authorize_if_got_token!`, for reads that are public: no token passes (None), a
+    bad token is a 401, and a token holding none of `scopes` is a 403 even though no token would
+    have done, so that a token limited to, say, `write` never reads more than it was granted."""
+    viewer = await current_viewer(request, uow)
+    if viewer is not None and scopes and not any(viewer.has_scope(s) for s in scopes):
+        raise Forbidden("This action is outside the authorized scopes")
+    return viewer
+
+
+def viewer_account_id(viewer: Viewer | None) -> int | None:
+    """The signed-in account behind `viewer`, if any (an app-only token has none)."""
+    return viewer.account.id if viewer is not None and viewer.account is not None else None
+
+
 async def require(
     request: Request,
     uow: UnitOfWork,

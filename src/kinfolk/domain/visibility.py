@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.relationships.models import Block, Follow
 from kinfolk.domain.statuses.models import Mention, Status
 
@@ -100,6 +100,13 @@ def visible_to(viewer_id: Any, status: type[Status] = Status, *, blocks: bool = 
         not_deleted,
         or_(status.account_id == viewer_id, and_(~blocked, by_visibility)),
     )
+
+
+def account_exists() -> ColumnElement[bool]:
+    """Accounts that exist for the outside: all but those whose sign-up awaits approval, which
+    are answered for as an unknown id (404), never as refused, so that a probe cannot tell that
+    they exist (as `accounts.service.is_hidden` does for one account and its user)."""
+    return ~exists().where(User.account_id == Account.id, User.approved.is_(False))
 
 
 def always(value: bool) -> ColumnElement[bool]:

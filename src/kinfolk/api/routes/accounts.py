@@ -215,10 +215,10 @@ async def list_accounts(request: Request) -> Response:
 async def lookup_account(request: Request) -> Response:
     container = get_container(request)
     acct = _str(request.query_params.get("acct")).strip()
-    if not acct:
-        raise BadRequest("param is missing or the value is empty: acct")
     async with container.db.uow(write=False) as uow:
         await _authorize_if_token(request, uow, "read:accounts")
+        if not acct:
+            raise BadRequest("param is missing or the value is empty: acct")
         account = await service.lookup_account(uow.session, acct, local_domain=container.settings.domain)
         body = await render_account(uow.session, account, container)
     return json_response(body)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.accounts.profile import ValidationErrors
+from kinfolk.domain.accounts.service import is_hidden
 from kinfolk.domain.collections import repo
 from kinfolk.domain.collections.models import (
     ACCEPTED,
@@ -116,13 +117,20 @@ async def _get(session: AsyncSession, collection_id: int) -> Collection:
     return found
 
 
-async def show(session: AsyncSession, collection_id: int, viewer_id: int | None) -> CollectionView:
+async def _seen_by(session: AsyncSession, collection_id: int, viewer_id: int | None) -> Collection:
+    """A collection `viewer_id` may see: not one of a suspended or unapproved owner, nor of one
+    who blocks the viewer. The others are not found, exactly as an id that names nothing."""
     collection = await _get(session, collection_id)
     owner = await _visible_account(session, collection.account_id)
     if owner.suspended_at is not None:
         raise NotFound()
     if viewer_id is not None and await repo.blocks(session, owner.id, viewer_id):
-        raise Forbidden()
+        raise NotFound()
+    return collection
+
+
+async def show(session: AsyncSession, collection_id: int, viewer_id: int | None) -> CollectionView:
+    collection = await _seen_by(session, collection_id, viewer_id)
     return (await _views(session, [collection], viewer_id))[0]
 
 
@@ -199,7 +207,8 @@ async def _featureable(session: AsyncSession, owner_id: int, account_ids: Sequen
     """The accounts to feature, in order; 404 if one does not exist, 403 if one may not be featured."""
     ids = list(dict.fromkeys(account_ids))
     found = await repo.accounts_with_users(session, ids)
-    missing = [i for i in ids if i not in found]
+    # An account awaiting approval is not found, like one that does not exist.
+    missing = [i for i in ids if i not in found or is_hidden(*found[i])]
     if missing:
         raise NotFound()
     blocked = await repo.blocked_either_way(session, owner_id, ids)
@@ -266,7 +275,8 @@ async def create(uow: UnitOfWork, owner: Account, params: CollectionParams) -> C
 
 
 async def _owned(session: AsyncSession, owner_id: int, collection_id: int) -> Collection:
-    collection = await _get(session, collection_id)
+    """The caller's own collection; someone else's is a 403 only if the caller may see it."""
+    collection = await _seen_by(session, collection_id, owner_id)
     if collection.account_id != owner_id:
         raise Forbidden()
     return collection

@@ -11,7 +11,7 @@ from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.instance.models import Rule
 from kinfolk.domain.moderation.models import Report
 from kinfolk.domain.statuses.models import Status
-from kinfolk.domain.visibility import visible_to
+from kinfolk.domain.visibility import account_exists, visible_to
 
 
 async def get_report(session: AsyncSession, report_id: int) -> Report | None:
@@ -19,7 +19,9 @@ async def get_report(session: AsyncSession, report_id: int) -> Report | None:
 
 
 async def get_account(session: AsyncSession, account_id: int) -> Account | None:
-    return await session.get(Account, account_id)
+    """An account that exists for the outside (not one awaiting approval)."""
+    result = await session.execute(select(Account).where(Account.id == account_id, account_exists()))
+    return result.scalar_one_or_none()
 
 
 async def reportable_status_ids(

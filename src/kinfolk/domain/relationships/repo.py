@@ -30,7 +30,7 @@ from kinfolk.domain.relationships.models import (
 )
 from kinfolk.domain.statuses.models import Status
 from kinfolk.domain.timelines.models import HomeFeedEntry
-from kinfolk.domain.visibility import visible_to
+from kinfolk.domain.visibility import account_exists, visible_to
 from kinfolk.kernel.ids import new_id
 from kinfolk.kernel.paging import Page
 
@@ -92,13 +92,15 @@ def _is_sqlite(session: AsyncSession) -> bool:
 
 
 async def get_account(session: AsyncSession, account_id: int) -> Account | None:
-    return await session.get(Account, account_id)
+    """An account that exists for the outside (not one awaiting approval)."""
+    result = await session.execute(select(Account).where(Account.id == account_id, account_exists()))
+    return result.scalar_one_or_none()
 
 
 async def get_accounts(session: AsyncSession, account_ids: Sequence[int]) -> dict[int, Account]:
     if not account_ids:
         return {}
-    result = await session.execute(select(Account).where(Account.id.in_(list(account_ids))))
+    result = await session.execute(select(Account).where(Account.id.in_(list(account_ids)), account_exists()))
     return {row.id: row for row in result.scalars()}
 
 

@@ -16,7 +16,7 @@ from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.relationships.models import Block
 from kinfolk.domain.statuses.models import Bookmark, Favourite, IdempotencyKey, Status, StatusPin
 from kinfolk.domain.tags.models import StatusTag
-from kinfolk.domain.visibility import can_see, visible_to
+from kinfolk.domain.visibility import account_exists, can_see, visible_to
 from kinfolk.kernel.errors import NotFound
 from kinfolk.kernel.paging import Page
 from kinfolk.text.compose import normalize_tag
@@ -165,7 +165,9 @@ async def account_statuses(
     session: AsyncSession, account_id: int, viewer_id: int | None, page: Page, filters: ProfileFilter
 ) -> list[Status]:
     """A profile's statuses, with Mastodon's profile filters applied."""
-    author = await session.get(Account, account_id)
+    author = (
+        await session.execute(select(Account).where(Account.id == account_id, account_exists()))
+    ).scalar_one_or_none()
     if author is None:
         raise NotFound()
     if author.suspended_at is not None:

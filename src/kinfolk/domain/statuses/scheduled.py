@@ -16,7 +16,7 @@ from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.polls.service import PollParams
 from kinfolk.domain.statuses import repo
 from kinfolk.domain.statuses.models import IdempotencyKey, ScheduledStatus
-from kinfolk.domain.statuses.service import PostParams, _load_media, _validate_common, post_status
+from kinfolk.domain.statuses.service import PostParams, _load_media, _validate_common, post_status, referenced
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import NotFound, Unprocessable
 from kinfolk.kernel.paging import Page
@@ -60,6 +60,7 @@ async def schedule(
     if when < utcnow() + MIN_AHEAD:
         raise Unprocessable("Validation failed: Scheduled at The scheduled date must be in the future")
     _validate_common(settings, params)
+    await referenced(session, account, params)
     media = await _load_media(session, account, params.media_ids, None)
     count = len(
         (

@@ -196,19 +196,7 @@ async def post_status(
             if status is not None:
                 return Posted(status=status, author=account)
     _validate_common(settings, params)
-
-    thread: Status | None = None
-    if params.in_reply_to_id is not None:
-        thread = await repo.get_status(session, params.in_reply_to_id)
-        if thread is None or not await can_see(session, thread, account.id):
-            raise NotFound("The post you are trying to reply to does not appear to exist.")
-    quoted: Status | None = None
-    if params.quoted_status_id is not None:
-        quoted = await repo.get_status(session, params.quoted_status_id)
-        if quoted is None or not await can_see(session, quoted, account.id):
-            raise NotFound("The post you are trying to quote does not appear to exist.")
-        if quoted.reblog_of_id is not None or quoted.visibility in ("private", "direct"):
-            raise Unprocessable("Validation failed: This post cannot be quoted")
+    thread, quoted = await referenced(session, account, params)
 
     default_visibility = (user.settings or {}).get("default_privacy", "public") if user else "public"
     visibility = params.visibility or default_visibility
@@ -295,6 +283,26 @@ async def post_status(
     )
 
 
+async def referenced(
+    session: AsyncSession, account: Account, params: PostParams
+) -> tuple[Status | None, Status | None]:
+    """The status replied to and the one quoted, each a 404 unless `account` may see it (a
+    hidden status looks exactly like one that does not exist). Scheduling checks them too."""
+    thread: Status | None = None
+    if params.in_reply_to_id is not None:
+        thread = await repo.get_status(session, params.in_reply_to_id)
+        if thread is None or not await can_see(session, thread, account.id):
+            raise NotFound("The post you are trying to reply to does not appear to exist.")
+    quoted: Status | None = None
+    if params.quoted_status_id is not None:
+        quoted = await repo.get_status(session, params.quoted_status_id)
+        if quoted is None or not await can_see(session, quoted, account.id):
+            raise NotFound("The post you are trying to quote does not appear to exist.")
+        if quoted.reblog_of_id is not None or quoted.visibility in ("private", "direct"):
+            raise Unprocessable("Validation failed: This post cannot be quoted")
+    return thread, quoted
+
+
 async def reblog(
     uow: UnitOfWork, settings: Settings, account: Account, status_id: int, visibility: str | None = None
 ) -> Status:
@@ -371,10 +379,10 @@ async def delete_status(
 ) -> Status:
     session = uow.session
     status = await repo.get_status(session, status_id)
-    if status is None or status.reblog_of_id is not None:
+    # Someone else's status is not found, as Mastodon looks it up among the caller's own only:
+    # a 403 would tell that a hidden status exists.
+    if status is None or status.reblog_of_id is not None or status.account_id != account.id:
         raise NotFound()
-    if status.account_id != account.id:
-        raise Forbidden("This action is not allowed")
     # Boosts of a deleted status go with it.
     reblogs = (
         await session.execute(
@@ -416,10 +424,10 @@ async def edit_status(
     processed and stored by the caller (outside the transaction), applied here."""
     session = uow.session
     status = await repo.get_status(session, status_id)
-    if status is None or status.reblog_of_id is not None:
+    # Someone else's status is not found, as Mastodon looks it up among the caller's own only:
+    # a 403 would tell that a hidden status exists.
+    if status is None or status.reblog_of_id is not None or status.account_id != account.id:
         raise NotFound()
-    if status.account_id != account.id:
-        raise Forbidden("This action is not allowed")
     _validate_common(settings, params, editing=True)
     media = await _load_media(session, account, params.media_ids, status.id)
     edits = await repo.edits_for(session, status.id)

@@ -12,6 +12,7 @@ from kinfolk.db.upsert import insert_for
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.statuses.models import Status
 from kinfolk.domain.tags.models import FeaturedTag, StatusTag, Tag, TagFollow
+from kinfolk.domain.visibility import account_exists
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.ids import id_floor_for_ms, new_id
 from kinfolk.kernel.paging import Page
@@ -316,4 +317,6 @@ async def search_tags(
 
 
 async def get_account(session: AsyncSession, account_id: int) -> Account | None:
-    return await session.get(Account, account_id)
+    """An account that exists for the outside (not one awaiting approval)."""
+    result = await session.execute(select(Account).where(Account.id == account_id, account_exists()))
+    return result.scalar_one_or_none()

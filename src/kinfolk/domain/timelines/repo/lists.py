@@ -12,7 +12,7 @@ from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Status
 from kinfolk.domain.timelines.models import List, ListAccount, ListFeedEntry
-from kinfolk.domain.visibility import visible_to
+from kinfolk.domain.visibility import account_exists, visible_to
 from kinfolk.kernel.paging import Page
 
 
@@ -62,9 +62,10 @@ async def member_page(session: AsyncSession, list_id: int, page: Page | None) ->
 
 
 async def accounts_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Account]:
+    """The accounts that exist for the outside (not those awaiting approval)."""
     if not ids:
         return {}
-    result = await session.execute(select(Account).where(Account.id.in_(list(ids))))
+    result = await session.execute(select(Account).where(Account.id.in_(list(ids)), account_exists()))
     return {a.id: a for a in result.scalars()}
 
 
