@@ -21,6 +21,15 @@ from kinfolk.kernel.errors import BadRequest, KinfolkError, NotFound, Unprocessa
 M = TypeVar("M", bound=BaseModel)
 
 _KEY_PART = re.compile(r"\[([^\]]*)\]")
+# Bounds on what a request's parameters may be, checked before they are built (Rack's own are
+# 32 levels of nesting and a few thousand parameters): more is refused with a 400.
+MAX_PARAM_DEPTH = 32
+MAX_PARAMS = 1000
+MAX_KEY_LENGTH = 1024
+# JSON bodies: Rails' parser refuses more than 100 levels (orjson stops at 1024 by itself).
+MAX_JSON_DEPTH = 100
+MAX_JSON_VALUES = 10_000
+_PARSE_ERROR = "Error occurred while parsing request parameters"
 
 
 class JSONResponse(Response):
@@ -35,7 +44,12 @@ def json_response(data: Any, status_code: int = 200, headers: dict[str, str] | N
 
 
 def _insert(target: dict[str, Any], key: str, value: Any) -> None:
-    """Place `value` at a Rails-style key such as `poll[options][]` or `fields_attributes[0][name]`."""
+    """Place `value` at a Rails-style key such as `poll[options][]` or `fields_attributes[0][name]`.
+
+    Keys longer than MAX_KEY_LENGTH or nested deeper than MAX_PARAM_DEPTH are refused (400)
+    before anything is built."""
+    if len(key) > MAX_KEY_LENGTH or key.count("[") > MAX_PARAM_DEPTH:
+        raise BadRequest(_PARSE_ERROR)
     head, _, rest = key.partition("[")
     parts = [head] + (_KEY_PART.findall("[" + rest) if rest else [])
     node: Any = target
@@ -65,6 +79,9 @@ def _insert(target: dict[str, Any], key: str, value: Any) -> None:
 
 
 def flatten_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Rails-style pairs as one nested dict; more than MAX_PARAMS pairs are refused (400)."""
+    if len(pairs) > MAX_PARAMS:
+        raise BadRequest(_PARSE_ERROR)
     out: dict[str, Any] = {}
     for key, value in pairs:
         _insert(out, key, value)
@@ -85,21 +102,38 @@ async def read_params(request: Request, *, include_query: bool = True) -> dict[s
         if body.strip():
             try:
                 data = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise BadRequest("Error occurred while parsing request parameters") from exc
-            if not isinstance(data, dict):
-                raise BadRequest("Error occurred while parsing request parameters")
+            except orjson.JSONDecodeError as exc:  # also more than 1024 levels of nesting
+                raise BadRequest(_PARSE_ERROR) from exc
+            if not isinstance(data, dict) or not _json_within_bounds(data):
+                raise BadRequest(_PARSE_ERROR)
             params.update(data)
     elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.form(max_files=16, max_fields=1000)
         except KinfolkError:
             raise  # a 413 from the body limit, not a parse error
-        except Exception as exc:  # malformed multipart bodies raise several types
-            raise BadRequest("Error occurred while parsing request parameters") from exc
+        except Exception as exc:  # malformed bodies, or more than max_fields fields
+            raise BadRequest(_PARSE_ERROR) from exc
         params.update(flatten_pairs(list(form.multi_items())))
     remember_lang(request.scope, params.get("lang"))  # for localised error messages
     return params
+
+
+def _json_within_bounds(data: Any) -> bool:
+    """At most MAX_JSON_DEPTH levels and MAX_JSON_VALUES values, walked without recursion so
+    that no shape of document can exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    seen = 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if depth > MAX_JSON_DEPTH or seen > MAX_JSON_VALUES:
+            return False
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return True
 
 
 def validate(model: type[M], params: dict[str, Any]) -> M:

@@ -7,7 +7,7 @@ from typing import Any
 
 from kinfolk.api.http import as_bool
 from kinfolk.domain.polls.service import PollParams
-from kinfolk.domain.statuses.service import PostParams
+from kinfolk.domain.statuses.service import PostParams, check_length
 from kinfolk.kernel.errors import Unprocessable
 
 
@@ -62,17 +62,25 @@ def parse_poll(value: Any) -> PollParams | None:
     )
 
 
-def parse_post(params: dict[str, Any], application_id: int | None) -> PostParams:
+def parse_post(
+    params: dict[str, Any], application_id: int | None, *, max_characters: int | None = None
+) -> PostParams:
+    """The posting parameters; with `max_characters`, text over the limit is refused here,
+    before anything else is read or done (the services check it again)."""
+    text = _text(params.get("status"), "status")
+    spoiler_text = _text(params.get("spoiler_text"), "spoiler_text")
+    if max_characters is not None:
+        check_length(max_characters, text, spoiler_text)
     visibility = params.get("visibility") or None
     if visibility is not None and not isinstance(visibility, str):
         raise Unprocessable("Validation failed: Visibility is not included in the list")
     language = params.get("language") or None
     return PostParams(
-        text=_text(params.get("status"), "status"),
+        text=text,
         media_ids=_ids(params.get("media_ids"), "media_ids"),
         in_reply_to_id=_id(params.get("in_reply_to_id"), "in_reply_to_id"),
         sensitive=as_bool(params.get("sensitive")),
-        spoiler_text=_text(params.get("spoiler_text"), "spoiler_text"),
+        spoiler_text=spoiler_text,
         visibility=visibility,
         language=str(language)[:16] if language else None,
         poll=parse_poll(params.get("poll")),

@@ -14,7 +14,15 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kinfolk.text.spans import SortedSpans
+
 URL_LENGTH = 23
+# Mastodon's extractor (twitter-text) only takes URLs up to this length as links: a longer one is
+# plain text and counts at its full length, so URLs cannot smuggle megabytes into a short post.
+MAX_URL_LENGTH = 4096
+# No host name is longer than 253 characters (plus a port): a mention naming a longer "domain"
+# is left as text and counted in full, for the same reason (Mastodon would count it as `@user`).
+MAX_MENTION_DOMAIN_LENGTH = 253 + len(":65535")
 
 _URL_RE = re.compile(r"https?://[^\s<>\"'\u3000]+", re.IGNORECASE)
 _MENTION_RE = re.compile(
@@ -36,36 +44,52 @@ class Entity:
 
 
 def _trim_url(url: str) -> str:
-    """Drop trailing punctuation and an unbalanced closing parenthesis, as people write them."""
-    while url:
-        last = url[-1]
-        if last in _TRAILING_PUNCT or (last == ")" and url.count("(") < url.count(")")):
-            url = url[:-1]
-            continue
-        break
-    return url
+    """Drop trailing punctuation and an unbalanced closing parenthesis, as people write them.
+
+    Counts and cuts by index, so a URL ending in thousands of dots or brackets costs one pass.
+    """
+    end = len(url)
+    opening, closing = url.count("("), url.count(")")
+    while end:
+        last = url[end - 1]
+        if last in _TRAILING_PUNCT:
+            end -= 1
+        elif last == ")" and opening < closing:
+            closing -= 1
+            end -= 1
+        else:
+            break
+    return url[:end]
 
 
 def extract_entities(text: str) -> list[Entity]:
-    """URLs, mentions and hashtags in order; mentions and tags inside URLs don't count."""
-    entities: list[Entity] = []
-    taken: list[tuple[int, int]] = []
+    """URLs, mentions and hashtags in order; mentions and tags inside URLs don't count.
+
+    Linear in the length of the text: each pattern is scanned once, and the overlap checks walk
+    the sorted spans taken so far with a moving pointer.
+    """
+    urls: list[Entity] = []
+    url_spans: list[tuple[int, int]] = []
     for match in _URL_RE.finditer(text):
         url = _trim_url(match.group(0))
         if len(url) <= len("https://"):
             continue
-        entities.append(Entity("url", match.start(), match.start() + len(url), url))
-        taken.append((match.start(), match.start() + len(url)))
+        span = (match.start(), match.start() + len(url))
+        url_spans.append(span)  # an overlong URL is not a link, but nothing inside it is either
+        if len(url) <= MAX_URL_LENGTH:
+            urls.append(Entity("url", span[0], span[1], url))
 
-    def free(start: int, end: int) -> bool:
-        return all(end <= a or start >= b for a, b in taken)
-
+    mentions: list[Entity] = []
+    mention_spans: list[tuple[int, int]] = []
+    in_url = SortedSpans(url_spans)
     for match in _MENTION_RE.finditer(text):
-        if not free(match.start(), match.end()):
+        if in_url.overlaps(match.start(), match.end()):
             continue
         username, domain = match.group(1), match.group(2)
+        if domain and len(domain) > MAX_MENTION_DOMAIN_LENGTH:
+            continue
         value = f"{username}@{domain}" if domain else username
-        entities.append(
+        mentions.append(
             Entity(
                 "mention",
                 match.start(),
@@ -75,14 +99,27 @@ def extract_entities(text: str) -> list[Entity]:
                 domain=domain.lower() if domain else None,
             )
         )
-        taken.append((match.start(), match.end()))
+        mention_spans.append((match.start(), match.end()))
+
+    hashtags: list[Entity] = []
+    # Two sorted runs: the sort merges them in one pass.
+    taken = SortedSpans(sorted(url_spans + mention_spans))
     for match in _HASHTAG_RE.finditer(text):
-        if not free(match.start(), match.end()):
+        if taken.overlaps(match.start(), match.end()):
             continue
-        entities.append(Entity("hashtag", match.start(), match.end(), match.group(1)))
-        taken.append((match.start(), match.end()))
-    entities.sort(key=lambda e: e.start)
-    return entities
+        hashtags.append(Entity("hashtag", match.start(), match.end(), match.group(1)))
+    return sorted(urls + mentions + hashtags, key=lambda e: e.start)
+
+
+def cannot_fit(text: str, limit: int) -> bool:
+    """True when `text` counts more than `limit` however its URLs and mentions are counted.
+
+    A cheap bound checked before any parsing: a URL (at most MAX_URL_LENGTH characters) counts
+    URL_LENGTH, a remote mention (a domain of at most MAX_MENTION_DOMAIN_LENGTH) at least 2 of
+    its 262 characters, anything else in full; so every character counts at least
+    URL_LENGTH / MAX_URL_LENGTH of one, and a longer text is refused without being read.
+    """
+    return len(text) * URL_LENGTH > limit * MAX_URL_LENGTH
 
 
 def normalize_tag(name: str) -> str:

@@ -9,10 +9,13 @@ the caller already resolved. Everything else is escaped, so the result needs no 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
+
+from kinfolk.text.spans import SortedSpans
 
 LINK_REL = "nofollow noopener noreferrer"
 VISIBLE_URL_CHARS = 30
@@ -64,15 +67,24 @@ def escape(text: str) -> str:
 
 
 def _trim_url(url: str) -> str:
-    """Drop trailing punctuation that belongs to the sentence, keeping balanced brackets."""
-    while url:
-        last = url[-1]
+    """Drop trailing punctuation that belongs to the sentence, keeping balanced brackets.
+
+    Counts once and cuts by index, so a URL ending in thousands of dots or brackets is one pass.
+    """
+    end = len(url)
+    opening, closing = url.count("("), url.count(")")
+    while end:
+        last = url[end - 1]
         if last.isalnum() or last in _URL_END_OK:
             break
-        if last == ")" and url.count("(") >= url.count(")"):
-            break
-        url = url[:-1]
-    return url
+        if last == ")":
+            if opening >= closing:
+                break
+            closing -= 1
+        elif last == "(":
+            opening -= 1
+        end -= 1
+    return url[:end]
 
 
 def _valid_url(url: str) -> bool:
@@ -99,6 +111,8 @@ class _Entity:
 
 
 def _entities(text: str) -> list[_Entity]:
+    """URLs, mentions and hashtags, in order, none overlapping; linear in the text's length
+    (each pattern scanned once, overlaps checked by walking the sorted URL spans)."""
     found: list[_Entity] = []
     taken: list[tuple[int, int]] = []
     for m in URL_RE.finditer(text):
@@ -107,16 +121,15 @@ def _entities(text: str) -> list[_Entity]:
             found.append(_Entity(m.start(1), m.start(1) + len(url), "url", url))
             taken.append((m.start(1), m.start(1) + len(url)))
 
-    def free(start: int, end: int) -> bool:
-        return all(end <= a or start >= b for a, b in taken)
-
+    in_url = SortedSpans(taken)
     for m in MENTION_RE.finditer(text):
-        if free(m.start(), m.end()):
+        if not in_url.overlaps(m.start(), m.end()):
             found.append(_Entity(m.start(), m.end(), "mention", m.group(1), m.group(2)))
+    in_url = SortedSpans(taken)
     for m in HASHTAG_RE.finditer(text):
         name = m.group(1).rstrip(_TAG_SEPARATORS)
         end = m.start(1) + len(name)
-        if free(m.start(), end):
+        if not in_url.overlaps(m.start(), end):
             found.append(_Entity(m.start(), end, "hashtag", name))
     found.sort(key=lambda e: e.start)
     result: list[_Entity] = []
@@ -196,6 +209,8 @@ def linkify(
     """Escape `text`, turning URLs, known mentions and (given `tag_url`) hashtags into links."""
     out: list[str] = []
     pos = 0
+    # How many known accounts share each username: a clash shows the mention with its domain.
+    per_username = Counter(username for username, _ in mentions or {})
     for entity in _entities(text):
         replacement: str | None = None
         if entity.kind == "url":
@@ -206,8 +221,7 @@ def linkify(
             key = _mention_key(entity.value, entity.domain, local_domain)
             link = mentions.get(key)
             if link is not None:
-                clash = any(k[0] == key[0] and k != key for k in mentions)
-                replacement = _link_mention(link, with_domain=with_domains or clash)
+                replacement = _link_mention(link, with_domain=with_domains or per_username[key[0]] > 1)
         if replacement is None:
             continue
         out.append(escape(text[pos : entity.start]))

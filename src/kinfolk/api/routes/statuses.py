@@ -50,7 +50,11 @@ async def create(request: Request) -> Response:
     try:
         async with container.db.uow() as uow:
             viewer, account, user = await require_user(request, uow, "write:statuses")
-            post = parse_post(params, viewer.application.id if viewer.application else None)
+            post = parse_post(
+                params,
+                viewer.application.id if viewer.application else None,
+                max_characters=container.settings.max_status_characters,
+            )
             when = parse_scheduled_at(params.get("scheduled_at"))
             async with family(request, rate_limits.STATUSES, account.id) as counted:
                 if when is not None:
@@ -132,7 +136,7 @@ async def update(request: Request) -> Response:
     params = await read_params(request)
     async with container.db.uow(write=False) as uow:
         await require_user(request, uow, "write:statuses")
-    post = parse_post(params, None)
+    post = parse_post(params, None, max_characters=container.settings.max_status_characters)
     # New thumbnails are processed and stored before the transaction, and removed if it fails.
     thumbnails = await _prepare_thumbnails(container, post.media_attributes)
     written = [k for p in thumbnails.values() for k in p.files.written]

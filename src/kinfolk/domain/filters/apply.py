@@ -8,13 +8,12 @@ without filters costs one query; otherwise a fixed handful, whatever the page si
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.domain.filters import repo
-from kinfolk.domain.filters.matching import compile_keywords, first_match
+from kinfolk.domain.filters.matching import KeywordMatcher, compile_keywords, first_match
 from kinfolk.domain.filters.models import Filter
 from kinfolk.domain.search.plaintext import searchable_text
 from kinfolk.domain.statuses.models import Status
@@ -33,7 +32,7 @@ class FilterMatch:
 @dataclass(frozen=True)
 class _Rules:
     filter: Filter
-    keywords: re.Pattern[str] | None
+    keywords: KeywordMatcher | None
     status_ids: frozenset[int]
 
 

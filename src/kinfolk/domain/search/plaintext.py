@@ -19,8 +19,16 @@ def html_to_text(content: str) -> str:
         return ""
     text = _BREAK.sub("\n", content)
     text = _PARAGRAPH_END.sub("\n\n", text)
-    text = _TAG.sub("", text)
-    return html.unescape(text).strip()
+    return html.unescape(_strip_tags(text)).strip()
+
+
+def _strip_tags(text: str) -> str:
+    """Every `<...>` removed, in one pass: a `<` with no `>` after it stays, and looking for that
+    `>` from each such `<` would be quadratic, so only the part up to the last `>` is searched."""
+    last = text.rfind(">")
+    if last < 0:
+        return text
+    return _TAG.sub("", text[: last + 1]) + text[last + 1 :]
 
 
 def status_plain_text(text: str, content: str, local: bool) -> str:

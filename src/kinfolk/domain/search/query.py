@@ -17,6 +17,8 @@ _OPERATOR = re.compile(r"^(from|has|is|language|before|after|during|in):(.+)$", 
 # What the full-text tokenizers treat as a word: runs of letters and digits.
 _WORD = re.compile(r"\w+")
 MAX_TERMS = 32
+# Longer queries are refused before they are read (a URL to resolve is the longest legitimate one).
+MAX_QUERY_CHARS = 4096
 
 
 @dataclass
@@ -84,6 +86,8 @@ def _operator(parsed: ParsedQuery, name: str, value: str, negated: bool) -> bool
     name = name.lower()
     if negated:
         return False
+    if name in ("from", "language") and len(parsed.from_accounts) + len(parsed.languages) >= MAX_TERMS:
+        return True  # understood, but past the bound on what one query may ask for
     if name == "from":
         parsed.from_accounts.append(value.lstrip("@").lower())
     elif name == "has" and value.lower() in ("media", "poll", "image", "video", "audio"):
@@ -107,6 +111,8 @@ def _operator(parsed: ParsedQuery, name: str, value: str, negated: bool) -> bool
 
 
 def parse(query: str) -> ParsedQuery:
+    """One pass over the query (callers refuse queries over MAX_QUERY_CHARS); at most MAX_TERMS
+    terms and MAX_TERMS account and language operators are kept."""
     parsed = ParsedQuery()
     for match in _TOKEN.finditer(query):
         negated = match.group(1) == "-"

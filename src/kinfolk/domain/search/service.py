@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships.service import search_accounts
 from kinfolk.domain.search import repo
-from kinfolk.domain.search.query import parse
+from kinfolk.domain.search.query import MAX_QUERY_CHARS, parse
 from kinfolk.domain.search.resolver import RemoteResolver, local_hosts, parse_handle, resolve_local_url
 from kinfolk.domain.statuses.models import Status
 from kinfolk.domain.tags import repo as tags_repo
 from kinfolk.domain.tags import service as tags
 from kinfolk.domain.tags.service import TagView
 from kinfolk.kernel.clock import utcnow
-from kinfolk.kernel.errors import Unauthorized
+from kinfolk.kernel.errors import Unauthorized, Unprocessable
 from kinfolk.text.compose import normalize_tag
 
 TYPES = ("accounts", "hashtags", "statuses")
@@ -76,6 +76,8 @@ async def search(
         raise Unauthorized(
             "Search queries that resolve remote resources are not supported without authentication"
         )
+    if len(params.q) > MAX_QUERY_CHARS:
+        raise Unprocessable(f"Validation failed: Query is too long (maximum is {MAX_QUERY_CHARS} characters)")
     results = SearchResults()
     query = params.q.strip()
     if not query or params.limit <= 0:

@@ -37,7 +37,13 @@ from kinfolk.domain.visibility import can_see
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import Forbidden, NotFound, Unprocessable
 from kinfolk.kernel.ids import new_id
-from kinfolk.text.compose import count_characters, extract_hashtags, extract_mentions, render_status_html
+from kinfolk.text.compose import (
+    cannot_fit,
+    count_characters,
+    extract_hashtags,
+    extract_mentions,
+    render_status_html,
+)
 
 SCHEDULE_MIN_AHEAD = timedelta(minutes=5)
 QUOTE_POLICIES = ("public", "followers", "nobody")
@@ -135,16 +141,23 @@ def posting_language(requested: str | None, user: User | None) -> str:
     return "en"
 
 
+def check_length(limit: int, text: str, spoiler_text: str) -> None:
+    """Mastodon's length rule (text with URLs as 23, plus the content warning), refusing text
+    that cannot fit before reading it: the exact count parses every entity."""
+    if (
+        len(spoiler_text) > limit
+        or cannot_fit(text, limit - len(spoiler_text))
+        or count_characters(text) + len(spoiler_text) > limit
+    ):
+        raise Unprocessable(f"Validation failed: Text character limit of {limit} exceeded")
+
+
 def _validate_common(settings: Settings, params: PostParams, *, editing: bool = False) -> None:
     if params.visibility is not None and params.visibility not in VISIBILITIES:
         raise Unprocessable("Validation failed: Visibility is not included in the list")
     if not params.text.strip() and not params.media_ids and params.poll is None:
         raise Unprocessable("Validation failed: Text can't be blank")
-    length = count_characters(params.text) + len(params.spoiler_text)
-    if length > settings.max_status_characters:
-        raise Unprocessable(
-            f"Validation failed: Text character limit of {settings.max_status_characters} exceeded"
-        )
+    check_length(settings.max_status_characters, params.text, params.spoiler_text)
     if len(params.media_ids) > settings.max_media_attachments:
         raise Unprocessable(
             f"Validation failed: Media attachments can't be more than {settings.max_media_attachments}"
