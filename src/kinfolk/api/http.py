@@ -7,6 +7,7 @@ Parameters arrive as query strings, urlencoded or multipart forms, or JSON, inte
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -136,9 +137,52 @@ def is_upload(value: Any) -> bool:
     return isinstance(value, UploadFile)
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes '²' and '١٢', on which `int()` fails or which
+    no client means as a number."""
+    return text.isascii() and text.isdigit()
+
+
+def id_value(value: Any) -> int | None:
+    """An id as clients send it (a number, or a string of ASCII digits) when it can name a row,
+    0 <= id < 2**63 (SQLite's and PostgreSQL's bigint); None for anything else, which callers
+    treat as naming nothing. The one place ids from requests are read, so no database driver
+    ever sees an integer it cannot bind."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not is_digits(text) or len(text) > 19:
+            return None
+        number = int(text)
+    else:
+        return None
+    return number if 0 <= number < 1 << 63 else None
+
+
 def path_id(request: Request, name: str = "id") -> int:
     """Ids in paths are numbers that fit 64 bits; anything else is simply not found, as in Mastodon."""
-    raw = str(request.path_params.get(name, ""))
-    if not raw.isdigit() or int(raw) >= 1 << 63:
+    number = id_value(str(request.path_params.get(name, "")))
+    if number is None:
         raise NotFound()
-    return int(raw)
+    return number
+
+
+def parse_datetime(value: Any, message: str) -> datetime | None:
+    """An ISO 8601 time from a client, in UTC; None when absent. Anything that is not one, or that
+    falls outside the years 1-9999 once in UTC (9999-12-31T23:59:59-14:00 does), is a 422 with
+    `message`, never an OverflowError: every date parameter goes through here."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise Unprocessable(message)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = datetime.fromisoformat(text)
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise Unprocessable(message) from exc
