@@ -321,12 +321,21 @@ def values(world: World) -> st.SearchStrategy[Any]:
 
 def path_value(world: World) -> st.SearchStrategy[str]:
     real = st.sampled_from(world.ids) if world.ids else st.just("1")
+    number = st.one_of(real, st.sampled_from(NUMBERS))
+    # Notification group keys: `ungrouped-<id>` or `<type>-<id>-<bucket>`.
+    group_key = st.builds(
+        lambda kind, parts: "-".join([kind, *parts]),
+        st.sampled_from(["ungrouped", "favourite", "reblog", "follow", "mention"]),
+        st.lists(number, min_size=1, max_size=2),
+    )
     return st.one_of(
         real,
         real,
         real,
         st.sampled_from(world.names),
         st.sampled_from(NUMBERS),
+        st.sampled_from(DATES),
+        group_key,
         st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=12),
     )
 

@@ -75,6 +75,7 @@ async def test_ids_beyond_64_bits_and_unicode_digits_are_not_found(client, make_
             ("PUT", f"/api/v1/statuses/{digits}"),
             ("GET", f"/api/v1/statuses/{digits}"),
             ("POST", f"/api/v1/accounts/{digits}/follow"),
+            ("GET", f"/api/v2/notifications/ungrouped-{digits}"),
         ):
             response = await client.request(method, path, headers=h)
             assert response.status_code == 404, (path, response.text)
@@ -137,3 +138,11 @@ async def test_search_date_operators_at_the_calendars_edges(client, make_user) -
         )
         assert response.status_code == 200, (operator, response.text)
         assert response.json()["statuses"] == []
+
+
+async def test_streaming_a_list_named_in_unicode_digits_is_refused(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    for list_id in ("²", HUGE, "-1"):
+        response = await client.get("/api/v1/streaming/list", params={"list": list_id}, headers=alice.headers)
+        assert response.status_code == 401, (list_id, response.text)
+        assert isinstance(response.json()["error"], str)

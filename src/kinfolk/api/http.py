@@ -18,6 +18,9 @@ from starlette.responses import Response
 
 from kinfolk.api.locale import remember_lang
 from kinfolk.kernel.errors import BadRequest, KinfolkError, NotFound, Unprocessable
+from kinfolk.kernel.ids import id_value, is_digits
+
+__all__ = ["id_value", "is_digits"]  # re-exported: routes read ids through this module
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -135,31 +138,6 @@ def as_bool(value: Any, default: bool = False) -> bool:
 
 def is_upload(value: Any) -> bool:
     return isinstance(value, UploadFile)
-
-
-def is_digits(text: str) -> bool:
-    """ASCII digits only: `str.isdigit` also takes '²' and '١٢', on which `int()` fails or which
-    no client means as a number."""
-    return text.isascii() and text.isdigit()
-
-
-def id_value(value: Any) -> int | None:
-    """An id as clients send it (a number, or a string of ASCII digits) when it can name a row,
-    0 <= id < 2**63 (SQLite's and PostgreSQL's bigint); None for anything else, which callers
-    treat as naming nothing. The one place ids from requests are read, so no database driver
-    ever sees an integer it cannot bind."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if not is_digits(text) or len(text) > 19:
-            return None
-        number = int(text)
-    else:
-        return None
-    return number if 0 <= number < 1 << 63 else None
 
 
 def path_id(request: Request, name: str = "id") -> int:

@@ -152,12 +152,12 @@ async def _prepare_thumbnails(
         upload = as_upload(
             attrs.get("thumbnail"), field="Thumbnail", max_bytes=container.settings.image_size_limit
         )
-        media_id = str(attrs.get("id", ""))
-        if upload is None or not media_id.isdigit():
+        media_id = id_value(str(attrs.get("id", "")))
+        if upload is None or media_id is None:
             continue
         try:
-            prepared[int(media_id)] = await media_service.prepare_update(
-                container.settings, container.storage, int(media_id), thumbnail=upload
+            prepared[media_id] = await media_service.prepare_update(
+                container.settings, container.storage, media_id, thumbnail=upload
             )
         except BaseException:
             await media_service.discard_files(
