@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # `make run` serves plain http on localhost for development; tests and other targets set their own.
 RUN_ENV := KINFOLK_PROTOCOL=$${KINFOLK_PROTOCOL:-http} KINFOLK_DOMAIN=$${KINFOLK_DOMAIN:-localhost:8000}
 
-.PHONY: run test lint typecheck install migrate clean compat bench
+.PHONY: run test lint typecheck install migrate clean compat bench fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		apt-get install -y -qq wrk >/dev/null 2>&1; } || echo "wrk unavailable: using the Python load generator"
 	$(BIN)/python -m bench $(if $(filter 1,$(QUICK)),--quick) $(if $(BENCH_SECTIONS),--sections $(BENCH_SECTIONS))
+
+# Property-based fuzzing (fuzz/README.md): every route with Hypothesis, then Schemathesis with
+# Mastodon's OpenAPI description against a live server; no input may get a 5xx. FUZZ_SECONDS,
+# FUZZ_EXAMPLES, FUZZ_SEED, FUZZ_ROUTES; OPENAPI_SECONDS (0 skips Schemathesis), OPENAPI_EXAMPLES.
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/routes.py
+	[ "$${OPENAPI_SECONDS:-60}" = 0 ] || $(BIN)/python fuzz/openapi_run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

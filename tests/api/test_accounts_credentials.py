@@ -256,7 +256,6 @@ async def test_mentions_in_the_bio_link_known_accounts(client: httpx.AsyncClient
         ({"fields_attributes": [{"name": "n" * 256, "value": "v"}]}, "fields"),
         ({"fields_attributes": [{"name": "n", "value": "v" * 256}]}, "fields"),
         ({"source": {"privacy": "direct"}}, "source.privacy"),
-        ({"source": {"language": "not a language"}}, "source.language"),
         ({"source": {"quote_policy": "everyone"}}, "source.quote_policy"),
         ({"attribution_domains": ["not a domain!"]}, "attribution_domains"),
         ({"attribution_domains": [f"d{i}.example" for i in range(11)]}, "attribution_domains"),

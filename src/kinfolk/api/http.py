@@ -7,6 +7,7 @@ Parameters arrive as query strings, urlencoded or multipart forms, or JSON, inte
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -17,6 +18,9 @@ from starlette.responses import Response
 
 from kinfolk.api.locale import remember_lang
 from kinfolk.kernel.errors import BadRequest, KinfolkError, NotFound, Unprocessable
+from kinfolk.kernel.ids import id_value, is_digits
+
+__all__ = ["id_value", "is_digits"]  # re-exported: routes read ids through this module
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -172,7 +176,25 @@ def is_upload(value: Any) -> bool:
 
 def path_id(request: Request, name: str = "id") -> int:
     """Ids in paths are numbers that fit 64 bits; anything else is simply not found, as in Mastodon."""
-    raw = str(request.path_params.get(name, ""))
-    if not raw.isdigit() or int(raw) >= 1 << 63:
+    number = id_value(str(request.path_params.get(name, "")))
+    if number is None:
         raise NotFound()
-    return int(raw)
+    return number
+
+
+def parse_datetime(value: Any, message: str) -> datetime | None:
+    """An ISO 8601 time from a client, in UTC; None when absent. Anything that is not one, or that
+    falls outside the years 1-9999 once in UTC (9999-12-31T23:59:59-14:00 does), is a 422 with
+    `message`, never an OverflowError: every date parameter goes through here."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise Unprocessable(message)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = datetime.fromisoformat(text)
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise Unprocessable(message) from exc

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from kinfolk.api.http import as_bool
+from kinfolk.api.http import as_bool, parse_datetime
+from kinfolk.domain.instance.languages import known_language
 from kinfolk.domain.polls.service import PollParams
 from kinfolk.domain.statuses.service import PostParams, check_length
 from kinfolk.kernel.errors import Unprocessable
@@ -74,7 +75,6 @@ def parse_post(
     visibility = params.get("visibility") or None
     if visibility is not None and not isinstance(visibility, str):
         raise Unprocessable("Validation failed: Visibility is not included in the list")
-    language = params.get("language") or None
     return PostParams(
         text=text,
         media_ids=_ids(params.get("media_ids"), "media_ids"),
@@ -82,7 +82,8 @@ def parse_post(
         sensitive=as_bool(params.get("sensitive")),
         spoiler_text=spoiler_text,
         visibility=visibility,
-        language=str(language)[:16] if language else None,
+        # An unknown language is dropped, as Mastodon does; posting then falls back to the default.
+        language=known_language(params.get("language")),
         poll=parse_poll(params.get("poll")),
         quoted_status_id=_id(params.get("quoted_status_id"), "quoted_status_id"),
         quote_approval_policy=params.get("quote_approval_policy") or None,
@@ -102,12 +103,4 @@ def _media_attributes(value: Any) -> list[dict[str, Any]]:
 
 
 def parse_scheduled_at(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise Unprocessable("Validation failed: Scheduled at is invalid") from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when
+    return parse_datetime(value, "Validation failed: Scheduled at is invalid")

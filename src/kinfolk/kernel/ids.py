@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from typing import Any
 
 _SEQUENCE_BITS = 16
 _SEQUENCE_MASK = (1 << _SEQUENCE_BITS) - 1
@@ -58,3 +59,28 @@ def id_floor_for_ms(ms: int) -> int:
 
 def id_timestamp_ms(value: int) -> int:
     return value >> _SEQUENCE_BITS
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes '²' and '١٢', on which `int()` fails or which
+    no client means as a number."""
+    return text.isascii() and text.isdigit()
+
+
+def id_value(value: Any) -> int | None:
+    """An id as clients send it (a number, or a string of ASCII digits) when it can name a row,
+    0 <= id < 2**63 (SQLite's and PostgreSQL's bigint); None for anything else, which callers
+    treat as naming nothing. Ids from requests are read through here, so no database driver
+    ever sees an integer it cannot bind."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not is_digits(text) or len(text) > 19:
+            return None
+        number = int(text)
+    else:
+        return None
+    return number if 0 <= number < 1 << 63 else None

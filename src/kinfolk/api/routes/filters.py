@@ -16,7 +16,7 @@ from kinfolk.api.entities.filter import (
     render_keyword,
     render_v1_filter,
 )
-from kinfolk.api.http import as_bool, json_response, path_id, read_params
+from kinfolk.api.http import as_bool, id_value, is_digits, json_response, path_id, read_params
 from kinfolk.domain.filters import service
 from kinfolk.domain.filters.service import UNSET, FilterInput, FilterView, KeywordInput, V1Input
 from kinfolk.kernel.errors import Unprocessable
@@ -60,7 +60,7 @@ def _expires_in(params: dict[str, Any]) -> int | object | None:
     if isinstance(value, int | float):
         return int(value)
     text = str(value).strip()
-    if not text.lstrip("-").isdigit():
+    if not is_digits(text.lstrip("-")):
         raise Unprocessable("Validation failed: Expires in is not a number")
     return int(text)
 
@@ -68,11 +68,9 @@ def _expires_in(params: dict[str, Any]) -> int | object | None:
 def _id(value: Any) -> int | None:
     if value is None or value == "":
         return None
-    text = str(value).strip()
-    if not text.isdigit() or int(text) >= 1 << 63:
-        # An id that cannot exist: matches nothing, which is a 404 for keyword updates.
-        return -1
-    return int(text)
+    number = id_value(value if isinstance(value, int) else str(value))
+    # An id that cannot exist matches nothing, which is a 404 for keyword updates.
+    return -1 if number is None else number
 
 
 async def _rails_array(request: Request) -> list[dict[str, Any]]:

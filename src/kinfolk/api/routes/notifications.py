@@ -17,7 +17,7 @@ from kinfolk.api.entities.notification import render_notifications
 from kinfolk.api.entities.notification_group import render_grouped
 from kinfolk.api.entities.notification_policy import policy_json, policy_v1_json
 from kinfolk.api.entities.notification_request import render_requests
-from kinfolk.api.http import as_bool, json_response, path_id, read_params
+from kinfolk.api.http import as_bool, id_value, json_response, path_id, read_params
 from kinfolk.api.paging import Limits, paged_response, parse_limit, parse_page
 from kinfolk.domain.notifications import listing, policy
 from kinfolk.domain.notifications.repo import Browse
@@ -39,7 +39,7 @@ def _list(value: Any) -> list[str]:
 
 
 def _ids(value: Any) -> list[int]:
-    return [int(v) for v in _list(value) if v.strip().isdigit() and int(v) <= _ID_MAX]
+    return [n for n in (id_value(v) for v in _list(value)) if n is not None]
 
 
 def _browse(viewer_id: int, params: dict[str, Any]) -> Browse | None:
@@ -47,10 +47,9 @@ def _browse(viewer_id: int, params: dict[str, Any]) -> Browse | None:
     from_account_id = None
     raw = params.get("account_id")
     if raw not in (None, ""):
-        text = str(raw).strip()
-        if not text.isdigit() or int(text) > _ID_MAX:
+        from_account_id = id_value(raw if isinstance(raw, int) else str(raw))
+        if from_account_id is None:
             return None
-        from_account_id = int(text)
     return listing.browse_for(
         viewer_id,
         types=_list(params.get("types")),

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import require_user
 from kinfolk.api.entities.report import render_report
-from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.http import as_bool, id_value, json_response, read_params
 from kinfolk.api.rate_limits import family
 from kinfolk.domain import rate_limits
 from kinfolk.domain.moderation.service import NewReport, file_report
@@ -31,9 +31,10 @@ def _ids(value: Any) -> list[int]:
     """Ids that cannot name a row find nothing: a 404, as Mastodon's `find` gives."""
     out = []
     for item in _items(value):
-        if not item.isdigit() or int(item) > _ID_MAX:
+        number = id_value(item)
+        if number is None:
             raise NotFound()
-        out.append(int(item))
+        out.append(number)
     return out
 
 

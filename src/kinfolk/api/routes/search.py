@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from kinfolk.api.app import get_container
 from kinfolk.api.auth import authorize_if_token, viewer_account_id
 from kinfolk.api.entities.search import render_search
-from kinfolk.api.http import as_bool, json_response, read_params
+from kinfolk.api.http import as_bool, is_digits, json_response, read_params
 from kinfolk.api.paging import STATUSES, parse_id, parse_limit
 from kinfolk.domain.search.resolver import remote_resolver
 from kinfolk.domain.search.service import SearchParams, search
@@ -23,7 +23,7 @@ def _offset(value: Any) -> int:
     text = str(value).strip() if value is not None else ""
     digits = ""
     for char in text:
-        if not char.isdigit():
+        if not is_digits(char):
             break
         digits += char
     return int(digits[:9]) if digits else 0

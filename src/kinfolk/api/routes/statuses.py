@@ -14,7 +14,7 @@ from kinfolk.api.entities.account import render_accounts
 from kinfolk.api.entities.poll import render_poll_for
 from kinfolk.api.entities.scheduled_status import render_scheduled
 from kinfolk.api.entities.status import render_history, render_posted, render_status, render_statuses
-from kinfolk.api.http import as_bool, json_response, path_id, read_params
+from kinfolk.api.http import as_bool, id_value, is_digits, json_response, path_id, read_params
 from kinfolk.api.paging import ACCOUNTS, STATUSES, paged_response, parse_page
 from kinfolk.api.params_status import parse_post, parse_scheduled_at
 from kinfolk.api.rate_limits import family
@@ -102,7 +102,7 @@ async def show_many(request: Request) -> Response:
     container = get_container(request)
     params = await read_params(request)
     raw = params.get("id") or []
-    ids = [int(i) for i in (raw if isinstance(raw, list) else [raw]) if str(i).isdigit()][:20]
+    ids = [n for n in (id_value(i) for i in (raw if isinstance(raw, list) else [raw])) if n is not None][:20]
     async with container.db.uow(write=False) as uow:
         viewer = await current_viewer(request, uow)
         if viewer is not None:
@@ -161,12 +161,12 @@ async def _prepare_thumbnails(
         upload = as_upload(
             attrs.get("thumbnail"), field="Thumbnail", max_bytes=container.settings.image_size_limit
         )
-        media_id = str(attrs.get("id", ""))
-        if upload is None or not media_id.isdigit():
+        media_id = id_value(str(attrs.get("id", "")))
+        if upload is None or media_id is None:
             continue
         try:
-            prepared[int(media_id)] = await media_service.prepare_update(
-                container.settings, container.storage, int(media_id), thumbnail=upload
+            prepared[media_id] = await media_service.prepare_update(
+                container.settings, container.storage, media_id, thumbnail=upload
             )
         except BaseException:
             await media_service.discard_files(
@@ -279,7 +279,11 @@ async def vote(request: Request) -> Response:
         poll, _ = await queries.visible_poll(uow.session, path_id(request), account.id)
         raw = params.get("choices") or []
         raw_list = raw if isinstance(raw, list) else list(raw.values()) if isinstance(raw, dict) else [raw]
-        choices = [int(c) for c in raw_list if str(c).lstrip("-").isdigit()]
+        choices = [
+            int(c)
+            for c in raw_list
+            if isinstance(c, int | str) and is_digits(str(c).strip().lstrip("-")) and len(str(c).strip()) < 10
+        ]
         if len(choices) != len(raw_list):
             from kinfolk.kernel.errors import Unprocessable
 

@@ -13,7 +13,7 @@ from kinfolk.api.auth import current_viewer
 from kinfolk.api.entities.status import render_statuses
 from kinfolk.api.entities.tag import render_tags
 from kinfolk.api.entities.trends import render_trending_link
-from kinfolk.api.http import json_response, read_params
+from kinfolk.api.http import is_digits, json_response, read_params
 from kinfolk.api.paging import Limits, parse_limit
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.trends import service
@@ -26,7 +26,7 @@ _MAX_OFFSET = 10_000
 
 def _offset(value: Any) -> int:
     text = str(value).strip() if value is not None else ""
-    return min(int(text), _MAX_OFFSET) if text.isdigit() else 0
+    return min(int(text[:9]), _MAX_OFFSET) if is_digits(text) else 0
 
 
 async def _viewer_id(request: Request, uow: UnitOfWork) -> int | None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kinfolk.api.http import as_bool
+from kinfolk.api.http import as_bool, id_value
 from kinfolk.api.streaming.viewer import StreamRefused, StreamViewer
 from kinfolk.container import Container
 from kinfolk.domain.timelines import streams
@@ -120,9 +120,10 @@ async def resolve(
     list_id = _param(params, "list")
     if list_id is None:
         raise StreamRefused(400, "Missing list name parameter")
-    if not list_id.isdigit() or int(list_id) >= 1 << 63:
+    number = id_value(list_id)
+    if number is None:
         raise StreamRefused(401, "Not authorized to stream this list")
     async with container.db.uow(write=False) as uow:
-        if await get_list(uow.session, viewer.account_id, int(list_id)) is None:
+        if await get_list(uow.session, viewer.account_id, number) is None:
             raise StreamRefused(401, "Not authorized to stream this list")
-    return StreamSpec((stream, list_id), {streams.list_channel(int(list_id)): HOME})
+    return StreamSpec((stream, list_id), {streams.list_channel(number): HOME})

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from kinfolk.domain.accounts.models import Account, User
+from kinfolk.domain.instance.languages import known_language
 from kinfolk.kernel.errors import Unprocessable
 
 DISPLAY_NAME_MAX = 30
@@ -36,7 +37,6 @@ EXPAND_MEDIA_CHOICES = ("default", "show_all", "hide_all")
 # Uploaded avatars and headers larger than this are refused before decoding (Mastodon: 8 MB).
 PROFILE_IMAGE_MAX_BYTES = 8 * 1024 * 1024
 
-_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 
 REMOVE: Literal["remove"] = "remove"
@@ -262,10 +262,9 @@ def _parse_source(raw: Any, errors: ValidationErrors) -> dict[str, Any]:
         language = raw.get("language")
         if language is None or (isinstance(language, str) and not language.strip()):
             settings["default_language"] = None
-        elif isinstance(language, str) and _LANGUAGE_RE.match(language.strip()):
-            settings["default_language"] = language.strip()
         else:
-            errors.add("source.language", "ERR_INCLUSION", "is not a supported language code")
+            # An unknown language is dropped to none (Mastodon's posting cascade then skips it).
+            settings["default_language"] = known_language(language)
     quote_policy = raw.get("quote_policy")
     if quote_policy is not None and quote_policy != "":
         if quote_policy in QUOTE_POLICIES:

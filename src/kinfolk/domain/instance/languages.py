@@ -215,3 +215,12 @@ LANGUAGES: dict[str, str] = {**ISO_639_1, **ISO_639_3_EXTRA}
 
 def is_known_language(code: str) -> bool:
     return code.lower() in LANGUAGES
+
+
+def known_language(value: object) -> str | None:
+    """The ISO 639 code `value` names (`pt-BR` and `pt_BR` name `pt`), or None when it names none:
+    Mastodon drops an unknown language rather than refusing the request."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    code = value.strip().replace("_", "-").split("-")[0].lower()
+    return code if code in LANGUAGES else None

@@ -58,7 +58,7 @@ from kinfolk.domain.statuses.models import ConversationMute, Mention, Status
 from kinfolk.domain.timelines.models import Marker
 from kinfolk.domain.visibility import visible_to
 from kinfolk.kernel.clock import utcnow
-from kinfolk.kernel.ids import new_id
+from kinfolk.kernel.ids import id_value, new_id
 from kinfolk.kernel.paging import Page
 
 STAFF_ROLES = ("owner", "admin", "moderator")
@@ -417,10 +417,8 @@ async def get_browsable(session: AsyncSession, browse: Browse, notification_id: 
 def _by_group_key(n: Any, group_key: str) -> ColumnElement[bool]:
     """`ungrouped-<id>` names one notification; any other key names a group."""
     if group_key.startswith("ungrouped-"):
-        raw = group_key.removeprefix("ungrouped-")
-        if not raw.isdigit() or int(raw) >= 1 << 63:
-            return literal(False)
-        return n.id == int(raw)
+        number = id_value(group_key.removeprefix("ungrouped-"))
+        return literal(False) if number is None else n.id == number
     return n.group_key == group_key
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
-from kinfolk.domain.instance.languages import is_known_language
+from kinfolk.domain.instance.languages import known_language
 from kinfolk.domain.notifications.service import notify
 from kinfolk.domain.relationships import repo
 from kinfolk.domain.relationships.models import Follow, FollowRequest
@@ -156,18 +156,9 @@ async def get_target(session: AsyncSession, account_id: int) -> Account:
 
 
 def validate_languages(languages: Sequence[Any]) -> list[str] | None:
-    """Known language codes, de-duplicated; an empty list means every language (None)."""
-    codes = []
-    for value in languages:
-        code = str(value).strip().lower() if value is not None else ""
-        if not code:
-            continue
-        if not is_known_language(code):
-            raise Unprocessable(
-                "Validation failed: Languages contains an invalid language code",
-                details={"languages": [{"error": "ERR_INVALID", "description": f"{code} is not a language"}]},
-            )
-        codes.append(code)
+    """Known ISO 639 codes, de-duplicated; unknown ones are dropped, as Mastodon drops an unknown
+    language; an empty list means every language (None)."""
+    codes = [code for code in (known_language(v) for v in languages) if code is not None]
     return list(dict.fromkeys(codes)) or None
 
 

@@ -81,6 +81,15 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _next_midnight(day: date) -> datetime:
+    """The midnight ending `day`; for 9999-12-31, the last representable instant instead of an
+    OverflowError (nothing is posted after it either way)."""
+    try:
+        return _midnight(day) + timedelta(days=1)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
 def _operator(parsed: ParsedQuery, name: str, value: str, negated: bool) -> bool:
     """Apply one operator; False if it is not one we understand (it is then searched as text)."""
     name = name.lower()
@@ -100,9 +109,9 @@ def _operator(parsed: ParsedQuery, name: str, value: str, negated: bool) -> bool
         if name == "before":
             parsed.before = _midnight(day)
         elif name == "after":
-            parsed.after = _midnight(day) + timedelta(days=1)
+            parsed.after = _next_midnight(day)
         else:
-            parsed.after, parsed.before = _midnight(day), _midnight(day) + timedelta(days=1)
+            parsed.after, parsed.before = _midnight(day), _next_midnight(day)
     elif name == "in" and value.lower() in ("library", "all"):
         parsed.library_only = value.lower() == "library"
     else:

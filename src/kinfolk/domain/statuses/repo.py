@@ -13,6 +13,7 @@ from kinfolk.domain.statuses.models import (
     Favourite,
     IdempotencyKey,
     Mention,
+    ScheduledStatus,
     Status,
     StatusEdit,
     StatusPin,
@@ -165,3 +166,12 @@ async def conversation_muted(session: AsyncSession, account_id: int, conversatio
 
 
 __all__ = ["Bookmark", "Favourite", "StatusPin"]
+
+
+async def held_media_ids(session: AsyncSession, account_id: int) -> set[int]:
+    """Media that the account's scheduled posts hold: not attachable elsewhere until posted
+    (at most 300 rows, Mastodon's limit of scheduled posts per account)."""
+    rows = await session.execute(
+        select(ScheduledStatus.media_attachment_ids).where(ScheduledStatus.account_id == account_id)
+    )
+    return {int(i) for (ids,) in rows for i in ids or []}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -62,15 +62,7 @@ async def schedule(
     _validate_common(settings, params)
     await referenced(session, account, params)
     media = await _load_media(session, account, params.media_ids, None)
-    count = len(
-        (
-            await session.execute(select(ScheduledStatus.id).where(ScheduledStatus.account_id == account.id))
-        ).all()
-    )
-    if count >= MAX_TOTAL:
-        raise Unprocessable(
-            f"Validation failed: You have exceeded the limit of {MAX_TOTAL} scheduled statuses"
-        )
+    await check_limits(session, account.id, when)
     item = ScheduledStatus(
         account_id=account.id,
         scheduled_at=when,
@@ -84,6 +76,29 @@ async def schedule(
         session.add(IdempotencyKey(account_id=account.id, key=idempotency_key, scheduled_status_id=item.id))
         await session.flush()
     return item
+
+
+async def check_limits(
+    session: AsyncSession, account_id: int, when: datetime, *, moving: int | None = None
+) -> None:
+    """Mastodon's ScheduledStatusValidator: at most MAX_TOTAL scheduled posts per account, and
+    MAX_PER_DAY on the (UTC) day of `when`. `moving` is a scheduled post being rescheduled: it
+    does not count against itself. Bounded: an account holds at most MAX_TOTAL rows."""
+    rows = (
+        await session.execute(
+            select(ScheduledStatus.id, ScheduledStatus.scheduled_at).where(
+                ScheduledStatus.account_id == account_id
+            )
+        )
+    ).all()
+    others = [at for item_id, at in rows if item_id != moving]
+    if moving is None and len(others) >= MAX_TOTAL:
+        raise Unprocessable(f"Validation failed: You have exceeded the limit of {MAX_TOTAL} scheduled posts")
+    day = when.astimezone(UTC).date()
+    if sum(1 for at in others if at.astimezone(UTC).date() == day) >= MAX_PER_DAY:
+        raise Unprocessable(
+            f"Validation failed: You have exceeded the limit of {MAX_PER_DAY} scheduled posts for today"
+        )
 
 
 async def list_for(session: AsyncSession, account_id: int, page: Page) -> list[ScheduledStatus]:
@@ -101,6 +116,7 @@ async def get_own(session: AsyncSession, account_id: int, scheduled_id: int) -> 
 async def reschedule(session: AsyncSession, item: ScheduledStatus, when: datetime) -> ScheduledStatus:
     if when < utcnow() + MIN_AHEAD:
         raise Unprocessable("Validation failed: Scheduled at The scheduled date must be in the future")
+    await check_limits(session, item.account_id, when, moving=item.id)
     item.scheduled_at = when
     item.params = {**item.params, "scheduled_at": when.isoformat()}
     await session.flush()
