@@ -118,3 +118,4 @@ async def test_requests_queue_jobs_and_pool(scraper: tuple[httpx.AsyncClient, Co
     assert last[("kinfolk_jobs_queued", (("queue", "metricsq"),))] == 1  # the one not yet due
     assert last[("kinfolk_jobs_dead", (("kind", "test.metrics_fails"),))] == 1
     assert ("kinfolk_streaming_connections", ()) in last
+    assert not [key for key in last if key[0].endswith("_created")]
