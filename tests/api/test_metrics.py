@@ -118,3 +118,26 @@ async def test_requests_queue_jobs_and_pool(scraper: tuple[httpx.AsyncClient, Co
     assert last[("kinfolk_jobs_queued", (("queue", "metricsq"),))] == 1  # the one not yet due
     assert last[("kinfolk_jobs_dead", (("kind", "test.metrics_fails"),))] == 1
     assert ("kinfolk_streaming_connections", ()) in last
+    assert not [key for key in last if key[0].endswith("_created")]
+
+
+async def test_streaming_connections_are_counted_while_open(
+    scraper: tuple[httpx.AsyncClient, Container], make_user
+) -> None:
+    from kinfolk.api.streaming.session import StreamSession
+    from kinfolk.api.streaming.viewer import check
+
+    client, container = scraper
+    alice = await make_user("alice")
+    gauge = ("kinfolk_streaming_connections", ())
+    before = (await scrape(client))[gauge]
+    viewer = await check(container, alice.token)
+    assert viewer is not None
+    sessions = [StreamSession(container, viewer) for _ in range(2)]
+    for session in sessions:
+        await session.open()
+    assert (await scrape(client))[gauge] == before + 2
+    for session in sessions:
+        await session.close()
+        await session.close()  # closing twice counts once
+    assert (await scrape(client))[gauge] == before

@@ -170,6 +170,15 @@ async def test_tar_gz_round_trip_and_refusals(
         answer = await client.get(f"/api/v1/statuses/{status['id']}", headers=headers)
         assert answer.json()["content"] == status["content"]
 
+    # A database kept outside the data directory is not overwritten either.
+    elsewhere = tmp_path / "elsewhere.sqlite3"
+    elsewhere.write_bytes(b"someone's data")
+    _env(monkeypatch, tmp_path / "empty-data")
+    monkeypatch.setenv("KINFOLK_DATABASE_URL", f"sqlite:///{elsewhere}")
+    assert main(["restore", str(archive)]) == 1
+    assert "--force" in capsys.readouterr().err and elsewhere.read_bytes() == b"someone's data"
+    monkeypatch.delenv("KINFOLK_DATABASE_URL")
+
     # Not a backup at all.
     (tmp_path / "junk").mkdir()
     _env(monkeypatch, tmp_path / "fresh")

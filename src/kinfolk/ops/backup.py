@@ -141,6 +141,8 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Path:
             f"{data_dir} is not empty: restore into a new data directory, or pass --force to replace "
             "its database, media and keys (stop the server first)"
         )
+    if target_db.is_file() and target_db.stat().st_size > 0 and not force:
+        raise BackupError(f"{target_db} exists: pass --force to replace it (stop the server first)")
     if not source.exists():
         raise BackupError(f"{source} does not exist")
     if _is_archive(source):
