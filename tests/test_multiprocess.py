@@ -144,6 +144,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "KINFOLK_DATA_DIR": str(tmp / "data"),
             "KINFOLK_SECRET_KEY": "multiprocess-test-secret",
             "KINFOLK_DOMAIN": "kinfolk.test",
+            # The processes are reached by address: a Host the server must accept.
+            "KINFOLK_ALTERNATE_DOMAINS": "127.0.0.1",
             "KINFOLK_PROTOCOL": "https",
             "KINFOLK_JOB_MODULES": "tests.multiprocess_jobs",
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),

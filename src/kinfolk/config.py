@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     # Other host names this server answers to (comma-separated), besides `domain`; any other Host
     # header is refused with 421 (Mastodon's ALTERNATE_DOMAINS). Generated URLs always use `domain`.
     alternate_domains: str = ""
-    # Mastodon's rate limits (api/rate_limits.py); false turns every limit off (benchmarks, compat).
+    # Mastodon's rate limits (domain/rate_limits.py); false turns every limit off (bench, compat).
     rate_limits: bool = True
     registrations: Literal["open", "approval", "closed"] = "open"
     # Who may read /api/v1/instance/domain_blocks: nobody (404, Mastodon's default), users, all.

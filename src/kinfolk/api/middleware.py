@@ -101,8 +101,9 @@ class ProxyHeadersMiddleware:
                         scope = dict(scope, client=(real, 0))
                 forwarded_host = headers.get(b"x-forwarded-host")
                 if forwarded_host:
-                    # The name the client asked the proxy for: what the host check judges.
-                    value = forwarded_host.split(b",")[0].strip()
+                    # The name the client asked the proxy for: what the host check judges. The
+                    # right-most value is the one our own proxy wrote.
+                    value = forwarded_host.split(b",")[-1].strip()
                     if value:
                         kept = [(k, v) for k, v in scope.get("headers", []) if k != b"host"]
                         scope = dict(scope, headers=[*kept, (b"host", value)])
