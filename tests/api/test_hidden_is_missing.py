@@ -113,6 +113,8 @@ def _cases() -> list[Case]:
         Case("PATCH", "/api/v1/collections/{collection}", {"name": "mine now"}),
         Case("DELETE", "/api/v1/collections/{collection}"),
         Case("POST", "/api/v1/collections/{collection}/items", {"account_id": "{carol}"}),
+        Case("DELETE", "/api/v1/collections/{collection}/items/{item}"),
+        Case("POST", "/api/v1/collections/{collection}/items/{item}/revoke"),
         Case("DELETE", "/api/v1/conversations/{conversation}"),
         Case("POST", "/api/v1/conversations/{conversation}/read"),
         Case("GET", "/api/v1/notifications/{notification}"),
@@ -264,8 +266,14 @@ async def _hidden_objects(client: httpx.AsyncClient, make_user: Any, drain_jobs:
     requests = (await client.get("/api/v1/notifications/requests", headers=a)).json()
     ids["request"] = requests[0]["id"]
     erin = await make_user("erin")
-    made_collection = await client.post("/api/v1/collections", json={"name": "erin's"}, headers=erin.headers)
-    ids["collection"] = (await _ok(made_collection))["collection"]["id"]
+    made_collection = await client.post(
+        "/api/v1/collections",
+        json={"name": "erin's", "account_ids": [str(bob.account_id)]},
+        headers=erin.headers,
+    )
+    collection = (await _ok(made_collection))["collection"]
+    ids["collection"] = collection["id"]
+    ids["item"] = collection["items"][0]["id"]
     await _ok(await client.post(f"/api/v1/accounts/{bob.account_id}/block", headers=erin.headers))
     # Bob's own filter and list, to add Alice's things to.
     own = await client.post("/api/v2/filters", json={"title": "b", "context": ["home"]}, headers=bob.headers)

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
-from kinfolk.api.auth import current_viewer, require, require_user
+from kinfolk.api.auth import authorize_if_token, require, require_user
 from kinfolk.api.entities.account import render_account, render_accounts, render_credential_account
 from kinfolk.api.entities.preferences import preferences_json
 from kinfolk.api.entities.token import render_token
@@ -26,7 +26,7 @@ from kinfolk.domain.accounts.registration import (
     register,
     resend_confirmation_for,
 )
-from kinfolk.kernel.errors import BadRequest, Forbidden, TooManyRequests, Unprocessable
+from kinfolk.kernel.errors import BadRequest, TooManyRequests, Unprocessable
 
 MAX_ACCOUNTS_PER_REQUEST = 40
 _ABSENT = object()
@@ -44,9 +44,7 @@ def _str(value: Any) -> str:
 
 async def _authorize_if_token(request: Request, uow: UnitOfWork, scope: str) -> None:
     """Public endpoints still check a token when one is sent: bad is 401, wrong scope 403."""
-    viewer = await current_viewer(request, uow)
-    if viewer is not None and not viewer.has_scope(scope):
-        raise Forbidden("This action is outside the authorized scopes")
+    await authorize_if_token(request, uow, scope)
 
 
 async def create_account(request: Request) -> Response:
@@ -180,9 +178,7 @@ async def check_confirmation(request: Request) -> Response:
     """GET /api/v1/emails/check_confirmation: whether the signed-in user's address is confirmed."""
     container = get_container(request)
     async with container.db.uow(write=False) as uow:
-        viewer = await current_viewer(request, uow)
-        if viewer is not None and not viewer.has_scope("read:accounts"):
-            raise Forbidden("This action is outside the authorized scopes")
+        viewer = await authorize_if_token(request, uow, "read:accounts")
         if viewer is None or viewer.user is None:
             raise Unprocessable("This method requires an authenticated user")
         confirmed = viewer.user.confirmed_at is not None

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
-from kinfolk.api.auth import current_viewer, require_user
+from kinfolk.api.auth import authorize_if_token, require_user, viewer_account_id
 from kinfolk.api.entities.collection import item_json, render_collections, render_with_accounts
 from kinfolk.api.http import as_bool, json_response, read_params
 from kinfolk.api.offset_paging import offset_link_header, parse_offset
@@ -19,7 +19,7 @@ from kinfolk.api.paging import Limits, parse_limit
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.collections import service
 from kinfolk.domain.collections.service import CollectionParams, CollectionView, OffsetPage
-from kinfolk.kernel.errors import Forbidden, NotFound, Unprocessable
+from kinfolk.kernel.errors import NotFound, Unprocessable
 
 COLLECTIONS = Limits(default=40, maximum=80)
 _ID_LIMIT = 1 << 63
@@ -79,12 +79,7 @@ def _collection_params(params: dict[str, Any], *, with_accounts: bool) -> Collec
 
 async def _reader_id(request: Request, uow: UnitOfWork) -> int | None:
     """Public reads still check a token when one is sent: bad is 401, wrong scope 403."""
-    viewer = await current_viewer(request, uow)
-    if viewer is None:
-        return None
-    if not viewer.has_scope("read:collections"):
-        raise Forbidden("This action is outside the authorized scopes")
-    return viewer.account.id if viewer.account is not None else None
+    return viewer_account_id(await authorize_if_token(request, uow, "read:collections"))
 
 
 def _paged(request: Request, page: OffsetPage[CollectionView], base_url: str) -> Response:

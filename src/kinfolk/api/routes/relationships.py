@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from kinfolk.api.app import get_container
-from kinfolk.api.auth import current_viewer, require_user
+from kinfolk.api.auth import authorize_if_token, require_user, viewer_account_id
 from kinfolk.api.entities.account import render_accounts
 from kinfolk.api.entities.relationship import (
     familiar_followers_json,
@@ -33,7 +33,7 @@ from kinfolk.domain import rate_limits
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships import service
 from kinfolk.domain.relationships.service import FollowOptions, Relationship
-from kinfolk.kernel.errors import BadRequest, Forbidden, Unprocessable
+from kinfolk.kernel.errors import BadRequest, Unprocessable
 
 _ID_MAX = (1 << 63) - 1
 _INT_RE = re.compile(r"^\s*\d+\s*$")
@@ -129,12 +129,7 @@ async def _user(request: Request, uow: UnitOfWork, scope: str) -> Account:
 
 async def _optional_viewer_id(request: Request, uow: UnitOfWork, scope: str) -> int | None:
     """Public lists still check a token when one is sent: bad is 401, wrong scope 403."""
-    viewer = await current_viewer(request, uow)
-    if viewer is None:
-        return None
-    if not viewer.has_scope(scope):
-        raise Forbidden("This action is outside the authorized scopes")
-    return viewer.account.id if viewer.account is not None else None
+    return viewer_account_id(await authorize_if_token(request, uow, scope))
 
 
 # -- writes that answer with a Relationship -------------------------------------------------

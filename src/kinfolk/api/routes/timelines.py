@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from kinfolk.api import home_page
 from kinfolk.api.app import get_container
-from kinfolk.api.auth import current_viewer, require, require_user
+from kinfolk.api.auth import authorize_if_token, require_user, viewer_account_id
 from kinfolk.api.entities.status import render_statuses
 from kinfolk.api.http import as_bool, path_id, read_params
 from kinfolk.api.paging import STATUSES, paged_response, parse_page
@@ -50,11 +50,7 @@ async def _page_response(
 
 async def _optional_viewer(request: Request, uow: UnitOfWork) -> int | None:
     """Public timelines need no token; a token given must be valid and may read statuses."""
-    viewer = await current_viewer(request, uow)
-    if viewer is None:
-        return None
-    await require(request, uow, "read:statuses", user=False)
-    return viewer.account.id if viewer.account else None
+    return viewer_account_id(await authorize_if_token(request, uow, "read:statuses"))
 
 
 async def home(request: Request) -> Response:

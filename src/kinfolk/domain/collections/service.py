@@ -366,7 +366,7 @@ async def remove_item(uow: UnitOfWork, owner_id: int, collection_id: int, item_i
 async def revoke_item(uow: UnitOfWork, account_id: int, collection_id: int, item_id: int) -> None:
     """The featured account takes itself out of someone's collection."""
     session = uow.session
-    collection = await _get(session, collection_id)
+    collection = await _seen_by(session, collection_id, account_id)
     item = await repo.get_item(session, collection.id, item_id)
     if item is None:
         raise NotFound()
