@@ -12,6 +12,7 @@ from kinfolk.text.compose import (
     Entity,
     cannot_fit,
     count_characters,
+    exceeds_limit,
     extract_entities,
     extract_hashtags,
     extract_mentions,
@@ -229,3 +230,29 @@ def test_patterns_have_no_catastrophic_backtracking() -> None:
     ]:
         assert isinstance(extract_entities(text), list)
     assert re.compile("x")  # the module's patterns are compiled once, at import
+
+
+def test_exceeds_limit_decides_as_the_full_count_does() -> None:
+    texts = [
+        *_corpus(1500, seed=9),
+        "@a " * 200,
+        "https://e.co/x " * 40,
+        "@a@b.example " * 60,
+        ("https://e.co/" + "a" * MAX_URL_LENGTH) + " x",
+        "@a@" + "d" * 300 + " " + "x" * 200,
+    ]
+    for text in texts:
+        count = count_characters(text)
+        for limit in (0, 10, 50, 100, 500, count - 1, count, count + 1):
+            if limit >= 0:
+                assert exceeds_limit(text, limit) == (count > limit), (text, limit)
+
+
+def test_exceeds_limit_stops_early_on_a_flood_of_mentions() -> None:
+    import time
+
+    flood = "@a " * 29_000  # just under the bound that refuses unread
+    assert not cannot_fit(flood, 500)
+    started = time.perf_counter()
+    assert exceeds_limit(flood, 500)
+    assert time.perf_counter() - started < 0.01

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
+import pytest
+
 from kinfolk.text.plain_to_html import (
     MentionLink,
     extract_hashtags,
@@ -134,3 +139,71 @@ def test_mentions_inside_urls_do_not_count() -> None:
 
 def test_extract_hashtags_dedupes_case_insensitively() -> None:
     assert extract_hashtags("#Foo #foo #bar https://x.example/#frag") == ["Foo", "bar"]
+
+
+def _reference_entities(text: str) -> list[Any]:
+    """The extractor as first written: every match checked against every URL span."""
+    from kinfolk.text import plain_to_html as module
+
+    def trim(url: str) -> str:
+        while url:
+            last = url[-1]
+            if last.isalnum() or last in module._URL_END_OK:
+                break
+            if last == ")" and url.count("(") >= url.count(")"):
+                break
+            url = url[:-1]
+        return url
+
+    found: list[Any] = []
+    taken: list[tuple[int, int]] = []
+    for m in module.URL_RE.finditer(text):
+        url = trim(m.group(1))
+        if url and module._valid_url(url):
+            found.append(module._Entity(m.start(1), m.start(1) + len(url), "url", url))
+            taken.append((m.start(1), m.start(1) + len(url)))
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in taken)
+
+    for m in module.MENTION_RE.finditer(text):
+        if free(m.start(), m.end()):
+            found.append(module._Entity(m.start(), m.end(), "mention", m.group(1), m.group(2)))
+    for m in module.HASHTAG_RE.finditer(text):
+        name = m.group(1).rstrip(module._TAG_SEPARATORS)
+        end = m.start(1) + len(name)
+        if free(m.start(), end):
+            found.append(module._Entity(m.start(), end, "hashtag", name))
+    found.sort(key=lambda e: e.start)
+    result: list[Any] = []
+    last_end = 0
+    for entity in found:
+        if entity.start >= last_end:
+            result.append(entity)
+            last_end = entity.end
+    return result
+
+
+def test_linear_extraction_and_rendering_match_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kinfolk.text import plain_to_html as module
+
+    pieces = [
+        "@alice", "@Bob@k.test", "@bob@other.example", "#tag", "#日本", "https://e.example/a_(b)",
+        "(https://e.example/x)", "https://e.example/path?q=1.", "xmpp:a@b.c", "magnet:?xt=1", "e@mail",
+        "x=@y", "word", ".", ",", "!", "((", "))", "\n", "\n\n", "<b>", "&", "'",
+    ]  # fmt: skip
+    mentions = {
+        ("alice", None): MentionLink("https://k.test/@alice", "alice", "alice"),
+        ("bob", "k.test"): MentionLink("https://k.test/@bob", "bob", "bob"),
+        ("bob", "other.example"): MentionLink("https://o/@bob", "bob", "bob@other.example"),
+    }
+    rng = random.Random(4)
+    for _ in range(1500):
+        text = "".join(
+            rng.choice(pieces) + rng.choice([" ", "", " ", "\n"]) for _ in range(rng.randint(1, 20))
+        )
+        assert module._entities(text) == _reference_entities(text), text
+        html = plain_to_html(text, tag_url=tags, mentions=mentions, local_domain="k.test")
+        with monkeypatch.context() as patched:
+            patched.setattr(module, "_entities", _reference_entities)
+            assert plain_to_html(text, tag_url=tags, mentions=mentions, local_domain="k.test") == html

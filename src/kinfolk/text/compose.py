@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from kinfolk.text.spans import SortedSpans
@@ -109,6 +109,51 @@ def extract_entities(text: str) -> list[Entity]:
             continue
         hashtags.append(Entity("hashtag", match.start(), match.end(), match.group(1)))
     return sorted(urls + mentions + hashtags, key=lambda e: e.start)
+
+
+def _url_savings(text: str) -> Iterator[tuple[int, int, int]]:
+    """(start, end, characters saved by counting it as URL_LENGTH) for each URL, in order;
+    an overlong URL saves nothing but still hides what is inside it."""
+    for match in _URL_RE.finditer(text):
+        url = _trim_url(match.group(0))
+        if len(url) <= len("https://"):
+            continue
+        saved = len(url) - URL_LENGTH if len(url) <= MAX_URL_LENGTH else 0
+        yield match.start(), match.start() + len(url), saved
+
+
+def exceeds_limit(text: str, limit: int) -> bool:
+    """Whether `count_characters(text) > limit`, reading no more of the text than it takes.
+
+    Entities are met in order while a running count is kept: once everything before a point
+    already counts more than `limit`, the rest cannot bring it back, so a long post of mentions
+    is refused after its first few hundred characters instead of having every entity built.
+    """
+    if cannot_fit(text, limit):
+        return True
+    saved = 0
+    urls = _url_savings(text)
+    url = next(urls, None)
+    for match in _MENTION_RE.finditer(text):
+        start, end = match.span()
+        while url is not None and url[1] <= start:
+            saved += url[2]
+            if url[1] - saved > limit:
+                return True
+            url = next(urls, None)
+        if url is not None and url[0] < end:
+            continue  # inside a URL
+        domain = match.group(2)
+        if domain and len(domain) <= MAX_MENTION_DOMAIN_LENGTH:
+            saved += len(domain) + 1
+        if end - saved > limit:
+            return True
+    while url is not None:
+        saved += url[2]
+        if url[1] - saved > limit:
+            return True
+        url = next(urls, None)
+    return len(text) - saved > limit
 
 
 def cannot_fit(text: str, limit: int) -> bool:

@@ -150,3 +150,21 @@ def test_split_acct(acct: str, expected: tuple[str, str | None]) -> None:
 )
 def test_parse_account_id(value: str, expected: int | None) -> None:
     assert parse_account_id(value) == expected
+
+
+def test_profile_parsing_is_linear_and_refuses_oversized_input() -> None:
+    from tests.growth import assert_linear
+
+    def fields(n: int) -> dict[str, Any]:
+        return {
+            "fields_attributes": {
+                str(i): {"name": "n" * 300, "value": "@a https://b.c/ #d " * 20} for i in range(n)
+            },
+            "note": "@a https://b.c/ #d " * n,
+            "display_name": "x" * n,
+            "attribution_domains": ["a." * 200 + "com"] * n,
+        }
+
+    assert_linear(lambda params: parse(params), fields, base=10)
+    _, errors = parse(fields(100))
+    assert {"fields", "note", "display_name", "attribution_domains"} <= set(errors.details)

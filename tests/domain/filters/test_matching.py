@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 import re
 
+from tests.growth import assert_linear
+
 from kinfolk.domain.filters.matching import compile_keywords, first_match, keyword_pattern
 from kinfolk.domain.filters.models import FilterKeyword
 
@@ -26,7 +28,7 @@ def _reference(keywords: list[tuple[str, bool]], text: str) -> str | None:
 
 def test_same_first_match_as_the_regular_expression() -> None:
     rng = random.Random(7)
-    for _ in range(4000):
+    for _ in range(2000):
         keywords = [(rng.choice(_WORDS), rng.random() < 0.6) for _ in range(rng.randint(1, 6))]
         text = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 15)))
         if rng.random() < 0.3:
@@ -45,3 +47,13 @@ def test_the_keyword_listed_first_wins_at_one_place() -> None:
     )
     assert first_match(matcher, "a Foo Bar") == "Foo Bar"
     assert first_match(matcher, "a\x00foo") == "foo"  # a NUL in the text is no word boundary marker
+
+
+def test_matching_is_linear_in_the_text_whatever_the_keywords() -> None:
+    # Keywords sharing long prefixes with the text: the alternation paid text x keyword length.
+    keywords = [
+        FilterKeyword(keyword="a" * (100 + i % 150) + "b" + "a" * (154 - i % 150), whole_word=False)
+        for i in range(200)
+    ] + [FilterKeyword(keyword="c", whole_word=True)]
+    matcher = compile_keywords(keywords)
+    assert_linear(lambda text: first_match(matcher, text), lambda n: "a" * n, base=1000)

@@ -39,8 +39,7 @@ from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import Forbidden, NotFound, Unprocessable
 from kinfolk.kernel.ids import new_id
 from kinfolk.text.compose import (
-    cannot_fit,
-    count_characters,
+    exceeds_limit,
     extract_hashtags,
     extract_mentions,
     render_status_html,
@@ -147,13 +146,10 @@ def posting_language(requested: str | None, user: User | None) -> str:
 
 
 def check_length(limit: int, text: str, spoiler_text: str) -> None:
-    """Mastodon's length rule (text with URLs as 23, plus the content warning), refusing text
-    that cannot fit before reading it: the exact count parses every entity."""
-    if (
-        len(spoiler_text) > limit
-        or cannot_fit(text, limit - len(spoiler_text))
-        or count_characters(text) + len(spoiler_text) > limit
-    ):
+    """Mastodon's length rule (text with URLs as 23, plus the content warning), decided without
+    building entities: text that cannot fit is refused unread, and counting stops as soon as
+    the part read is over the limit."""
+    if len(spoiler_text) > limit or exceeds_limit(text, limit - len(spoiler_text)):
         raise Unprocessable(f"Validation failed: Text character limit of {limit} exceeded")
 
 

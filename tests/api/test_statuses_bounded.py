@@ -1,0 +1,84 @@
+"""Worst-case posts are refused without stalling the server: a real uvicorn server keeps
+answering /health within 100 ms while they are sent (a 220 KB post of mentions used to stall
+every request for 37 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+
+import httpx
+import orjson
+import uvicorn
+
+LIMIT_ERROR = "Validation failed: Text character limit of 500 exceeded"
+HEALTH_BUDGET = 0.1
+
+
+def _worst_case_posts() -> dict[str, str]:
+    long_url = "https://e.example/" + "a" * 4000
+    return {
+        "80 KB of mentions (under the bound that refuses unread)": "@a " * 27_000,
+        "220 KB of mentions": "@a " * 75_000,
+        "220 KB of hashtags": "#a " * 75_000,
+        "3.9 MB of URLs (the largest JSON body read)": " ".join([long_url] * 970),
+        "14 MB of URLs": " ".join([long_url] * 3450),
+        "80 KB of remote mentions and URLs": "@a@b.example https://c.example/d " * 2_400,
+    }
+
+
+async def test_health_answers_quickly_while_worst_case_posts_are_refused(app, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = await make_user("alice")
+    bodies = {name: orjson.dumps({"status": text}) for name, text in _worst_case_posts().items()}
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+
+    # Polled from another thread, so that a blocked event loop shows as a slow answer.
+    answers: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        with httpx.Client(base_url=base, timeout=30) as health:
+            health.get("/health")  # connected and warm before measuring
+            while not stop.is_set():
+                started = time.perf_counter()
+                status = health.get("/health").status_code
+                answers.append((time.perf_counter() - started, status))
+                time.sleep(0.005)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    results: dict[str, tuple[int, str]] = {}
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            await asyncio.sleep(0.1)
+            for name, body in bodies.items():
+                started = len(answers)
+                response = await client.post(
+                    "/api/v1/statuses",
+                    content=body,
+                    headers={**user.headers, "Content-Type": "application/json"},
+                )
+                results[name] = (response.status_code, response.json().get("error", ""))
+                while len(answers) < started + 3:  # health answered during and after each post
+                    await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await asyncio.to_thread(poller.join, 30)
+        server.should_exit = True
+        await serving
+
+    expected = {name: (422, LIMIT_ERROR) for name in bodies}
+    expected["14 MB of URLs"] = (413, "Request entity too large")  # refused before it is parsed
+    assert results == expected
+    assert answers and all(status == 200 for _, status in answers)
+    slowest = max(seconds for seconds, _ in answers)
+    assert slowest < HEALTH_BUDGET, f"/health took {slowest * 1000:.0f} ms while posts were refused"
