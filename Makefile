@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # `make run` serves plain http on localhost for development; tests and other targets set their own.
 RUN_ENV := KINFOLK_PROTOCOL=$${KINFOLK_PROTOCOL:-http} KINFOLK_DOMAIN=$${KINFOLK_DOMAIN:-localhost:8000}
 
-.PHONY: run test lint typecheck install migrate clean compat bench fuzz
+.PHONY: run test lint typecheck install migrate clean compat bench fuzz faults soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Faults survived (tests/faults, docs/reliability.md): real processes killed, a private PostgreSQL
+# restarted, a private Redis stopped, the disk filled (a tmpfs: needs root). In CI.
+faults: $(STAMP)
+	KINFOLK_TEST_FAULTS=1 $(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
+
+# A soak of mixed load on one `kinfolk serve` (bench/soak.py; not in CI): SOAK_MINUTES (30),
+# SOAK_DATABASE=sqlite|postgresql. Memory growth, errors and the job queue in docs/reliability.md.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --minutes $${SOAK_MINUTES:-30} --database $${SOAK_DATABASE:-sqlite}
 
 # Mastodon.py's own test suite, live against a fresh server on localhost:3000 (see compat/README.md).
 # COMPAT_TESTS="test_instance.py test_auth.py" runs a subset; COMPAT_KEEP=1 leaves the server running;

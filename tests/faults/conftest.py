@@ -1,6 +1,6 @@
 """The fault tests (`make faults`, run by .ci/run): real Kinfolk processes killed, databases
 restarted, Redis stopped, disks filled. They take minutes, so `make test` leaves them out unless
-KINFOLK_FAULTS=1 (which `make faults` sets)."""
+KINFOLK_TEST_FAULTS=1 (which `make faults` sets)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from tests.faults.harness import shared_pg_database
 
-RUN_FAULTS = os.environ.get("KINFOLK_FAULTS") == "1"
+RUN_FAULTS = os.environ.get("KINFOLK_TEST_FAULTS") == "1"
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
