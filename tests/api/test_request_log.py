@@ -260,3 +260,21 @@ def test_the_middleware_costs_microseconds(tmp_path) -> None:  # type: ignore[no
     lines = (tmp_path / "access.log").read_text().splitlines()
     assert len(lines) == 500 + 3 * n and '"status":200' in lines[-1]
     assert overhead_us < 60, overhead_us
+
+
+async def test_a_fault_raised_outside_the_routes_still_answers_as_a_fault(json_log: Captured) -> None:
+    """A full disk or a lost database met by a middleware (above the routes' own handlers) is
+    answered 507/503 by the outermost layer, not 500."""
+    import errno
+
+    async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    app = RequestLogMiddleware(inner)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=f"https://{TEST_DOMAIN}") as client:
+        response = await client.get("/api/v1/timelines/home")
+    assert response.status_code == 507
+    assert response.json() == {"error": "Insufficient storage"}
+    (access,) = [r for r in json_log.access() if r["request_id"] == response.headers["x-request-id"]]
+    assert access["status"] == 507

@@ -73,3 +73,28 @@ async def test_switched_off_nothing_is_counted() -> None:
     hits = [await limiter.take("k", limit=1, period=60) for _ in range(3)]
     assert all(h.allowed for h in hits)
     assert await limiter.hit("k", limit=1, period=60)
+
+
+async def test_memory_sweep_keeps_live_counts_of_every_period() -> None:
+    """A sweep (forced here by a small floor) drops only ended windows: counts of keys with
+    other periods, still in their window, survive it, so that many addresses cannot reset a
+    limit by filling the table."""
+    limiter = MemoryRateLimiter()
+    limiter.SWEEP_FLOOR = 10
+    limiter._sweep_at = 10
+    assert await limiter.hit("long", limit=1, period=86_400)
+    for i in range(50):
+        await limiter.hit(f"short:{i}", limit=5, period=300)
+    assert not await limiter.hit("long", limit=1, period=86_400)
+    assert (await limiter.take("short:0", limit=5, period=300)).count == 2
+
+
+async def test_memory_sweep_is_amortised() -> None:
+    """With every key live, the table is not rescanned on each event: the next sweep waits
+    until it has doubled."""
+    limiter = MemoryRateLimiter()
+    limiter.SWEEP_FLOOR = 100
+    limiter._sweep_at = 100
+    for i in range(101):
+        await limiter.hit(f"k:{i}", limit=1, period=300)
+    assert limiter._sweep_at == 202

@@ -77,6 +77,15 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     return internal_error_response(request)
 
 
+def error_response(request: Request, exc: Exception) -> Response:
+    """The answer to an exception that reached the outermost layer: a fault of the machine
+    (503, 507) when it is one, whichever layer raised it, else Mastodon's 500."""
+    fault = classify(exc)
+    if fault is not None:
+        return _fault_response(request, exc, fault)
+    return internal_error_response(request)
+
+
 def internal_error_response(request: Request) -> Response:
     return json_response(
         {"error": translate("Internal server error", request_locale(request))}, status_code=500

@@ -144,10 +144,10 @@ class RequestLogMiddleware:
 
 async def _internal_error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
     """Mastodon's 500 body, rendered as the app's own handler would, carrying the request id."""
-    from kinfolk.api.errors import internal_error_response
+    from kinfolk.api.errors import error_response
 
     try:
-        response = internal_error_response(Request(scope, receive))
+        response = error_response(Request(scope, receive), exc)
     except Exception:  # pragma: no cover - rendering must not hide the original error
         error_log.error("could not render the 500 answer: %s", traceback.format_exc())
         return
