@@ -431,15 +431,10 @@ class Caller:
 
 @pytest.fixture
 async def caller(app: Starlette, container: Container, make_user: Any) -> AsyncIterator[Caller]:
-    from sqlalchemy import select
-
-    from kinfolk.domain.accounts.models import User
-
     owner = await make_user("scopes")
     async with container.db.uow() as uow:
         application = await create_application(uow.session, name="scope table", scopes=" ".join(ALL_SCOPES))
-        user_id = (await uow.session.execute(select(User.id).where(User.id == owner.user_id))).scalar_one()
-    yield Caller(app, container, user_id, application, {}, itertools.count())
+    yield Caller(app, container, owner.user_id, application, {}, itertools.count())
 
 
 def _scope_refusal(response: httpx.Response) -> bool:
