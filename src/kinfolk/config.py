@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     alternate_domains: str = ""
     # Mastodon's rate limits (domain/rate_limits.py); false turns every limit off (bench, compat).
     rate_limits: bool = True
+    # Comma-separated CIDRs whose requests skip the per-request throttles (Mastodon safelists
+    # loopback; here nothing is exempt unless listed, so a proxy that was not declared trusted
+    # cannot make every client look alike and unlimited). Per-account families still apply.
+    rate_limit_exempt: str = ""
     registrations: Literal["open", "approval", "closed"] = "open"
     # Who may read /api/v1/instance/domain_blocks: nobody (404, Mastodon's default), users, all.
     show_domain_blocks: Literal["disabled", "users", "all"] = "disabled"
@@ -144,6 +148,10 @@ class Settings(BaseSettings):
     @cached_property
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return _networks(self.trusted_proxies)
+
+    @cached_property
+    def rate_limit_exempt_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return _networks(self.rate_limit_exempt)
 
     @cached_property
     def allowed_private_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -118,10 +118,10 @@ async def test_api_requests_are_throttled_by_address_and_by_token(
             ).status_code == 200
         async with client_for(app, peer="198.51.100.9") as other:
             assert (await other.get("/api/v1/instance")).status_code == 200
-        # Loopback is not throttled per request (as Mastodon's safelist), and gets no headers.
+        # Loopback is an address like any other unless listed as exempt.
         async with client_for(app, peer="127.0.0.1") as local:
             response = await local.get("/api/v1/instance")
-            assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers
+            assert response.status_code == 200 and response.headers["x-ratelimit-limit"] == "300"
         # HTML pages are not counted.
         async with client_for(app) as client:
             assert "x-ratelimit-limit" not in (await client.get("/")).headers
@@ -281,3 +281,20 @@ async def test_the_address_counted_is_the_real_clients_behind_trusted_proxies_on
         await _fill(container, throttle_key(limit, "ip:2001:db8::/64"), limit, 300)
         async with client_for(app, peer="2001:db8::abcd") as neighbour:
             assert (await neighbour.get("/api/v1/instance")).status_code == 429
+
+
+async def test_exempt_addresses_skip_the_per_request_throttles(sqlite_template: Path, tmp_path: Path) -> None:
+    """KINFOLK_RATE_LIMIT_EXEMPT (Mastodon safelists loopback): listed networks are not throttled
+    per request and get no headers; other addresses still are."""
+    async with edge_app(sqlite_template, tmp_path, rate_limit_exempt="127.0.0.1/32, ::1/128") as (
+        container,
+        app,
+    ):
+        limit = table.UNAUTHENTICATED_API
+        await _fill(container, throttle_key(limit, "ip:127.0.0.1"), limit, 300)
+        await _fill(container, throttle_key(limit, f"ip:{PEER}"), limit, 300)
+        async with client_for(app, peer="127.0.0.1") as local:
+            response = await local.get("/api/v1/instance")
+            assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers
+        async with client_for(app, peer=PEER) as remote:
+            assert (await remote.get("/api/v1/instance")).status_code == 429

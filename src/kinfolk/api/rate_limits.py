@@ -10,8 +10,9 @@ Every count a request made is kept in its scope; the middleware puts the most li
 the answer as Mastodon does: `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 `X-RateLimit-Reset` (the window's end, ISO 8601).
 
-As on Mastodon, requests from the loopback address are not throttled per request (behind a
-trusted proxy the address is the real client's), but the per-account families still apply.
+Addresses in `KINFOLK_RATE_LIMIT_EXEMPT` (none by default; Mastodon safelists loopback) are not
+throttled per request (behind a trusted proxy the address is the real client's); the per-account
+families still apply to them.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from kinfolk.kernel.errors import TooManyRequests
 from kinfolk.kernel.secrets import digest
 
 SCOPE_KEY = "kinfolk.rate_limits"
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
 _MEDIA = re.compile(r"^/api/v\d+/media$")
 _DELETE_STATUS = re.compile(r"^/api/v1/statuses/\d+$")
 _UNREBLOG = re.compile(r"^/api/v1/statuses/\d+/unreblog$")
@@ -177,6 +177,16 @@ class RateLimitMiddleware:
         self.container = container
         self.tokens = TokenCache()
 
+    def _exempt(self, address: str | None) -> bool:
+        networks = self.container.settings.rate_limit_exempt_networks
+        if not networks or address is None:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
     async def throttles(self, scope: Scope) -> list[tuple[table.Limit, str]]:
         """The throttles this request counts against, with whom each counts (`throttle_key`)."""
         path: str = scope.get("path", "")
@@ -225,7 +235,7 @@ class RateLimitMiddleware:
         hits: list[Hit] = []
         scope[SCOPE_KEY] = hits
         client = scope.get("client")
-        if not (client and client[0] in LOOPBACK) and scope["method"] != "OPTIONS":
+        if scope["method"] != "OPTIONS" and not self._exempt(client[0] if client else None):
             for limit, who in await self.throttles(scope):
                 hit = await limiter.take(throttle_key(limit, who), limit.limit, limit.period)
                 hits.append(hit)
