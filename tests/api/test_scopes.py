@@ -275,6 +275,9 @@ SCOPES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/announcements/{id}/dismiss"): need(WA),
     ("GET", "/instance/thumbnail.png"): PUBLIC,
     ("GET", "/health"): PUBLIC,
+    # Not an OAuth route: off (404) without KINFOLK_METRICS_TOKEN, and then opened by that token
+    # alone (tests/api/test_metrics.py), never by a user's.
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/api/v1/directory"): PUBLIC,
     # Media: every media endpoint, reads included, asks for write:media.
     ("POST", "/api/v2/media"): need("write:media"),
