@@ -82,3 +82,53 @@ async def test_health_answers_quickly_while_worst_case_posts_are_refused(app, ma
     assert answers and all(status == 200 for _, status in answers)
     slowest = max(seconds for seconds, _ in answers)
     assert slowest < HEALTH_BUDGET, f"/health took {slowest * 1000:.0f} ms while posts were refused"
+
+
+async def test_over_limit_text_is_refused_on_every_path_and_changes_nothing(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    posted = await client.post("/api/v1/statuses", data={"status": "hello"}, headers=alice.headers)
+    assert posted.status_code == 200
+    status_id = posted.json()["id"]
+    floods = {
+        "mentions": "@a " * 30_000,
+        "an overlong URL": "https://e.example/" + "a" * 4_100,
+        "spoiler": "x",
+    }
+    later = "2999-01-01T00:00:00Z"
+    for name, text in floods.items():
+        spoiler = "s" * 501 if name == "spoiler" else ""
+        for method, url, extra in (
+            ("POST", "/api/v1/statuses", {}),
+            ("POST", "/api/v1/statuses", {"scheduled_at": later}),
+            ("PUT", f"/api/v1/statuses/{status_id}", {}),
+        ):
+            response = await client.request(
+                method,
+                url,
+                content=orjson.dumps({"status": text, "spoiler_text": spoiler, **extra}),
+                headers={**alice.headers, "Content-Type": "application/json"},
+            )
+            assert (response.status_code, response.json()) == (422, {"error": LIMIT_ERROR}), (
+                name,
+                method,
+                extra,
+            )
+    # Exactly at the limit still posts: 20 URLs of 4,096 characters (20 x 23), 20 spaces, 20 x.
+    at_limit = " ".join(["https://e.example/" + "a" * (4096 - 18)] * 20) + " " + "x" * 20
+    ok = await client.post("/api/v1/statuses", json={"status": at_limit}, headers=alice.headers)
+    assert ok.status_code == 200, ok.text
+    assert (await client.get(f"/api/v1/statuses/{status_id}", headers=alice.headers)).json()["content"] == (
+        "<p>hello</p>"
+    )
+    timeline = await client.get("/api/v1/scheduled_statuses", headers=alice.headers)
+    assert timeline.json() == []
+
+
+async def test_search_queries_over_the_limit_are_refused(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    query = "from:@a language:en " * 300
+    response = await client.get("/api/v2/search", params={"q": query}, headers=alice.headers)
+    assert response.status_code == 422
+    assert "Query is too long" in response.json()["error"]
+    ok = await client.get("/api/v2/search", params={"q": query[:4000]}, headers=alice.headers)
+    assert ok.status_code == 200

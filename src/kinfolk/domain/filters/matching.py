@@ -27,6 +27,7 @@ from kinfolk.domain.filters.models import FilterKeyword
 _BOUNDARY = "\x00"
 _WORD_EDGE = re.compile(r"\b")
 _CACHED_MATCHERS = 256
+_CACHED_TEXTS = 64
 
 
 def keyword_pattern(keyword: str, whole_word: bool) -> str:
@@ -52,6 +53,12 @@ def _marked(text: str) -> str:
     return _WORD_EDGE.sub(_BOUNDARY, text)
 
 
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _prepared(text: str) -> str:
+    """The text as the automata read it; kept for the next filter, which reads the same text."""
+    return _marked(_fold(text))
+
+
 @dataclass(frozen=True)
 class KeywordMatcher:
     """The keywords of one filter, ready to be looked for in any number of texts."""
@@ -61,7 +68,7 @@ class KeywordMatcher:
 
     def first(self, text: str) -> str | None:
         """The text of the first match in `text`, or None."""
-        marked = _marked(_fold(text))
+        marked = _prepared(text)
         found = self.automaton.find_matches_as_indexes(marked)
         if not found:
             return None
