@@ -146,3 +146,23 @@ async def test_streaming_a_list_named_in_unicode_digits_is_refused(client, make_
         response = await client.get("/api/v1/streaming/list", params={"list": list_id}, headers=alice.headers)
         assert response.status_code == 401, (list_id, response.text)
         assert isinstance(response.json()["error"], str)
+
+
+async def test_strings_longer_than_their_columns(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL a value wider than its varchar column raised: a 300-character hashtag (it stays
+    text, as a tag cannot be that long) and a 400-character Idempotency-Key (kept as its digest)."""
+    alice = await make_user("alice")
+    tagged = await client.post(
+        "/api/v1/statuses", json={"status": "#" + "a" * 300 + " #short"}, headers=alice.headers
+    )
+    assert tagged.status_code == 200, tagged.text
+    assert [t["name"] for t in tagged.json()["tags"]] == ["short"]
+    headers = {**alice.headers, "Idempotency-Key": "k" * 400}
+    first = await client.post("/api/v1/statuses", json={"status": "once"}, headers=headers)
+    again = await client.post("/api/v1/statuses", json={"status": "once"}, headers=headers)
+    assert first.status_code == 200, first.text
+    assert again.json()["id"] == first.json()["id"]
+    other = {**alice.headers, "Idempotency-Key": "k" * 399 + "j"}
+    assert (await client.post("/api/v1/statuses", json={"status": "x"}, headers=other)).json()[
+        "id"
+    ] != first.json()["id"]
