@@ -200,6 +200,17 @@ WORDS = [
 ]
 
 
+def _tiny_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), (10, 200, 10)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+TINY_PNG = _tiny_png()
+
+
 @dataclass
 class World:
     """What the fuzzer knows of the instance: tokens and ids of real objects, growing as it runs."""
@@ -255,8 +266,6 @@ def scalar_values(world: World) -> st.SearchStrategy[Any]:
         st.floats(allow_nan=False),
         st.booleans(),
         st.none(),
-        st.just([]),
-        st.just({}),
         st.text(max_size=40),
     )
 
@@ -314,15 +323,14 @@ def named_values(world: World, name: str) -> st.SearchStrategy[Any]:
     return generic
 
 
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Arrays and objects of `inner`, where strings are expected as often as not."""
+    keys = st.sampled_from([*NESTED_NAMES, "0", "1", "a"])
+    return st.one_of(st.lists(inner, max_size=5), st.dictionaries(keys, inner, max_size=4))
+
+
 def values(world: World) -> st.SearchStrategy[Any]:
-    return st.recursive(
-        scalar_values(world),
-        lambda inner: st.one_of(
-            st.lists(inner, min_size=1, max_size=5),
-            st.dictionaries(st.sampled_from([*NESTED_NAMES, "0", "1", "a"]), inner, min_size=1, max_size=4),
-        ),
-        max_leaves=8,
-    )
+    return st.recursive(scalar_values(world), _nested, max_leaves=8)
 
 
 def path_value(world: World) -> st.SearchStrategy[str]:
@@ -400,7 +408,13 @@ class Fuzzer:
         self.statuses: dict[int, int] = {}
 
     async def send(
-        self, target: Target, path_params: dict[str, str], params: dict[str, Any], how: str, key: str | None
+        self,
+        target: Target,
+        path_params: dict[str, str],
+        params: dict[str, Any],
+        how: str,
+        key: str | None,
+        upload: tuple[str, bytes, str] | None = None,
     ) -> str:
         """Send one request; an empty string when the answer is acceptable, else what is wrong."""
         path = target.route.path
@@ -416,6 +430,9 @@ class Fuzzer:
             headers["Content-Type"] = "application/json"
         elif how == "form" and target.method != "GET":
             kwargs["data"] = dict(pairs)
+            if upload is not None:
+                field_name, content, content_type = upload
+                kwargs["files"] = {field_name: ("upload", content, content_type)}
         else:
             kwargs["params"] = pairs
         response = await self.client.request(target.method, path, headers=headers, **kwargs)
@@ -461,12 +478,26 @@ class Fuzzer:
                 lambda names: st.fixed_dictionaries({n: named_values(known, n) for n in names})
             ),
             how=st.sampled_from(["query", "form", "json"]),
+            upload=st.one_of(
+                st.none(),
+                st.tuples(
+                    st.sampled_from(["file", "avatar", "header", "thumbnail", "data"]),
+                    st.one_of(st.binary(max_size=200), st.just(TINY_PNG), st.just(TINY_PNG[:40])),
+                    st.sampled_from(["image/png", "image/gif", "video/mp4", "audio/mpeg", "text/plain"]),
+                ),
+            ),
             key=st.one_of(
                 st.none(), st.none(), st.text(alphabet="abcdef0123456789-", max_size=8), st.just("k" * 400)
             ),
         )
-        def check(path_params: dict[str, str], params: dict[str, Any], how: str, key: str | None) -> None:
-            problem = self.loop.run_until_complete(self.send(target, path_params, params, how, key))
+        def check(
+            path_params: dict[str, str],
+            params: dict[str, Any],
+            how: str,
+            key: str | None,
+            upload: tuple[str, bytes, str] | None,
+        ) -> None:
+            problem = self.loop.run_until_complete(self.send(target, path_params, params, how, key, upload))
             assert not problem, problem
 
         return check
