@@ -52,7 +52,30 @@ async def http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def is_input_out_of_range(exc: BaseException) -> bool:
+    """Errors that only a value from the request can cause, whatever handler let it through: an
+    integer or date past what Python's calendar or SQLite can hold (OverflowError), and
+    PostgreSQL's data exceptions (SQLSTATE class 22: a NUL character, a string wider than its
+    column, a number out of range). They are the client's to fix, so a 422, never a 500; the
+    unit of work has rolled back, so nothing was stored."""
+    if isinstance(exc, OverflowError):
+        return True
+    for candidate in (
+        exc,
+        getattr(exc, "orig", None),
+        getattr(getattr(exc, "orig", None), "__cause__", None),
+    ):
+        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return True
+    return False
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
+    if is_input_out_of_range(exc):
+        log.warning("input out of range on %s %s: %s", request.method, request.url.path, exc)
+        message = "Validation failed: A value is out of range or not valid here"
+        return json_response({"error": translate(message, request_locale(request))}, status_code=422)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return json_response(
         {"error": translate("Internal server error", request_locale(request))}, status_code=500

@@ -103,7 +103,24 @@ async def read_params(request: Request, *, include_query: bool = True) -> dict[s
             raise BadRequest("Error occurred while parsing request parameters") from exc
         params.update(flatten_pairs(list(form.multi_items())))
     remember_lang(request.scope, params.get("lang"))  # for localised error messages
+    _refuse_nul(params)
     return params
+
+
+def _refuse_nul(params: dict[str, Any]) -> None:
+    """No parameter may hold U+0000: PostgreSQL cannot store it and SQLite would, so the same
+    request would succeed or fail by database. Walked without recursion (JSON nests deeply)."""
+    stack: list[Any] = [params]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise Unprocessable("Validation failed: Parameters can't contain a null character")
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def validate(model: type[M], params: dict[str, Any]) -> M:
