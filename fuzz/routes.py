@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,12 +188,27 @@ WORDS = [
     "after:0001-01-01",
     "during:9999-12-31",
     "from:alice before:2026-13-01",
+    "a" * 256,
+    "#" + "a" * 300,
+    "@" + "a" * 300 + "@example.com",
+    "https://example.com/" + "a" * 3000,
     "\u0000",
     "\ud7ff",
     "%",
     "[]",
     "{}",
 ]
+
+
+def _tiny_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), (10, 200, 10)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+TINY_PNG = _tiny_png()
 
 
 @dataclass
@@ -308,15 +323,14 @@ def named_values(world: World, name: str) -> st.SearchStrategy[Any]:
     return generic
 
 
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Arrays and objects of `inner`, where strings are expected as often as not."""
+    keys = st.sampled_from([*NESTED_NAMES, "0", "1", "a"])
+    return st.one_of(st.lists(inner, max_size=5), st.dictionaries(keys, inner, max_size=4))
+
+
 def values(world: World) -> st.SearchStrategy[Any]:
-    return st.recursive(
-        scalar_values(world),
-        lambda inner: st.one_of(
-            st.lists(inner, max_size=5),
-            st.dictionaries(st.sampled_from([*NESTED_NAMES, "0", "1", "a"]), inner, max_size=4),
-        ),
-        max_leaves=8,
-    )
+    return st.recursive(scalar_values(world), _nested, max_leaves=8)
 
 
 def path_value(world: World) -> st.SearchStrategy[str]:
@@ -394,13 +408,21 @@ class Fuzzer:
         self.statuses: dict[int, int] = {}
 
     async def send(
-        self, target: Target, path_params: dict[str, str], params: dict[str, Any], how: str
+        self,
+        target: Target,
+        path_params: dict[str, str],
+        params: dict[str, Any],
+        how: str,
+        key: str | None,
+        upload: tuple[str, bytes, str] | None = None,
     ) -> str:
         """Send one request; an empty string when the answer is acceptable, else what is wrong."""
         path = target.route.path
         for name, value in path_params.items():
             path = path.replace("{" + name + "}", quote(value, safe=""))
         headers = {"Authorization": f"Bearer {self.world.token}"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
         kwargs: dict[str, Any] = {}
         pairs = [pair for k, v in params.items() for pair in rails_pairs(k, v)]
         if how == "json" and target.method != "GET":
@@ -408,12 +430,17 @@ class Fuzzer:
             headers["Content-Type"] = "application/json"
         elif how == "form" and target.method != "GET":
             kwargs["data"] = dict(pairs)
+            if upload is not None:
+                field_name, content, content_type = upload
+                kwargs["files"] = {field_name: ("upload", content, content_type)}
         else:
             kwargs["params"] = pairs
         response = await self.client.request(target.method, path, headers=headers, **kwargs)
         self.requests += 1
         self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
         request = f"{target.method} {path} {how} {json.dumps(params, default=str)[:600]}"
+        if key is not None:
+            request += f" Idempotency-Key: {key[:40]}"
         if response.status_code >= 500:
             return f"{response.status_code} for {request}: {response.text[:300]}"
         is_api = path.startswith("/api/")
@@ -451,9 +478,26 @@ class Fuzzer:
                 lambda names: st.fixed_dictionaries({n: named_values(known, n) for n in names})
             ),
             how=st.sampled_from(["query", "form", "json"]),
+            upload=st.one_of(
+                st.none(),
+                st.tuples(
+                    st.sampled_from(["file", "avatar", "header", "thumbnail", "data"]),
+                    st.one_of(st.binary(max_size=200), st.just(TINY_PNG), st.just(TINY_PNG[:40])),
+                    st.sampled_from(["image/png", "image/gif", "video/mp4", "audio/mpeg", "text/plain"]),
+                ),
+            ),
+            key=st.one_of(
+                st.none(), st.none(), st.text(alphabet="abcdef0123456789-", max_size=8), st.just("k" * 400)
+            ),
         )
-        def check(path_params: dict[str, str], params: dict[str, Any], how: str) -> None:
-            problem = self.loop.run_until_complete(self.send(target, path_params, params, how))
+        def check(
+            path_params: dict[str, str],
+            params: dict[str, Any],
+            how: str,
+            key: str | None,
+            upload: tuple[str, bytes, str] | None,
+        ) -> None:
+            problem = self.loop.run_until_complete(self.send(target, path_params, params, how, key, upload))
             assert not problem, problem
 
         return check
@@ -523,21 +567,46 @@ async def seed_world(client: httpx.AsyncClient, container: Container) -> World:
     return world
 
 
-def main() -> int:
-    examples = int(os.environ.get("FUZZ_EXAMPLES", "30"))
-    seconds = float(os.environ.get("FUZZ_SECONDS", "0"))
-    run_seed = int(os.environ.get("FUZZ_SEED", str(random.randrange(1 << 30))))
-    only = os.environ.get("FUZZ_ROUTES") or None
-    shrink = os.environ.get("FUZZ_SHRINK", "1") != "0"
-    spec = json.loads(OPENAPI.read_text()) if OPENAPI.exists() else {}
-    todo = targets(operation_names(spec), only)
-    started = time.monotonic()
+PG_ADMIN_URL = os.environ.get("FUZZ_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextlib.contextmanager
+def database(kind: str, tmp: str) -> Iterator[str]:
+    """A migrated, empty database: SQLite in `tmp`, or a PostgreSQL database made and dropped here."""
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp}/fuzz.sqlite3"
+        upgrade(url)
+        yield url
+        return
+    import asyncpg
+
+    name = f"kinfolk_fuzz_{os.getpid()}_{random.randrange(1 << 30):x}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+asyncpg://")
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def run_on(
+    kind: str, todo: list[Target], examples: int, seconds: float, run_seed: int, shrink: bool
+) -> tuple[Fuzzer, int, dict[str, Failure]]:
+    """Fuzz every target on one database, in rounds until `seconds` have passed (one round at least)."""
     failures: dict[str, Failure] = {}
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory(prefix="kinfolk-fuzz-") as tmp:
-        db_url = f"sqlite+aiosqlite:///{tmp}/fuzz.sqlite3"
-        upgrade(db_url)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="kinfolk-fuzz-") as tmp, database(kind, tmp) as db_url:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         config = Settings(
             domain=DOMAIN,
             protocol="https",
@@ -551,12 +620,8 @@ def main() -> int:
             app=create_app(container), raise_app_exceptions=False, client=("127.0.0.1", 40000)
         )
         client = httpx.AsyncClient(transport=transport, base_url=f"https://{DOMAIN}")
-        world = loop.run_until_complete(seed_world(client, container))
-        fuzzer = Fuzzer(client, world, loop)
+        fuzzer = Fuzzer(client, loop.run_until_complete(seed_world(client, container)), loop)
         rounds = 0
-        print(
-            f"fuzz: {len(todo)} operations, {examples} examples each per round, seed {run_seed}", flush=True
-        )
         while True:
             for target in todo:
                 if target.label in failures:
@@ -565,26 +630,52 @@ def main() -> int:
                     fuzzer.test_for(target, examples, run_seed + rounds, shrink)()
                 except AssertionError as exc:
                     failures[target.label] = Failure(target.route.path, target.method, str(exc))
-                    print(f"FAIL {target.label}: {exc}", flush=True)
+                    print(f"FAIL ({kind}) {target.label}: {exc}", flush=True)
                 except Exception:
                     detail = traceback.format_exc(limit=3)
                     failures[target.label] = Failure(target.route.path, target.method, detail)
-                    print(f"ERROR {target.label}: {detail}", flush=True)
+                    print(f"ERROR ({kind}) {target.label}: {detail}", flush=True)
                 if seconds and rounds and time.monotonic() - started > seconds:
                     break
             rounds += 1
+            print(f"fuzz ({kind}): round {rounds} done, {fuzzer.requests} requests", flush=True)
             if not seconds or time.monotonic() - started > seconds:
                 break
         loop.run_until_complete(client.aclose())
         loop.run_until_complete(container.close())
-    elapsed = time.monotonic() - started
-    codes = ", ".join(f"{k}: {v}" for k, v in sorted(fuzzer.statuses.items()))
+        loop.close()
+    return fuzzer, rounds, failures
+
+
+def main() -> int:
+    examples = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+    seconds = float(os.environ.get("FUZZ_SECONDS", "0"))
+    run_seed = int(os.environ.get("FUZZ_SEED", str(random.randrange(1 << 30))))
+    only = os.environ.get("FUZZ_ROUTES") or None
+    shrink = os.environ.get("FUZZ_SHRINK", "1") != "0"
+    kinds = [k.strip() for k in os.environ.get("FUZZ_DATABASES", "sqlite").split(",") if k.strip()]
+    if not OPENAPI.exists():
+        print(f"fuzz: {OPENAPI} is missing: parameter names from the common vocabulary only", flush=True)
+    spec = json.loads(OPENAPI.read_text()) if OPENAPI.exists() else {}
+    todo = targets(operation_names(spec), only)
     print(
-        f"fuzz: {fuzzer.requests} requests over {len(todo)} operations in {rounds} round(s), "
-        f"{elapsed:.0f} s, seed {run_seed}; answers {codes}"
+        f"fuzz: {len(todo)} operations on {', '.join(kinds)}, {examples} examples each per round, "
+        f"seed {run_seed}",
+        flush=True,
     )
-    print(f"fuzz: {len(todo) - len(failures)} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    failed: set[str] = set()
+    for kind in kinds:
+        started = time.monotonic()
+        fuzzer, rounds, failures = run_on(kind, todo, examples, seconds / len(kinds), run_seed, shrink)
+        failed |= set(failures)
+        codes = ", ".join(f"{k}: {v}" for k, v in sorted(fuzzer.statuses.items()))
+        print(
+            f"fuzz ({kind}): {fuzzer.requests} requests over {len(todo)} operations in {rounds} round(s), "
+            f"{time.monotonic() - started:.0f} s, seed {run_seed}; answers {codes}",
+            flush=True,
+        )
+    print(f"fuzz: {len(todo) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

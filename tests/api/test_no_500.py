@@ -146,3 +146,90 @@ async def test_streaming_a_list_named_in_unicode_digits_is_refused(client, make_
         response = await client.get("/api/v1/streaming/list", params={"list": list_id}, headers=alice.headers)
         assert response.status_code == 401, (list_id, response.text)
         assert isinstance(response.json()["error"], str)
+
+
+async def test_strings_longer_than_their_columns(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL a value wider than its varchar column raised: a 300-character hashtag (it stays
+    text, as a tag cannot be that long) and a 400-character Idempotency-Key (kept as its digest)."""
+    alice = await make_user("alice")
+    tagged = await client.post(
+        "/api/v1/statuses", json={"status": "#" + "a" * 300 + " #short"}, headers=alice.headers
+    )
+    assert tagged.status_code == 200, tagged.text
+    assert [t["name"] for t in tagged.json()["tags"]] == ["short"]
+    headers = {**alice.headers, "Idempotency-Key": "k" * 400}
+    first = await client.post("/api/v1/statuses", json={"status": "once"}, headers=headers)
+    again = await client.post("/api/v1/statuses", json={"status": "once"}, headers=headers)
+    assert first.status_code == 200, first.text
+    assert again.json()["id"] == first.json()["id"]
+    other = {**alice.headers, "Idempotency-Key": "k" * 399 + "j"}
+    assert (await client.post("/api/v1/statuses", json={"status": "x"}, headers=other)).json()[
+        "id"
+    ] != first.json()["id"]
+
+
+async def test_null_characters_are_refused_on_every_database(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL cannot store U+0000 and answered 500 wherever one reached it; parameters holding
+    one are refused up front, and the rest (path segments, query strings that handlers read
+    themselves) end as a 422 from the database's data error, not a 500."""
+    from sqlalchemy import func, select
+
+    from kinfolk.domain.statuses.models import Status
+
+    alice = await make_user("alice")
+    h = alice.headers
+    for method, path, kwargs in (
+        ("POST", "/api/v1/statuses", {"json": {"status": "a\x00b"}}),
+        ("POST", "/api/v1/statuses", {"data": {"status": "x", "spoiler_text": "a\x00b"}}),
+        ("POST", "/api/v1/lists", {"json": {"title": "a\x00b"}}),
+        ("PATCH", "/api/v1/accounts/update_credentials", {"json": {"display_name": "a\x00b"}}),
+        (
+            "POST",
+            "/api/v2/filters",
+            {"json": {"title": "t", "context": ["home"], "keywords_attributes": [{"keyword": "\x00"}]}},
+        ),
+        (
+            "POST",
+            "/api/v1/apps",
+            {"json": {"client_name": "a\x00b", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}},
+        ),
+    ):
+        response = await client.request(method, path, headers=h, **kwargs)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["error"] == "Validation failed: Parameters can't contain a null character"
+    for method, path, kwargs in (
+        ("GET", "/api/v1/accounts/lookup", {"params": {"acct": "a\x00b"}}),
+        ("GET", "/api/v1/accounts/search", {"params": {"q": "a\x00b"}}),
+        ("GET", "/api/v1/timelines/tag/a%00b", {}),
+        ("GET", "/api/v2/notifications/a%00b", {}),
+        (
+            "GET",
+            "/oauth/authorize",
+            {"params": {"client_id": "a\x00b", "redirect_uri": "x", "response_type": "code"}},
+        ),
+        ("POST", "/oauth/revoke", {"data": {"token": "a\x00b", "client_id": "a\x00b", "client_secret": "x"}}),
+    ):
+        response = await client.request(method, path, headers=h, **kwargs)
+        assert response.status_code < 500, (path, response.text)  # 4xx on PostgreSQL, may be 2xx on SQLite
+        if response.status_code >= 400 and path.startswith("/api/"):
+            assert isinstance(response.json()["error"], str)
+    async with container.db.uow(write=False) as uow:
+        assert (await uow.session.execute(select(func.count()).select_from(Status))).scalar_one() == 0
+
+
+def test_out_of_range_input_errors_are_the_clients() -> None:
+    from kinfolk.api.errors import is_input_out_of_range
+
+    class PgError(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            self.sqlstate = sqlstate
+
+    class Wrapped(Exception):
+        def __init__(self, orig: Exception) -> None:
+            self.orig = orig
+
+    assert is_input_out_of_range(OverflowError("date value out of range"))
+    assert is_input_out_of_range(Wrapped(PgError("22021")))  # a NUL character
+    assert is_input_out_of_range(Wrapped(PgError("22001")))  # wider than its column
+    assert not is_input_out_of_range(Wrapped(PgError("23505")))  # a unique violation is ours
+    assert not is_input_out_of_range(ValueError("x"))

@@ -61,28 +61,50 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def fault_or_unexpected(request: Request, exc: Exception) -> Response:
     """Database, driver and OS errors: a fault (503, 507) is answered here, below Starlette's
     server-error layer, which would log it as a crash and re-raise it; anything else goes on
-    to `unexpected_error` (500)."""
-    fault = classify(exc)
-    if fault is None:
+    to `unexpected_error` (500). A value out of range (PostgreSQL's class 22) is a 422 here too."""
+    if classify(exc) is None and not is_input_out_of_range(exc):
         raise exc
-    return _fault_response(request, exc, fault)
+    return error_response(request, exc)
+
+
+def is_input_out_of_range(exc: BaseException) -> bool:
+    """Errors that only a value from the request can cause, whatever handler let it through: an
+    integer or date past what Python's calendar or SQLite can hold (OverflowError), and
+    PostgreSQL's data exceptions (SQLSTATE class 22: a NUL character, a string wider than its
+    column, a number out of range). They are the client's to fix, so a 422, never a 500; the
+    unit of work has rolled back, so nothing was stored."""
+    if isinstance(exc, OverflowError):
+        return True
+    for candidate in (
+        exc,
+        getattr(exc, "orig", None),
+        getattr(getattr(exc, "orig", None), "__cause__", None),
+    ):
+        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return True
+    return False
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     # api/request_log.py answers (and logs) errors first; this covers an app built without it.
-    fault = classify(exc)
-    if fault is not None:
-        return _fault_response(request, exc, fault)
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return internal_error_response(request)
+    response = error_response(request, exc)
+    if response.status_code == 500:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return response
 
 
 def error_response(request: Request, exc: Exception) -> Response:
-    """The answer to an exception that reached the outermost layer: a fault of the machine
-    (503, 507) when it is one, whichever layer raised it, else Mastodon's 500."""
+    """The answer to an exception no handler took, whichever layer raised it: a fault of the
+    machine (503, 507), a value out of range that only the request can have caused (422), or
+    else Mastodon's 500."""
     fault = classify(exc)
     if fault is not None:
         return _fault_response(request, exc, fault)
+    if is_input_out_of_range(exc):
+        log.warning("input out of range on %s %s: %s", request.method, request.url.path, exc)
+        message = "Validation failed: A value is out of range or not valid here"
+        return json_response({"error": translate(message, request_locale(request))}, status_code=422)
     return internal_error_response(request)
 
 

@@ -126,6 +126,7 @@ async def read_params(request: Request, *, include_query: bool = True) -> dict[s
             raise BadRequest(_PARSE_ERROR) from exc
         params.update(flatten_pairs(list(form.multi_items())))
     remember_lang(request.scope, params.get("lang"))  # for localised error messages
+    _refuse_nul(params)
     return params
 
 
@@ -144,6 +145,22 @@ def _json_within_bounds(data: Any) -> bool:
         elif isinstance(node, list):
             stack.extend((child, depth + 1) for child in node)
     return True
+
+
+def _refuse_nul(params: dict[str, Any]) -> None:
+    """No parameter may hold U+0000: PostgreSQL cannot store it and SQLite would, so the same
+    request would succeed or fail by database. Walked without recursion (JSON nests deeply)."""
+    stack: list[Any] = [params]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise Unprocessable("Validation failed: Parameters can't contain a null character")
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def validate(model: type[M], params: dict[str, Any]) -> M:

@@ -89,19 +89,25 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            error_log.error(
-                "unhandled error on %s %s",
-                scope["method"],
-                scope["path"],
-                exc_info=exc,
-                extra={"fields": {"request_id": request_id}},
-            )
             if status:  # the response had started: nothing better to do than to cut it
+                self._log_error(scope, request_id, exc)
                 self._finish(scope, request_id, 500, started)
                 raise
             status = 500
-            await _internal_error(scope, receive, send_with_id, exc)
+            if await _internal_error(scope, receive, send_with_id, exc) == 500:
+                self._log_error(scope, request_id, exc)
         self._finish(scope, request_id, status, started)
+
+    def _log_error(self, scope: Scope, request_id: str, exc: Exception) -> None:
+        """A crash, with its traceback; faults and out-of-range input are logged where they
+        are answered (api/errors.py), as what they are."""
+        error_log.error(
+            "unhandled error on %s %s",
+            scope["method"],
+            scope["path"],
+            exc_info=exc,
+            extra={"fields": {"request_id": request_id}},
+        )
 
     def _request_id(self, scope: Scope) -> str:
         if scope.get(PROXIED_SCOPE):
@@ -142,13 +148,15 @@ class RequestLogMiddleware:
             access_log.handle(record)
 
 
-async def _internal_error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
-    """Mastodon's 500 body, rendered as the app's own handler would, carrying the request id."""
+async def _internal_error(scope: Scope, receive: Receive, send: Send, exc: Exception) -> int:
+    """The answer Mastodon would give (a fault's 503/507, a 422 for a value out of range, else
+    its 500), rendered as the app's own handler would, carrying the request id; its status."""
     from kinfolk.api.errors import error_response
 
     try:
         response = error_response(Request(scope, receive), exc)
     except Exception:  # pragma: no cover - rendering must not hide the original error
         error_log.error("could not render the 500 answer: %s", traceback.format_exc())
-        return
+        return 500
     await response(scope, receive, send)
+    return response.status_code

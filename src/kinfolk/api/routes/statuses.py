@@ -16,7 +16,7 @@ from kinfolk.api.entities.scheduled_status import render_scheduled
 from kinfolk.api.entities.status import render_history, render_posted, render_status, render_statuses
 from kinfolk.api.http import as_bool, id_value, is_digits, json_response, path_id, read_params
 from kinfolk.api.paging import ACCOUNTS, STATUSES, paged_response, parse_page
-from kinfolk.api.params_status import parse_post, parse_scheduled_at
+from kinfolk.api.params_status import idempotency_key, parse_post, parse_scheduled_at
 from kinfolk.api.rate_limits import family
 from kinfolk.api.uploads import as_upload
 from kinfolk.container import Container
@@ -46,7 +46,7 @@ async def _render(
 async def create(request: Request) -> Response:
     container = get_container(request)
     params = await read_params(request)
-    key = request.headers.get("idempotency-key")
+    key = idempotency_key(request.headers.get("idempotency-key"))
     try:
         async with container.db.uow() as uow:
             viewer, account, user = await require_user(request, uow, "write:statuses")

@@ -18,12 +18,21 @@ from kinfolk.kernel.ids import id_floor_for_ms, new_id
 from kinfolk.kernel.paging import Page
 from kinfolk.text.compose import normalize_tag
 
+# The width of `tags.name` and `tags.display_name`: a longer hashtag stays text, never a tag.
+MAX_TAG_NAME = 255
+
 
 async def get_or_create_tags(session: AsyncSession, names: list[str]) -> list[Tag]:
     """Tags for `names` (as written), created where missing; concurrent creators don't collide."""
     if not names:
         return []
-    by_key = {normalize_tag(n): n for n in reversed(names)}
+    by_key = {
+        key: n
+        for n in reversed(names)
+        if len(n) <= MAX_TAG_NAME and len(key := normalize_tag(n)) <= MAX_TAG_NAME
+    }
+    if not by_key:
+        return []
     # Most hashtags exist already: read first, and write only the new ones.
     found = {
         t.name: t for t in (await session.execute(select(Tag).where(Tag.name.in_(list(by_key))))).scalars()
