@@ -52,6 +52,24 @@ _SERVE_WITH_SMALL_CACHES = f"""
 import sys
 from kinfolk.api.entities import status_documents as d
 d.MAX_STATUSES = d.MAX_ACCOUNTS = d.MAX_POLLS = {SOAK_CACHE_ENTRIES}
+import os
+if os.environ.get("SOAK_TRACEMALLOC"):
+    import threading, time, tracemalloc
+    tracemalloc.start(8)
+    def dump():
+        time.sleep(60)
+        first = tracemalloc.take_snapshot()
+        while True:
+            time.sleep(60)
+            now = tracemalloc.take_snapshot()
+            with open(os.environ["SOAK_TRACEMALLOC"], "a") as out:
+                size = sum(s.size for s in now.statistics("filename"))
+                print(f"=== traced {{size / 2**20:.1f}} MB", file=out)
+                for stat in now.compare_to(first, "traceback")[:12]:
+                    print(stat, file=out)
+                    for line in stat.traceback.format()[-8:]:
+                        print("    " + line, file=out)
+    threading.Thread(target=dump, daemon=True).start()
 from kinfolk.cli import main
 sys.exit(main(["serve"]))
 """
