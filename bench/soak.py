@@ -47,7 +47,7 @@ MAX_GROWTH = 0.10
 # growth a 30-minute run cannot tell from a leak. By default the soak caps it at this many
 # entries, so what it measures is what is not bounded by design; --full-caches keeps the real
 # limits.
-SOAK_CACHE_ENTRIES = 1000
+SOAK_CACHE_ENTRIES = 200
 _SERVE_WITH_SMALL_CACHES = f"""
 import sys
 from kinfolk.api.entities import status_documents as d
