@@ -136,6 +136,7 @@ def _serve_processes(settings: Settings, workers: int, server: str) -> None:
         proxy_headers=False,
         log_level="warning",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
         loop=event_loop(serving=True),
     )
 
