@@ -42,6 +42,37 @@ KINFOLK = str(Path(sys.executable).parent / "kinfolk")
 PG_ADMIN_URL = os.environ.get("KINFOLK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ACCOUNTS = 40
 MAX_GROWTH = 0.10
+# The status documents cache (api/entities/status_documents.py) keeps up to 50,000 rendered
+# statuses by design: at the soak's 3-4 posts a second it fills for hours, and its filling is
+# growth a 30-minute run cannot tell from a leak. By default the soak caps it at this many
+# entries, so what it measures is what is not bounded by design; --full-caches keeps the real
+# limits.
+SOAK_CACHE_ENTRIES = 200
+_SERVE_WITH_SMALL_CACHES = f"""
+import sys
+from kinfolk.api.entities import status_documents as d
+d.MAX_STATUSES = d.MAX_ACCOUNTS = d.MAX_POLLS = {SOAK_CACHE_ENTRIES}
+import os
+if os.environ.get("SOAK_TRACEMALLOC"):
+    import threading, time, tracemalloc
+    tracemalloc.start(8)
+    def dump():
+        time.sleep(60)
+        first = tracemalloc.take_snapshot()
+        while True:
+            time.sleep(60)
+            now = tracemalloc.take_snapshot()
+            with open(os.environ["SOAK_TRACEMALLOC"], "a") as out:
+                size = sum(s.size for s in now.statistics("filename"))
+                print(f"=== traced {{size / 2**20:.1f}} MB", file=out)
+                for stat in now.compare_to(first, "traceback")[:12]:
+                    print(stat, file=out)
+                    for line in stat.traceback.format()[-8:]:
+                        print("    " + line, file=out)
+    threading.Thread(target=dump, daemon=True).start()
+from kinfolk.cli import main
+sys.exit(main(["serve"]))
+"""
 
 
 @dataclass
@@ -336,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between memory samples")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--full-caches", action="store_true", help="keep the document cache's real limits")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="kinfolk-soak-"))
@@ -353,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         "KINFOLK_PORT": str(port),
     }
     log = (tmp / "serve.log").open("wb")
-    proc = subprocess.Popen([KINFOLK, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+    command = [KINFOLK, "serve"] if args.full_caches else [sys.executable, "-c", _SERVE_WITH_SMALL_CACHES]
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, proc)
@@ -425,6 +458,8 @@ async def _run(base: str, url: str, data: Path, pid: int, args: argparse.Namespa
             "max": round(max(mb for _, mb in stats.rss), 1) if stats.rss else None,
             "samples": len(stats.rss),
         },
+        "document_cache_entries": "real limits" if args.full_caches else SOAK_CACHE_ENTRIES,
+        "rss_series_mb": [(round(t), round(mb, 1)) for t, mb in stats.rss],
         "memory_growth_after_warm_up": round(growth, 4),
         "jobs_left": jobs,
         "queue_drained_in_seconds": round(drained_in, 1),

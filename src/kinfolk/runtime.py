@@ -146,6 +146,7 @@ def _serve_processes(settings: Settings, workers: int, server: str) -> None:
         log_level="warning",
         access_log=False,  # Kinfolk's own access log (api/request_log.py) replaces it
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
         loop=event_loop(serving=True),
     )
 

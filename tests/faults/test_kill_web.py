@@ -1,5 +1,7 @@
-"""SIGKILL of `kinfolk serve` in the middle of POST /api/v1/statuses under concurrent load, on
-SQLite and on PostgreSQL. After a restart (nothing else done by hand):
+"""SIGKILL of a web process in the middle of POST /api/v1/statuses under concurrent load, on
+SQLite and on PostgreSQL: `kinfolk serve` (web, worker thread and scheduler die together), and
+`kinfolk web` beside a `kinfolk worker` that lives on. After a restart of what was killed
+(nothing else done by hand):
 
 - every post that was answered 200 exists exactly once, with its fan-out done (in every
   follower's home feed);
@@ -15,7 +17,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
+from kinfolk.db.migrate import upgrade
 from tests.faults.harness import Account, Kinfolk, kinfolk_env, query, seed_accounts, wait_jobs_drained
 
 POSTERS = 6
@@ -28,9 +32,25 @@ async def _follow_all(client: httpx.AsyncClient, followers: list[Account], autho
         assert r.status_code == 200, r.text
 
 
-async def test_sigkill_mid_post_loses_and_doubles_nothing(database_url: str, tmp_path: Path) -> None:
-    server = Kinfolk(tmp_path, kinfolk_env(tmp_path, database_url), "serve", name="serve")
+@pytest.mark.parametrize("layout", ["serve", "web+worker"])
+async def test_sigkill_mid_post_loses_and_doubles_nothing(
+    database_url: str, tmp_path: Path, layout: str
+) -> None:
+    env = kinfolk_env(tmp_path, database_url)
+    worker: Kinfolk | None = None
+    if layout == "serve":
+        server = Kinfolk(tmp_path, env, "serve", name="serve")
+    else:
+        (tmp_path / "data").mkdir(exist_ok=True)
+        await asyncio.to_thread(upgrade, database_url)
+        server = Kinfolk(tmp_path, env, "web", name="web")
+        worker = Kinfolk(tmp_path, env, "worker", "--concurrency", "4", name="worker")
+        worker.start()
     server.start()
+
+    def logs() -> str:
+        return server.logs() + ("\n" + worker.logs() if worker is not None else "")
+
     try:
         accounts = await seed_accounts(
             database_url, tmp_path / "data", ["author", *(f"follower{i}" for i in range(FOLLOWERS))]
@@ -64,14 +84,14 @@ async def test_sigkill_mid_post_loses_and_doubles_nothing(database_url: str, tmp
             deadline = time.monotonic() + 60
             while len(acked) < 30 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            assert len(acked) >= 30, server.logs()
+            assert len(acked) >= 30, logs()
             server.kill()  # SIGKILL: requests and jobs in flight die with it
             stop.set()
             await asyncio.gather(*tasks)
             assert unknown, "the kill should have caught requests in flight"
 
             server.start()
-            await wait_jobs_drained(database_url, 90, server.logs())
+            await wait_jobs_drained(database_url, 90, logs())
 
             rows = await query(
                 database_url, "SELECT id, text FROM statuses WHERE account_id = :a", a=author.id
@@ -93,9 +113,7 @@ async def test_sigkill_mid_post_loses_and_doubles_nothing(database_url: str, tmp
             )
             reached = {int(s): int(n) for s, n in feed}
             missing = [sid for ids in by_text.values() for sid in ids if reached.get(sid) != FOLLOWERS]
-            assert not missing, (
-                f"{len(missing)} post(s) without their fan-out: {missing[:5]}\n{server.logs()}"
-            )
+            assert not missing, f"{len(missing)} post(s) without their fan-out: {missing[:5]}\n{logs()}"
 
             # Service resumed by itself: a new post is accepted and reaches the followers.
             r = await client.post(
@@ -103,9 +121,11 @@ async def test_sigkill_mid_post_loses_and_doubles_nothing(database_url: str, tmp
             )
             assert r.status_code == 200, r.text
             new_id = r.json()["id"]
-            await wait_jobs_drained(database_url, 30, server.logs())
+            await wait_jobs_drained(database_url, 30, logs())
             r = await client.get("/api/v1/timelines/home", headers=followers[0].headers)
             assert r.status_code == 200
             assert r.json()[0]["id"] == new_id
     finally:
         server.stop()
+        if worker is not None:
+            worker.stop()

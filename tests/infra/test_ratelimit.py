@@ -98,3 +98,18 @@ async def test_memory_sweep_is_amortised() -> None:
     for i in range(101):
         await limiter.hit(f"k:{i}", limit=1, period=300)
     assert limiter._sweep_at == 202
+
+
+async def test_redis_limits_count_in_the_process_while_redis_is_unreachable() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    redis = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=1)
+    try:
+        limiter = RedisRateLimiter(redis, prefix="down:")
+        assert [await limiter.hit("k", 2, 60) for _ in range(3)] == [True, True, False]
+        assert await limiter.hit("other", 2, 60) is True
+    finally:
+        await redis.aclose()

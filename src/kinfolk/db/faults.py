@@ -93,5 +93,8 @@ def _is_unavailable(item: BaseException) -> bool:
         item,
         asyncpg.exceptions.ConnectionDoesNotExistError
         | asyncpg.exceptions.CannotConnectNowError
+        # The server closed the connection while it sat idle in a pool (a restart): the
+        # protocol's next operation finds it in the wrong state.
+        | asyncpg.exceptions.InternalClientError
         | asyncpg.exceptions.ConnectionFailureError,
     )

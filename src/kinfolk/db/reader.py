@@ -111,11 +111,12 @@ class Reader:
         async with pool.acquire() as pg:
             try:
                 yield ReadConnection(self.dialect, pg_connection=pg)
-            except Exception as exc:
-                if _broken(exc):
-                    # A connection that failed mid-statement (the server restarting) can be
-                    # left mid-protocol; handed back as it is, its next user got "another
-                    # operation is in progress". The pool opens a fresh one instead.
+            except BaseException as exc:
+                if isinstance(exc, asyncio.CancelledError) or _broken(exc):
+                    # A connection that failed or was cancelled mid-statement, or that the
+                    # server closed while it was idle (a restart), is left mid-protocol:
+                    # handed back as it is, its next user got "another operation is in
+                    # progress". The pool opens a fresh one instead.
                     pg.terminate()
                 raise
 

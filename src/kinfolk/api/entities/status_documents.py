@@ -110,6 +110,13 @@ def _fresh(store: dict[int, D], key: int, stamp: Any, now: float) -> D | None:
     return found
 
 
+def _kept(data: bytes) -> bytes:
+    """A copy of exactly `data`'s size, for what the cache keeps: orjson returns its result in
+    a buffer of at least 4 KB, so each small document kept as it came cost 4 KB (the soak saw
+    17 KB of memory per cached status, docs/reliability.md); the copy costs its length."""
+    return bytes(memoryview(data))
+
+
 def _bounded_put(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
     store.pop(key, None)
     store[key] = value
@@ -158,7 +165,7 @@ class StatusDocuments:
             rows = (await session.execute(select(Account).where(Account.id.in_(list(accounts))))).scalars()
             found = list(rows)
             for account, body in zip(found, await render_accounts(session, found, container), strict=True):
-                doc = AccountDocument(accounts[account.id], now, orjson.dumps(body))
+                doc = AccountDocument(accounts[account.id], now, _kept(orjson.dumps(body)))
                 into.accounts[account.id] = doc
                 _bounded_put(self.accounts, account.id, doc, MAX_ACCOUNTS)
         if polls:
@@ -191,7 +198,7 @@ class StatusDocuments:
         if app_ids:
             result = await session.execute(select(Application).where(Application.id.in_(app_ids)))
             for app in result.scalars():
-                apps[app.id] = orjson.dumps({"name": app.name, "website": app.website})
+                apps[app.id] = _kept(orjson.dumps({"name": app.name, "website": app.website}))
         bodies = await render_statuses(session, container, found, None)
         for status, body in zip(found, bodies, strict=True):
             if status.id in processing:
@@ -206,8 +213,8 @@ class StatusDocuments:
                 is_boost=status.reblog_of_id is not None,
                 # Shown to the author only, as the ORM renderer does.
                 application=apps.get(status.application_id or 0, b"null"),
-                approval_author=orjson.dumps(quote_approval(status, status.account_id)),
-                approval_other=orjson.dumps(quote_approval(status, 0)),
+                approval_author=_kept(orjson.dumps(quote_approval(status, status.account_id))),
+                approval_other=_kept(orjson.dumps(quote_approval(status, 0))),
             )
             into.statuses[status.id] = doc
             _bounded_put(self.statuses, status.id, doc, MAX_STATUSES)
@@ -225,7 +232,7 @@ class StatusDocuments:
         entry whose stamp no page reads any more, never a stale one."""
         now = time.monotonic()
         if account_stamp is not None and isinstance(body.get("account"), dict):
-            account = AccountDocument(account_stamp, now, orjson.dumps(body["account"]))
+            account = AccountDocument(account_stamp, now, _kept(orjson.dumps(body["account"])))
             _bounded_put(self.accounts, status.account_id, account, MAX_ACCOUNTS)
         if status.quote_of_id is not None or status.reblog_of_id is not None:
             return
@@ -236,9 +243,9 @@ class StatusDocuments:
             head=orjson.dumps(shared)[:-1],
             account_id=status.account_id,
             is_boost=False,
-            application=orjson.dumps(body.get("application")),
-            approval_author=orjson.dumps(quote_approval(status, status.account_id)),
-            approval_other=orjson.dumps(quote_approval(status, 0)),
+            application=_kept(orjson.dumps(body.get("application"))),
+            approval_author=_kept(orjson.dumps(quote_approval(status, status.account_id))),
+            approval_other=_kept(orjson.dumps(quote_approval(status, 0))),
         )
         _bounded_put(self.statuses, status.id, doc, MAX_STATUSES)
 
