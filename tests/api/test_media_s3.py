@@ -122,9 +122,10 @@ def test_mastodon_py_round_trip_with_s3(s3_env: tuple[str, str], live_server: An
             with path.open("rb") as fh:
                 ids.append(api.media_post(fh, mime_type=mime, description=path.name).id)
         live_server.run(live.run_jobs(live_server))
-        status = api.status_post("from the bucket", media_ids=ids[:4])
+        status = api.status_post("from the bucket", media_ids=ids[:3])
+        film = api.status_post("a film", media_ids=ids[3:4])
         song = api.status_post("and a song", media_ids=ids[4:])
-        items = status["media_attachments"] + song["media_attachments"]
+        items = status["media_attachments"] + film["media_attachments"] + song["media_attachments"]
         assert [i["type"] for i in items] == ["image", "image", "gifv", "video", "audio"]
         for item in items:
             assert item["url"].startswith(f"{url}/{name}/")

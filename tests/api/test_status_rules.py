@@ -216,3 +216,22 @@ async def test_the_api_references_validations(client, make_user, container) -> N
         assert response.status_code == 422, (change, response.text)
     me = (await client.get("/api/v1/accounts/verify_credentials", headers=alice.headers)).json()
     assert me["display_name"] == "" and me["note"] == ""
+
+
+async def test_a_video_or_a_sound_goes_alone_but_a_gif_sits_beside_images(
+    client, make_user, container
+) -> None:  # type: ignore[no-untyped-def]
+    """Mastodon's rule (audio_or_video?): more than one attachment with a video or audio among
+    them is refused; a GIF (gifv) is not a video for it."""
+    alice = await make_user("alice")
+    image, video = (
+        await _media(container, alice.account_id),
+        await _media(container, alice.account_id, "video"),
+    )
+    refused = await _post(client, alice, status="both", media_ids=[str(image), str(video)])
+    assert refused.status_code == 422
+    assert refused.json() == {"error": "Cannot attach a video to a post that already contains images"}
+    assert await _count(container, Status) == 0
+    gif = await _media(container, alice.account_id, "gifv")
+    assert (await _post(client, alice, status="gif", media_ids=[str(image), str(gif)])).status_code == 200
+    assert (await _post(client, alice, status="alone", media_ids=[str(video)])).status_code == 200

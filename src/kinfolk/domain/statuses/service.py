@@ -192,7 +192,8 @@ async def _load_media(
     if len(usable) != len(dict.fromkeys(media_ids)):
         missing = [str(i) for i in dict.fromkeys(media_ids) if i not in {m.id for m in usable}]
         raise Unprocessable(MEDIA_NOT_FOUND.format(ids=", ".join(missing)))
-    if len(usable) > 1 and any(m.type in ("video", "gifv", "audio") for m in usable):
+    # Mastodon's audio_or_video?: a GIF (gifv) sits beside images, a video or a sound alone.
+    if len(usable) > 1 and any(m.type in ("video", "audio") for m in usable):
         raise Unprocessable(IMAGES_AND_VIDEO)
     if any(m.state == "failed" for m in usable):
         raise Unprocessable("Validation failed: Media could not be processed and cannot be attached")
