@@ -7,13 +7,21 @@ STAMP := $(VENV)/.installed
 # `make run` serves plain http on localhost for development; tests and other targets set their own.
 RUN_ENV := KINFOLK_PROTOCOL=$${KINFOLK_PROTOCOL:-http} KINFOLK_DOMAIN=$${KINFOLK_DOMAIN:-localhost:8000}
 
-.PHONY: run test lint typecheck install migrate clean compat bench fuzz faults soak
+.PHONY: run test lint typecheck install migrate clean compat bench fuzz faults soak lock
 
-$(STAMP): pyproject.toml
+# Installs the exact versions of requirements.lock, then the project itself (`make lock` renews it).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Resolve pyproject.toml's dependencies (with the dev extra) anew into requirements.lock.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
 
 install: $(STAMP)
 
