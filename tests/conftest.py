@@ -40,10 +40,11 @@ REQUIRE_SERVICES = os.environ.get("KINFOLK_REQUIRE_SERVICES") == "1"
 TEST_DOMAIN = "kinfolk.test"
 
 
-def _unavailable(what: str, exc: BaseException) -> None:
+def unavailable(what: str, why: object) -> None:
+    """In CI (KINFOLK_REQUIRE_SERVICES=1) a missing service or capability fails; elsewhere it skips."""
     if REQUIRE_SERVICES:
-        pytest.fail(f"{what} is required (KINFOLK_REQUIRE_SERVICES=1) but unreachable: {exc}")
-    pytest.skip(f"{what} unreachable: {exc}")
+        pytest.fail(f"{what} is required (KINFOLK_REQUIRE_SERVICES=1) but unavailable: {why}")
+    pytest.skip(f"{what} unavailable: {why}")
 
 
 async def _pg_admin(sql: str) -> None:
@@ -73,7 +74,7 @@ def pg_database() -> Iterator[str]:
     try:
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
-        _unavailable("PostgreSQL", exc)
+        unavailable("PostgreSQL", exc)
     url = f"{_pg_base(PG_ADMIN_URL)}/{name}".replace("postgresql://", "postgresql+asyncpg://")
     try:
         upgrade(url)

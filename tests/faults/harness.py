@@ -19,20 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import PG_ADMIN_URL, TEST_DOMAIN, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 KINFOLK = str(Path(sys.executable).parent / "kinfolk")
-PG_ADMIN_URL = os.environ.get("KINFOLK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REQUIRE_SERVICES = os.environ.get("KINFOLK_REQUIRE_SERVICES") == "1"
-DOMAIN = "kinfolk.test"
-
-
-def unavailable(what: str, why: object) -> None:
-    """In CI (KINFOLK_REQUIRE_SERVICES=1) a missing capability fails; elsewhere it skips."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{what} is required (KINFOLK_REQUIRE_SERVICES=1) but unavailable: {why}")
-    pytest.skip(f"{what} unavailable: {why}")
+DOMAIN = TEST_DOMAIN
 
 
 def free_port() -> int:
