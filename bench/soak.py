@@ -383,6 +383,11 @@ def main(argv: list[str] | None = None) -> int:
         "KINFOLK_PROTOCOL": "https",
         "KINFOLK_CONFIG": str(tmp / "none.toml"),
         "KINFOLK_PORT": str(port),
+        # Reached as 127.0.0.1 (the host check). Its many clients share that one address, so it
+        # is exempt from the per-address throttles (as Mastodon's loopback safelist); the
+        # per-account limits stay on and the load is paced under them.
+        "KINFOLK_ALTERNATE_DOMAINS": "127.0.0.1",
+        "KINFOLK_RATE_LIMIT_EXEMPT": "127.0.0.1/32",
     }
     log = (tmp / "serve.log").open("wb")
     command = [KINFOLK, "serve"] if args.full_caches else [sys.executable, "-c", _SERVE_WITH_SMALL_CACHES]
