@@ -141,3 +141,12 @@ async def test_streaming_connections_are_counted_while_open(
         await session.close()
         await session.close()  # closing twice counts once
     assert (await scrape(client))[gauge] == before
+
+
+async def test_empty_queues_are_reported_at_zero(scraper: tuple[httpx.AsyncClient, Container]) -> None:
+    """Every queue a job kind uses shows, at 0 when nothing waits, so that a depth alert sees it drain."""
+    client, _ = scraper
+    scraped = await scrape(client)
+    for queue in ("default", "push"):
+        assert scraped[("kinfolk_jobs_queued", (("queue", queue),))] == 0
+        assert scraped[("kinfolk_jobs_oldest_due_age_seconds", (("queue", queue),))] == 0

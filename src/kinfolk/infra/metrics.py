@@ -142,7 +142,11 @@ class DatabaseCollector(Collector):
 
 async def read_database(container: Any) -> dict[str, Any]:
     """The queue's state (one grouped statement per question) and the pool's use."""
+    from kinfolk.jobs.handlers import load_handler_modules
     from kinfolk.jobs.models import DEAD, QUEUED, Job
+    from kinfolk.jobs.registry import known_queues
+
+    load_handler_modules()  # the kinds' queues, in a web process that runs no worker too
 
     now = utcnow()
     snap: dict[str, Any] = {}
@@ -174,6 +178,9 @@ async def read_database(container: Any) -> dict[str, Any]:
             )
             for queue, count, _ in queued
         }
+        # An empty queue is reported at 0, not left out: an alert on depth must see it drain.
+        for queue in known_queues():
+            snap["queues"].setdefault(queue, (0, 0.0))
         snap["dead"] = {kind: count for kind, count in dead}
     return snap
 

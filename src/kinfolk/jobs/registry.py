@@ -74,5 +74,10 @@ def get_kind(name: str) -> JobKind | None:
     return _KINDS.get(name)
 
 
+def known_queues() -> frozenset[str]:
+    """Every queue a registered kind uses (and `default`): what a monitor should see, at 0 when empty."""
+    return frozenset({"default", *(kind.queue for kind in _KINDS.values())})
+
+
 def all_kinds() -> dict[str, JobKind]:
     return dict(_KINDS)
