@@ -109,3 +109,20 @@ async def test_poll_and_sign_up_messages(client: httpx.AsyncClient, make_user: A
     )
     assert poll.status_code == 422
     assert poll.json()["error"] == "La validación ha fallado: La encuesta debe tener al menos 2 opciones"
+
+
+async def test_hardening_messages_are_translated(client: httpx.AsyncClient, make_user: Any) -> None:
+    """The refusals added for bounded work and bad input speak the request's language too."""
+    alice = await make_user("alice")
+    long_query = await client.get(
+        "/api/v2/search", params={"q": "a" * 5000, "lang": "fr"}, headers=alice.headers
+    )
+    assert long_query.status_code == 422
+    assert long_query.json() == {
+        "error": "La validation a échoué: La recherche est trop longue (4096 caractères au maximum)"
+    }
+    nul = await client.post(
+        "/api/v1/statuses", json={"status": "a\u0000b", "lang": "de"}, headers=alice.headers
+    )
+    assert nul.status_code == 422
+    assert nul.json() == {"error": "Validierung fehlgeschlagen: Parameter dürfen kein Nullzeichen enthalten"}

@@ -5,6 +5,28 @@ from kinfolk.i18n.catalogue import Catalogue
 CATALOGUE = Catalogue(
     validation_failed="Validierung fehlgeschlagen",
     messages={
+        "Query is too long (maximum is {count} characters)": (
+            "Die Suchanfrage ist zu lang (höchstens {count} Zeichen)"
+        ),
+        "Parameters can't contain a null character": "Parameter dürfen kein Nullzeichen enthalten",
+        "A value is out of range or not valid here": (
+            "Ein Wert liegt außerhalb des zulässigen Bereichs oder ist hier ungültig"
+        ),
+        "This server does not answer to that host name": (
+            "Dieser Server antwortet nicht auf diesen Hostnamen"
+        ),
+        "Cannot attach a video to a post that already contains images": (
+            "Ein Video kann nicht an einen Beitrag angehängt werden, der bereits Bilder enthält"
+        ),
+        "You have exceeded the limit of {count} scheduled posts for today": (
+            "Du hast das Limit von {count} geplanten Beiträgen für heute überschritten"
+        ),
+        "You have exceeded the limit of {count} scheduled posts": (
+            "Du hast das Limit von {count} geplanten Beiträgen überschritten"
+        ),
+        "Media {ids} not found or already attached to another post": (
+            "Medien {ids} nicht gefunden oder bereits an einen anderen Beitrag angehängt"
+        ),
         "Record not found": "Eintrag nicht gefunden",
         "This action is not allowed": "Diese Aktion ist nicht erlaubt",
         "The access token is invalid": "Das Zugriffstoken ist ungültig",

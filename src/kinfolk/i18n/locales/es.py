@@ -5,6 +5,24 @@ from kinfolk.i18n.catalogue import Catalogue
 CATALOGUE = Catalogue(
     validation_failed="La validación ha fallado",
     messages={
+        "Query is too long (maximum is {count} characters)": (
+            "La búsqueda es demasiado larga (máximo {count} caracteres)"
+        ),
+        "Parameters can't contain a null character": "Los parámetros no pueden contener un carácter nulo",
+        "A value is out of range or not valid here": "Un valor está fuera de rango o no es válido aquí",
+        "This server does not answer to that host name": "Este servidor no responde a ese nombre de host",
+        "Cannot attach a video to a post that already contains images": (
+            "No se puede adjuntar un vídeo a una publicación que ya contiene imágenes"
+        ),
+        "You have exceeded the limit of {count} scheduled posts for today": (
+            "Has superado el límite de {count} publicaciones programadas para hoy"
+        ),
+        "You have exceeded the limit of {count} scheduled posts": (
+            "Has superado el límite de {count} publicaciones programadas"
+        ),
+        "Media {ids} not found or already attached to another post": (
+            "Archivos multimedia {ids} no encontrados o ya adjuntos a otra publicación"
+        ),
         "Record not found": "Registro no encontrado",
         "This action is not allowed": "Esta acción no está permitida",
         "The access token is invalid": "El token de acceso no es válido",

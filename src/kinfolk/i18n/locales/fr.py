@@ -5,6 +5,26 @@ from kinfolk.i18n.catalogue import Catalogue
 CATALOGUE = Catalogue(
     validation_failed="La validation a échoué",
     messages={
+        "Query is too long (maximum is {count} characters)": (
+            "La recherche est trop longue ({count} caractères au maximum)"
+        ),
+        "Parameters can't contain a null character": (
+            "Les paramètres ne peuvent pas contenir de caractère nul"
+        ),
+        "A value is out of range or not valid here": "Une valeur est hors limites ou n'est pas valide ici",
+        "This server does not answer to that host name": "Ce serveur ne répond pas à ce nom d'hôte",
+        "Cannot attach a video to a post that already contains images": (
+            "Impossible de joindre une vidéo à un message qui contient déjà des images"
+        ),
+        "You have exceeded the limit of {count} scheduled posts for today": (
+            "Vous avez dépassé la limite de {count} messages programmés pour aujourd'hui"
+        ),
+        "You have exceeded the limit of {count} scheduled posts": (
+            "Vous avez dépassé la limite de {count} messages programmés"
+        ),
+        "Media {ids} not found or already attached to another post": (
+            "Médias {ids} introuvables ou déjà joints à un autre message"
+        ),
         "Record not found": "Enregistrement introuvable",
         "This action is not allowed": "Cette action n'est pas autorisée",
         "The access token is invalid": "Le jeton d'accès n'est pas valide",

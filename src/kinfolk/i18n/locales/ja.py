@@ -7,6 +7,20 @@ CATALOGUE = Catalogue(
     attribute_format="{attribute}{message}",
     separator="、",
     messages={
+        "Query is too long (maximum is {count} characters)": "検索語が長すぎます。最大 {count} 文字です",
+        "Parameters can't contain a null character": "パラメーターにヌル文字を含めることはできません",
+        "A value is out of range or not valid here": "値が範囲外か、ここでは使用できません",
+        "This server does not answer to that host name": "このサーバーはそのホスト名には応答しません",
+        "Cannot attach a video to a post that already contains images": (
+            "画像を含む投稿に動画を添付することはできません"
+        ),
+        "You have exceeded the limit of {count} scheduled posts for today": (
+            "本日の予約投稿の上限 {count} 件を超えています"
+        ),
+        "You have exceeded the limit of {count} scheduled posts": "予約投稿の上限 {count} 件を超えています",
+        "Media {ids} not found or already attached to another post": (
+            "メディア {ids} が見つからないか、すでに別の投稿に添付されています"
+        ),
         "Record not found": "レコードが見つかりません",
         "This action is not allowed": "この操作は許可されていません",
         "The access token is invalid": "アクセストークンが無効です",
