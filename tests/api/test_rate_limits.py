@@ -4,7 +4,6 @@ change nothing."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 from tests.api.edge_app import client_for, edge_app, user_with_token
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, unavailable
 
 from kinfolk.api.rate_limits import family_key, throttle_key
 from kinfolk.container import Container
@@ -48,9 +47,7 @@ async def limits(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any]
         await redis.ping()
     except Exception as exc:
         await redis.aclose()
-        if os.environ.get("KINFOLK_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Redis is required but unreachable: {exc}")
-        pytest.skip(f"Redis unreachable: {exc}")
+        unavailable("Redis", exc)
     prefix = f"kinfolk-test-rl-{secrets.token_hex(4)}:"
     try:
         yield {"redis_url": REDIS_URL, "redis_prefix": prefix}

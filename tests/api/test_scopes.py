@@ -41,7 +41,7 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
-from tests.conftest import TEST_DOMAIN
+from tests.conftest import TEST_DOMAIN, unavailable
 
 from kinfolk.api.app import collect_routes
 from kinfolk.container import Container
@@ -648,7 +648,8 @@ def _normalized(path: str) -> str:
 def _documented() -> dict[tuple[str, str], list[str] | None]:
     reference = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mastodon-openapi.json"
     if not reference.is_file():
-        pytest.skip(f"no reference at {reference}")
+        # The reference lives beside the repository (../shared); CI has it, so there this fails.
+        unavailable("Mastodon's OpenAPI description", f"no file at {reference}")
     spec = orjson.loads(reference.read_bytes())
     found: dict[tuple[str, str], list[str] | None] = {}
     for path, operations in spec["paths"].items():
