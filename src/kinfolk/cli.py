@@ -260,6 +260,73 @@ def cmd_rules_remove(args: argparse.Namespace, settings: Settings) -> int:
     return _run(go, settings)
 
 
+def cmd_domains_block(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.moderation.domain_blocks import BlockRequest, block_domain
+    from kinfolk.kernel.errors import Unprocessable
+
+    async def go(container: Container) -> int:
+        try:
+            async with container.db.uow() as uow:
+                block = await block_domain(
+                    uow.session,
+                    BlockRequest(
+                        domain=args.domain,
+                        severity=args.severity,
+                        reject_media=args.reject_media,
+                        reject_reports=args.reject_reports,
+                        private_comment=args.private_comment,
+                        public_comment=args.public_comment,
+                        obfuscate=args.obfuscate,
+                    ),
+                )
+        except Unprocessable as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        print(f"Blocked {block.domain} ({block.severity})")
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_domains_unblock(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.moderation.domain_blocks import unblock_domain
+    from kinfolk.kernel.errors import NotFound, Unprocessable
+
+    async def go(container: Container) -> int:
+        try:
+            async with container.db.uow() as uow:
+                await unblock_domain(uow.session, args.domain)
+        except (NotFound, Unprocessable):
+            print(f"No block on {args.domain}", file=sys.stderr)
+            return 1
+        print(f"Unblocked {args.domain}")
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_domains_list(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.moderation.domain_blocks import list_blocks
+
+    async def go(container: Container) -> int:
+        async with container.db.uow(write=False) as uow:
+            blocks = await list_blocks(uow.session)
+        for block in blocks:
+            flags = [
+                name
+                for name, on in (
+                    ("reject-media", block.reject_media),
+                    ("reject-reports", block.reject_reports),
+                    ("obfuscate", block.obfuscate),
+                )
+                if on
+            ]
+            print(f"{block.domain:<40} {block.severity:<8} {' '.join(flags)}".rstrip())
+        return 0
+
+    return _run(go, settings)
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from kinfolk.ops.doctor import doctor
 
@@ -368,6 +435,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = rules.add_parser("remove")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_rules_remove)
+
+    domains = sub.add_parser("domains", help="moderate whole servers (domain blocks)").add_subparsers(
+        dest="sub", required=True
+    )
+    p = domains.add_parser("block", help="block or change the block on a domain and its subdomains")
+    p.add_argument("domain")
+    p.add_argument("--severity", choices=("suspend", "silence", "noop"), default="silence")
+    p.add_argument("--reject-media", action="store_true")
+    p.add_argument("--reject-reports", action="store_true")
+    p.add_argument("--private-comment", default="")
+    p.add_argument("--public-comment", default="")
+    p.add_argument("--obfuscate", action="store_true", help="star the domain in the public list")
+    p.set_defaults(func=cmd_domains_block)
+    p = domains.add_parser("unblock")
+    p.add_argument("domain")
+    p.set_defaults(func=cmd_domains_unblock)
+    p = domains.add_parser("list")
+    p.set_defaults(func=cmd_domains_list)
 
     p = sub.add_parser(
         "doctor", help="check the configuration, database, Redis, storage, reachability, clock"

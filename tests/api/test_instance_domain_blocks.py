@@ -45,3 +45,32 @@ async def test_everyone(client: httpx.AsyncClient, container: Container) -> None
     response = await client.get(URL)
     assert response.status_code == 200 and response.json() == []
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+async def test_configured_blocks_are_shown(client: httpx.AsyncClient, container: Container) -> None:
+    from kinfolk.domain.moderation.domain_blocks import BlockRequest, block_domain
+
+    container.settings.show_domain_blocks = "all"
+    async with container.db.uow() as uow:
+        await block_domain(uow.session, BlockRequest("spam.example", severity="suspend", public_comment="Spam"))
+        await block_domain(uow.session, BlockRequest("hidden.example", severity="silence", obfuscate=True))
+        await block_domain(uow.session, BlockRequest("quiet.example", severity="noop"))
+        await block_domain(uow.session, BlockRequest("pics.example", severity="noop", reject_media=True))
+    response = await client.get(URL)
+    assert response.status_code == 200
+    shown = {entry["digest"]: entry for entry in response.json()}
+    import hashlib
+
+    def digest(domain: str) -> str:
+        return hashlib.sha256(domain.encode()).hexdigest()
+
+    assert shown[digest("spam.example")] == {
+        "domain": "spam.example",
+        "digest": digest("spam.example"),
+        "severity": "suspend",
+        "comment": "Spam",
+    }
+    assert shown[digest("hidden.example")]["domain"] == "hidd**.****ple"
+    assert shown[digest("hidden.example")]["comment"] is None
+    assert shown[digest("pics.example")]["severity"] == "noop"
+    assert digest("quiet.example") not in shown

@@ -7,6 +7,7 @@ Mastodon 4.5 sends is present with the type its schema gives.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from kinfolk.api.entities.rule import render_rules
 from kinfolk.config import Settings
 from kinfolk.domain.instance import limits
 from kinfolk.domain.instance.service import Overview, WeekActivity
+from kinfolk.domain.moderation.domain_blocks import obfuscated
+from kinfolk.domain.moderation.models import DomainBlock
 from kinfolk.kernel.clock import iso
 
 THUMBNAIL_PATH = "/instance/thumbnail.png"
@@ -218,3 +221,14 @@ def privacy_policy_html(settings: Settings) -> str:
         "request is sent to the servers that received them.</p>"
         f"<p>Questions: {contact}.</p>"
     )
+
+
+def render_domain_block(block: DomainBlock) -> dict[str, Any]:
+    """Mastodon's DomainBlock entity: the domain (starred when obfuscated), the SHA-256 of the real
+    domain so that others can still match it, the severity and the public comment."""
+    return {
+        "domain": obfuscated(block.domain) if block.obfuscate else block.domain,
+        "digest": hashlib.sha256(block.domain.encode()).hexdigest(),
+        "severity": block.severity,
+        "comment": block.public_comment or None,
+    }

@@ -24,6 +24,7 @@ from kinfolk.container import Container
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.instance import service
 from kinfolk.domain.instance.languages import LANGUAGES
+from kinfolk.domain.moderation.domain_blocks import list_blocks
 from kinfolk.infra.vapid import ensure_vapid_public_key
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import NotFound, Unprocessable
@@ -111,18 +112,25 @@ async def translation_languages(request: Request) -> Response:
 
 async def domain_blocks(request: Request) -> Response:
     """The moderated servers, to whom `KINFOLK_SHOW_DOMAIN_BLOCKS` allows: nobody (a 404, as
-    Mastodon answers by default), signed-in users, or everyone. There is no domain blocking
-    yet, so the list is empty."""
+    Mastodon answers by default), signed-in users, or everyone. Blocks that limit nothing a user
+    would notice (a `noop` without rejected media) are left out, as Mastodon leaves them out."""
     container = get_container(request)
     shown_to = container.settings.show_domain_blocks
-    if shown_to == "users":
-        async with container.db.uow(write=False) as uow:
-            viewer = await current_viewer(request, uow)
-        if viewer is None or viewer.account is None:
-            raise NotFound()
-    elif shown_to != "all":
+    if shown_to not in ("users", "all"):
         raise NotFound()
-    return json_response([])
+    async with container.db.uow(write=False) as uow:
+        if shown_to == "users":
+            viewer = await current_viewer(request, uow)
+            if viewer is None or viewer.account is None:
+                raise NotFound()
+        blocks = await list_blocks(uow.session)
+    return json_response(
+        [
+            entity.render_domain_block(block)
+            for block in blocks
+            if block.severity != "noop" or block.reject_media
+        ]
+    )
 
 
 async def custom_emojis(request: Request) -> Response:

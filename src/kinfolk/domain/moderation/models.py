@@ -47,3 +47,29 @@ class Report(Base):
     @property
     def action_taken(self) -> bool:
         return self.action_taken_at is not None
+
+
+DOMAIN_BLOCK_SEVERITIES = ("suspend", "silence", "noop")
+
+
+class DomainBlock(Base):
+    """A server this instance moderates as a whole (Mastodon's domain blocks).
+
+    `suspend`: nothing from it is stored and nothing is delivered to it; `silence`: its accounts are
+    kept off public timelines and out of the notifications of people who don't follow them; `noop`:
+    only the flags (`reject_media`, `reject_reports`) apply. A block covers every subdomain.
+    """
+
+    __tablename__ = "domain_blocks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, default=new_id)
+    # IDNA-encoded, lower-case, without a trailing dot (`domain_blocks.normalize_domain`).
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    severity: Mapped[str] = mapped_column(String(16), default="silence")
+    reject_media: Mapped[bool] = mapped_column(Boolean, default=False)
+    reject_reports: Mapped[bool] = mapped_column(Boolean, default=False)
+    private_comment: Mapped[str] = mapped_column(Text, default="")
+    public_comment: Mapped[str] = mapped_column(Text, default="")
+    obfuscate: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

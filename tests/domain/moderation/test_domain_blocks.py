@@ -1,0 +1,137 @@
+"""Domain blocks: one spelling of a domain, subdomains covered, the most specific block winning,
+and the marks a block puts on a server's accounts lifted exactly when the block is."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from kinfolk.container import Container
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.moderation.domain_blocks import (
+    BlockRequest,
+    block_domain,
+    candidates,
+    find_block,
+    list_blocks,
+    normalize_domain,
+    obfuscated,
+    policy_for,
+    unblock_domain,
+)
+from kinfolk.kernel.clock import utcnow
+from kinfolk.kernel.errors import NotFound, Unprocessable
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("EXAMPLE.com.", "example.com"),
+        ("example.com:8443", "example.com"),
+        ("bücher.example", "xn--bcher-kva.example"),
+        ("exаmple.com", "xn--exmple-4nf.com"),  # a Cyrillic а is another domain, spelt apart
+        ("  Sub.Example.COM ", "sub.example.com"),
+    ],
+)
+def test_one_spelling(raw: str, normal: str) -> None:
+    assert normalize_domain(raw) == normal
+
+
+@pytest.mark.parametrize(
+    "raw", ["", ".", "https://example.com", "victim.example@attacker.example", "a..b", "a/b", "x" * 300]
+)
+def test_not_a_domain(raw: str) -> None:
+    with pytest.raises(Unprocessable):
+        normalize_domain(raw)
+
+
+def test_candidates_are_the_domain_and_its_parents() -> None:
+    assert candidates("a.b.example.com") == ["a.b.example.com", "b.example.com", "example.com", "com"]
+
+
+def test_obfuscation_keeps_the_ends() -> None:
+    assert obfuscated("example.com") == "exa****.*om"
+    assert obfuscated("ab") == "a*"
+
+
+async def _remote(container: Container, username: str, domain: str) -> int:
+    async with container.db.uow() as uow:
+        account = Account(
+            username=username,
+            domain=domain,
+            acct_key=f"{username}@{domain}",
+            uri=f"https://{domain}/users/{username}",
+        )
+        uow.session.add(account)
+        await uow.session.flush()
+        return account.id
+
+
+async def _marks(container: Container, account_id: int) -> tuple[bool, bool]:
+    async with container.db.uow(write=False) as uow:
+        row = (
+            await uow.session.execute(
+                select(Account.suspended_at, Account.silenced_at).where(Account.id == account_id)
+            )
+        ).one()
+    return row.suspended_at is not None, row.silenced_at is not None
+
+
+async def test_the_most_specific_block_wins_and_covers_subdomains(container: Container) -> None:
+    async with container.db.uow() as uow:
+        await block_domain(uow.session, BlockRequest("Example.com", severity="silence"))
+        await block_domain(uow.session, BlockRequest("bad.example.com", severity="suspend"))
+    async with container.db.uow(write=False) as uow:
+        assert (await policy_for(uow.session, "www.example.com")).silenced
+        assert not (await policy_for(uow.session, "www.example.com")).suspended
+        worst = await policy_for(uow.session, "x.BAD.example.com.")
+        assert worst.suspended and worst.blocked and worst.reject_media and worst.reject_reports
+        assert (await policy_for(uow.session, "bad.example.com:8443")).suspended
+        assert not (await policy_for(uow.session, "example.org")).silenced
+        assert not (await policy_for(uow.session, "notexample.com")).silenced
+        assert not (await policy_for(uow.session, None)).blocked
+        assert (await find_block(uow.session, "not a domain")) is None
+        assert [b.domain for b in await list_blocks(uow.session)] == ["bad.example.com", "example.com"]
+
+
+async def test_suspend_marks_the_servers_accounts_and_unblock_lifts_only_its_own(container: Container) -> None:
+    victim = await _remote(container, "bob", "evil.example")
+    sub = await _remote(container, "eve", "www.evil.example:8443")
+    bystander = await _remote(container, "carol", "notevil.example")
+    # A moderator's own earlier suspension must survive the block being lifted.
+    moderated = await _remote(container, "dave", "evil.example")
+    async with container.db.uow() as uow:
+        dave = await uow.session.get(Account, moderated)
+        assert dave is not None
+        dave.suspended_at = utcnow() - timedelta(days=1)
+
+    async with container.db.uow() as uow:
+        await block_domain(uow.session, BlockRequest("evil.example", severity="suspend"))
+    assert await _marks(container, victim) == (True, False)
+    assert await _marks(container, sub) == (True, False)
+    assert await _marks(container, bystander) == (False, False)
+
+    # Changing the severity undoes the old marks before applying the new ones.
+    async with container.db.uow() as uow:
+        await block_domain(uow.session, BlockRequest("evil.example", severity="silence"))
+    assert await _marks(container, victim) == (False, True)
+    assert await _marks(container, moderated) == (True, True)
+
+    async with container.db.uow() as uow:
+        await unblock_domain(uow.session, "EVIL.example.")
+    assert await _marks(container, victim) == (False, False)
+    assert await _marks(container, sub) == (False, False)
+    assert await _marks(container, moderated) == (True, False)
+    async with container.db.uow() as uow:
+        with pytest.raises(NotFound):
+            await unblock_domain(uow.session, "evil.example")
+
+
+async def test_bad_severity_changes_nothing(container: Container) -> None:
+    async with container.db.uow() as uow:
+        with pytest.raises(Unprocessable):
+            await block_domain(uow.session, BlockRequest("example.com", severity="obliterate"))
+    async with container.db.uow(write=False) as uow:
+        assert await list_blocks(uow.session) == []
