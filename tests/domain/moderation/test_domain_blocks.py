@@ -31,7 +31,7 @@ from kinfolk.kernel.errors import NotFound, Unprocessable
         ("EXAMPLE.com.", "example.com"),
         ("example.com:8443", "example.com"),
         ("bücher.example", "xn--bcher-kva.example"),
-        ("exаmple.com", "xn--exmple-4nf.com"),  # a Cyrillic а is another domain, spelt apart
+        ("ex\u0430mple.com", "xn--exmple-4nf.com"),  # a Cyrillic a is another domain, spelt apart
         ("  Sub.Example.COM ", "sub.example.com"),
     ],
 )
