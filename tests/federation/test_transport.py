@@ -25,7 +25,7 @@ import pytest
 from aiohttp import web
 
 from kinfolk.config import Settings
-from kinfolk.federation.transport import Transport, version
+from kinfolk.federation.transport import Transport, _HostGates, version
 from kinfolk.infra.fetch import (
     JRD_TYPES,
     RETRY_AFTER_CAP_SECONDS,
@@ -441,6 +441,19 @@ async def test_a_hanging_host_does_not_stall_another(transports: list[Transport]
         assert all(r.ok for r in await asyncio.gather(*slow))
         assert hanging == 3
         assert len(transport._gates) == 0  # idle hosts leave nothing behind
+
+
+async def test_waiting_for_a_hosts_slot_is_bounded() -> None:
+    gates = _HostGates(per_host=1)
+    async with gates.hold("alpha.test:", wait=5):
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async with gates.hold("alpha.test:", wait=0.2):
+                pass
+        assert time.monotonic() - started < 1
+        async with gates.hold("beta.test:", wait=0.2):  # another host is not affected
+            pass
+    assert len(gates) == 0
 
 
 # Delivery results

@@ -4,7 +4,8 @@ One `Transport` per process holds one aiohttp session (one connection pool: deli
 same server reuse connections) behind the guarded resolver of `infra/outbound.py`, so no remote
 URL can reach our own network. Each host gets at most `per_host` requests at a time, fewer than
 the pool holds, so a server that hangs or crawls ties up its own slots only and every other
-server's deliveries and fetches go on (checklist 81). Each request has its own deadline.
+server's deliveries and fetches go on (checklist 81). Each request has its own deadline, and
+waiting for a host's slot is bounded by the same length again.
 
 Deliveries report what the worker needs to decide about retries rather than raising: success on
 2xx, no retry on a 4xx other than 408 and 429 (the inbox is gone or refuses us), a retry on 408,
@@ -98,15 +99,21 @@ class _HostGates:
         self._gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
 
     @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str, wait: float) -> AsyncIterator[None]:
+        """A slot of `key`'s host, waited for at most `wait` seconds (TimeoutError then): a host
+        whose slots are all stuck must not keep its queue waiting forever either."""
         gate = self._gates.get(key)
         if gate is None:
             gate = self._gates[key] = (asyncio.Semaphore(self._per_host), [0])
         semaphore, users = gate
         users[0] += 1
         try:
-            async with semaphore:
+            async with asyncio.timeout(wait):
+                await semaphore.acquire()
+            try:
                 yield
+            finally:
+                semaphore.release()
         finally:
             users[0] -= 1
             if users[0] == 0:
@@ -177,21 +184,24 @@ class Transport:
                 headers.update(signer("GET", hop, dict(headers), None))
             return headers
 
-        async with self._gates.hold(host_key(url)):
-            return await fetch_json(
-                self.session,
-                url,
-                allowed=self.settings.allowed_private_networks,
-                headers_for=headers_for,
-                accept=accept,
-                content_types=content_types,
-                expected_id=expected_id,
-                check_id_origin=check_id_origin,
-                max_bytes=self.max_bytes,
-                deadline=self.deadline,
-                connect_timeout=self.connect_timeout,
-                read_timeout=self.read_timeout,
-            )
+        try:
+            async with self._gates.hold(host_key(url), self.deadline):
+                return await fetch_json(
+                    self.session,
+                    url,
+                    allowed=self.settings.allowed_private_networks,
+                    headers_for=headers_for,
+                    accept=accept,
+                    content_types=content_types,
+                    expected_id=expected_id,
+                    check_id_origin=check_id_origin,
+                    max_bytes=self.max_bytes,
+                    deadline=self.deadline,
+                    connect_timeout=self.connect_timeout,
+                    read_timeout=self.read_timeout,
+                )
+        except TimeoutError as exc:  # fetch_json turns its own timeouts into FetchError
+            raise FetchError("timed out waiting for a free slot for this host") from exc
 
     async def post_activity(self, inbox_url: str, body: bytes, signer: Signer) -> DeliveryResult:
         """POST one activity to one inbox. Never raises for what the remote side does; redirects
@@ -205,7 +215,7 @@ class Transport:
         headers.update(signer("POST", inbox_url, dict(headers), body))
         try:
             async with (
-                self._gates.hold(host_key(inbox_url)),
+                self._gates.hold(host_key(inbox_url), self.deadline),
                 asyncio.timeout(self.deadline),
                 self.session.post(inbox_url, data=body, headers=headers, allow_redirects=False) as response,
             ):
