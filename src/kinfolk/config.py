@@ -64,7 +64,15 @@ class Settings(BaseSettings):
     registrations: Literal["open", "approval", "closed"] = "open"
     # Who may read /api/v1/instance/domain_blocks: nobody (404, Mastodon's default), users, all.
     show_domain_blocks: Literal["disabled", "users", "all"] = "disabled"
+    # Comma-separated CIDRs that outbound HTTP (remote media, Web Push, federation) may reach although
+    # they are private, loopback or link-local; everything else of that kind is refused at connect time.
     allowed_private_addresses: str = ""
+    # Names the outbound resolver answers itself, `name=address` pairs separated by commas (e.g.
+    # "alpha.test=127.0.0.1,beta.test=127.0.0.1"; a name listed twice gets both addresses): for tests
+    # and multi-server harnesses that give each instance a domain name without touching DNS. These
+    # addresses still pass the private-address rule, so a harness on loopback also sets
+    # KINFOLK_ALLOWED_PRIVATE_ADDRESSES=127.0.0.1/32. Empty (the default) uses DNS only.
+    hosts: str = ""
 
     instance_title: str = "Kinfolk"
     instance_description: str = "A Kinfolk server."
@@ -122,6 +130,12 @@ class Settings(BaseSettings):
     def _lower_domain(cls, value: str) -> str:
         return value.strip().lower().rstrip(".")
 
+    @field_validator("hosts")
+    @classmethod
+    def _check_hosts(cls, value: str) -> str:
+        parse_host_overrides(value)
+        return value
+
     @property
     def base_url(self) -> str:
         return f"{self.protocol}://{self.domain}"
@@ -156,6 +170,11 @@ class Settings(BaseSettings):
     @cached_property
     def allowed_private_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return _networks(self.allowed_private_addresses)
+
+    @cached_property
+    def host_overrides(self) -> dict[str, tuple[str, ...]]:
+        """`hosts` parsed: lower-cased name without a trailing dot -> its addresses, in order."""
+        return parse_host_overrides(self.hosts)
 
     @property
     def accepted_hosts(self) -> frozenset[str]:
@@ -195,6 +214,24 @@ def host_name(value: str) -> str:
 
 def _networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return [ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()]
+
+
+def parse_host_overrides(value: str) -> dict[str, tuple[str, ...]]:
+    """`alpha.test=127.0.0.1,beta.test=::1` -> {"alpha.test": ("127.0.0.1",), "beta.test": ("::1",)}.
+
+    A malformed pair or address raises ValueError, so a typo stops the process at start instead of
+    silently sending a harness's traffic to real DNS."""
+    table: dict[str, list[str]] = {}
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        name, sep, address = part.partition("=")
+        name = name.strip().lower().rstrip(".")
+        address = address.strip().strip("[]")
+        if not sep or not name or not address:
+            raise ValueError(f"KINFOLK_HOSTS entry {part.strip()!r} is not name=address")
+        table.setdefault(name, []).append(str(ipaddress.ip_address(address)))
+    return {name: tuple(addresses) for name, addresses in table.items()}
 
 
 def load_settings(**overrides: Any) -> Settings:
