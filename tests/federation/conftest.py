@@ -6,6 +6,8 @@ on PostgreSQL, whose logs are attached to a failed test's report.
   users (`server.create_user`), and none stops or kills a shared server.
 - `start_federation(names, peers=..., env=...)`: a set of the test's own, killed at its end;
   for tests that stop, kill or reconfigure servers.
+- `independent_peer`: the pubby server of independent.py (`peer.test:<port>`), beside the
+  shared `federation`; every federation's `KINFOLK_HOSTS` names `peer.test` already.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 from kinfolk.db.migrate import upgrade
 from tests.conftest import PG_ADMIN_URL, unavailable
 from tests.federation.harness import LIVE, Federation, PostgresDatabases, sqlite_databases
+from tests.federation.independent import PEER, PubbyPeer, available
 
 # Startup times of every federation in this run, printed at the end (CI has a time budget).
 STARTUPS: list[tuple[str, int, float]] = []
@@ -67,7 +70,7 @@ def _starter(
             databases: Callable[[str], str] = sqlite_databases(template, base)
         else:
             databases = request.getfixturevalue("federation_pg")
-        federation = Federation(base, list(names), databases, peers=peers, env=env)
+        federation = Federation(base, list(names), databases, peers=[f"{PEER}.test", *peers], env=env)
         started.append(federation)
         seconds = federation.start()
         STARTUPS.append((backend, len(names), seconds))
@@ -103,6 +106,24 @@ def start_federation(
             federation.close()
 
 
+@pytest.fixture(scope="module")
+def independent_peer(federation: Federation, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PubbyPeer]:
+    """The pubby peer, reaching the shared federation's servers by name (one per module)."""
+    missing = available()
+    if missing:
+        unavailable("the independent ActivityPub peer", missing)
+    peer = PubbyPeer.start(tmp_path_factory.mktemp("peer"), hosts=[server.host for server in federation])
+    LIVE_PEERS.append(peer)
+    try:
+        yield peer
+    finally:
+        LIVE_PEERS.remove(peer)
+        peer.close()
+
+
+LIVE_PEERS: list[PubbyPeer] = []
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     """A failed test's report carries the logs of every server alive at that moment."""
@@ -112,6 +133,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         for federation in LIVE:
             for server in federation:
                 report.sections.append((f"kinfolk {server.name} ({server.origin})", server.logs(20000)))
+        for peer in LIVE_PEERS:
+            report.sections.append((f"pubby peer ({peer.origin})", peer.logs(20000)))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
