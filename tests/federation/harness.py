@@ -16,6 +16,7 @@ its data. Logs go to one file per server, and `conftest.py` prints them for a fa
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import secrets
@@ -39,8 +40,15 @@ PASSWORD = "correct horse battery staple"
 SCOPES = "read write follow push"
 T = TypeVar("T")
 
-# Federations alive in this process, for the log dump of a failed test (conftest.py).
+# Federations alive in this process, for the log dump of a failed test (conftest.py), and
+# killed at exit should pytest itself stop without running the fixtures' teardown.
 LIVE: list[Federation] = []
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for federation in list(LIVE):
+        federation.close()
 
 
 class _Ports:

@@ -23,6 +23,7 @@ check `Date` freshness, or re-fetch a key after a failed verification (it caches
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -72,6 +73,7 @@ class PubbyPeer:
         ports = _Ports()
         peer = cls(name, ports.take(), tmp / name, hosts_setting([f"{name}.test", *hosts]))
         ports.release(peer.port)
+        atexit.register(peer.close)  # should pytest stop without running the fixture's teardown
         peer.spawn()
         peer.wait_ready(timeout)
         return peer

@@ -68,6 +68,10 @@ def test_follow_accept_create_delete_between_two_peers(peers: tuple[PubbyPeer, P
     gone.value.close()
     assert gone.value.code == 410
 
+    undo = one.unfollow(follow)
+    assert two.wait_received("Undo", id=undo["id"])["object"]["id"] == follow["id"]
+    assert two.followers() == []
+
 
 def test_an_unsigned_delivery_is_refused(peers: tuple[PubbyPeer, PubbyPeer]) -> None:
     one, two = peers
