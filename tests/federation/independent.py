@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -174,6 +175,11 @@ class PubbyPeer:
     def actor(self) -> dict[str, Any]:
         document: dict[str, Any] = self._call("GET", "/ap/actor")
         return document
+
+    def fetch(self, url: str) -> tuple[int, str]:
+        """A GET of `url` signed by pubby's key (as its actor fetches are): status and body."""
+        answer: dict[str, Any] = self._call("GET", f"/_peer/fetch?{urllib.parse.urlencode({'url': url})}")
+        return int(answer["status"]), str(answer["body"])
 
     def follow(self, actor_url: str) -> dict[str, Any]:
         """pubby sends a signed `Follow` of `actor_url` to its inbox; the activity sent."""

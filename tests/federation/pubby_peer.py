@@ -8,7 +8,7 @@ pubby, this file only adds what a test needs to drive it and to see what it rece
 - name resolution: the host names given by `--hosts` (`alpha.test=127.0.0.1,...`) resolve to
   the address given, without DNS;
 - `GET /notes/<id>`: its notes, dereferenceable (pubby leaves serving objects to the site);
-- `/_peer/*`: follow or unfollow an actor, post (optionally in reply to, or mentioning), delete,
+- `/_peer/*`: a signed GET of any URL, follow or unfollow an actor, post (optionally in reply to, or mentioning), delete,
   and list the activities pubby received and verified (`on_activity` runs after pubby's
   signature check, so an unsigned or badly signed delivery never appears there).
 
@@ -28,9 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import requests
 from flask import Flask, Response, jsonify, request
 from pubby import ActivityPubHandler, Object
-from pubby.crypto import ensure_private_key_file
+from pubby.crypto import ensure_private_key_file, sign_request
 from pubby.server.adapters.flask import bind_activitypub
 from pubby.storage.adapters.file import FileActivityPubStorage
 
@@ -100,6 +101,21 @@ def build_app(name: str, port: int, data: Path) -> Flask:
     @app.get("/_peer/followers")
     def followers() -> Response:
         return jsonify([f.actor_id for f in handler.storage.get_followers(actor_id=handler.actor_id)])
+
+    @app.get("/_peer/fetch")
+    def fetch() -> Response:
+        """GET a URL signed by pubby (`sign_request`: `(request-target) host date`), as its own
+        fetches of actors are; the status and body, for tests of signed and authorized fetch."""
+        url = str(request.args["url"])
+        headers = sign_request(
+            private_key=handler._private_key,
+            key_id=handler.key_id,
+            method="GET",
+            url=url,
+            headers={"Accept": "application/activity+json"},
+        )
+        answer = requests.get(url, headers=headers, timeout=10, allow_redirects=False)
+        return jsonify({"status": answer.status_code, "body": answer.text})
 
     @app.post("/_peer/follow")
     def follow() -> Response:

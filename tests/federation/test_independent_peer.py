@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import unavailable
+from tests.federation.harness import Federation
 from tests.federation.independent import PubbyPeer, available
 
 
@@ -93,3 +95,16 @@ def test_an_unsigned_delivery_is_refused(peers: tuple[PubbyPeer, PubbyPeer]) -> 
     refused.value.close()
     assert refused.value.code == 401
     assert not [a for a in one.received() if a.get("id") == forged["id"]]
+
+
+def test_the_peer_reaches_kinfolk_servers_by_name(
+    federation: Federation, independent_peer: PubbyPeer
+) -> None:
+    """Beside a federation, the peer resolves `alpha.test` to the loopback and its signed GET
+    reaches alpha under alpha's own name (the host check would refuse any other)."""
+    alpha = federation["alpha"]
+    user = alpha.create_user("peer_target")
+    query = urllib.parse.urlencode({"resource": f"acct:{user.acct}"})
+    status, body = independent_peer.fetch(f"{alpha.origin}/.well-known/webfinger?{query}")
+    assert status == 200, body
+    assert json.loads(body)["subject"] == f"acct:{user.acct}"
