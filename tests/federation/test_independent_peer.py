@@ -1,0 +1,110 @@
+"""The independent peer (independent.py) works on its own, before Kinfolk federates: two pubby
+servers under their own names follow each other, deliver signed notes and refuse unsigned ones.
+What these show about pubby is what the Kinfolk-against-pubby tests will rely on."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import unavailable
+from tests.federation.harness import Federation
+from tests.federation.independent import PubbyPeer, available
+
+
+@pytest.fixture(scope="module")
+def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PubbyPeer, PubbyPeer]]:
+    missing = available()
+    if missing:
+        unavailable("the independent ActivityPub peer", missing)
+    tmp: Path = tmp_path_factory.mktemp("peers")
+    one = PubbyPeer.start(tmp, name="one", hosts=["two.test"])
+    two = None
+    try:
+        two = PubbyPeer.start(tmp, name="two", hosts=["one.test"])
+        yield one, two
+    finally:
+        one.close()
+        if two is not None:
+            two.close()
+
+
+def test_webfinger_and_actor_under_its_own_name(peers: tuple[PubbyPeer, PubbyPeer]) -> None:
+    one, _ = peers
+    finger = one.webfinger()
+    assert finger["subject"] == f"acct:one@{one.domain}"
+    assert any(link.get("href") == one.actor_id for link in finger["links"])
+    actor = one.actor()
+    assert actor["id"] == one.actor_id
+    assert actor["inbox"].startswith(one.origin)
+    assert "BEGIN PUBLIC KEY" in actor["publicKey"]["publicKeyPem"]
+    assert actor["publicKey"]["id"] == f"{one.actor_id}#main-key"
+
+
+def test_follow_accept_create_delete_between_two_peers(peers: tuple[PubbyPeer, PubbyPeer]) -> None:
+    one, two = peers
+    follow = one.follow(two.actor_id)
+    # two verified one's signed Follow, stored it and sent a signed Accept that one verified.
+    assert two.wait_received("Follow", id=follow["id"])["actor"] == one.actor_id
+    assert one.wait_received("Accept", actor=two.actor_id)
+    assert two.followers() == [one.actor_id]
+
+    created = two.post("<p>hello from two</p>")
+    note = created["object"]
+    assert note["id"].startswith(two.origin) and note["attributedTo"] == two.actor_id
+    assert one.wait_received("Create", id=created["id"])["object"]["content"] == "<p>hello from two</p>"
+
+    reply = one.post("<p>a reply</p>", in_reply_to=note["id"], mention=[two.actor_id])
+    assert two.wait_received("Create", id=reply["id"])["object"]["inReplyTo"] == note["id"]
+
+    deleted = two.delete(note["id"])
+    assert one.wait_received("Delete", id=deleted["id"])["object"] == {"id": note["id"], "type": "Tombstone"}
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(f"{two.url}/notes/{note['id'].rsplit('/', 1)[1]}", timeout=10)
+    gone.value.close()
+    assert gone.value.code == 410
+
+    undo = one.unfollow(follow)
+    assert two.wait_received("Undo", id=undo["id"])["object"]["id"] == follow["id"]
+    assert two.followers() == []
+
+
+def test_an_unsigned_delivery_is_refused(peers: tuple[PubbyPeer, PubbyPeer]) -> None:
+    one, two = peers
+    forged = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{two.origin}/activities/forged",
+        "type": "Create",
+        "actor": two.actor_id,
+        "object": {"id": f"{two.origin}/notes/forged", "type": "Note", "content": "forged"},
+    }
+    request = urllib.request.Request(
+        f"{one.url}/ap/inbox",
+        data=json.dumps(forged).encode(),
+        method="POST",
+        headers={"Content-Type": "application/activity+json", "Host": one.domain},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    refused.value.close()
+    assert refused.value.code == 401
+    assert not [a for a in one.received() if a.get("id") == forged["id"]]
+
+
+def test_the_peer_reaches_kinfolk_servers_by_name(
+    federation: Federation, independent_peer: PubbyPeer
+) -> None:
+    """Beside a federation, the peer resolves `alpha.test` to the loopback and its signed GET
+    reaches alpha under alpha's own name (the host check would refuse any other)."""
+    alpha = federation["alpha"]
+    user = alpha.create_user("peer_target")
+    query = urllib.parse.urlencode({"resource": f"acct:{user.acct}"})
+    status, body = independent_peer.fetch(f"{alpha.origin}/.well-known/webfinger?{query}")
+    assert status == 200, body
+    assert json.loads(body)["subject"] == f"acct:{user.acct}"
