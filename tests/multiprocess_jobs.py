@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import text
 
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import job
+from kinfolk.jobs.kinds import JobKind, declare
+from kinfolk.jobs.registry import handles
 
 # Short, so that the jobs of a killed worker are taken over within seconds.
 SLOW_LEASE_SECONDS = 3.0
@@ -24,12 +25,12 @@ async def _record(ctx: JobContext, payload: dict[str, Any]) -> None:
     )
 
 
-@job("mp.record", queue="default")
+@handles(declare(JobKind("mp.record", queue="default")).name)
 async def record(ctx: JobContext, payload: dict[str, Any]) -> None:
     await _record(ctx, payload)
 
 
-@job("mp.slow", queue="default", lease_seconds=SLOW_LEASE_SECONDS)
+@handles(declare(JobKind("mp.slow", queue="default", lease_seconds=SLOW_LEASE_SECONDS)).name)
 async def slow(ctx: JobContext, payload: dict[str, Any]) -> None:
     # Half the work before the pause, so that a kill can land between two statements.
     await _record(ctx, payload)

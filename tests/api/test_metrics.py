@@ -12,13 +12,14 @@ from tests.conftest import TEST_DOMAIN
 from kinfolk.api.app import create_app
 from kinfolk.config import Settings
 from kinfolk.container import Container
+from kinfolk.jobs.kinds import JobKind, declare
 from kinfolk.jobs.queue import enqueue
-from kinfolk.jobs.registry import job
+from kinfolk.jobs.registry import handles
 
 TOKEN = "scrape-me-0123456789"
 
 
-@job("test.metrics_fails", queue="default", max_attempts=1)
+@handles(declare(JobKind("test.metrics_fails", queue="metricsq", max_attempts=1)).name)
 async def _always_fails(ctx, payload) -> None:  # type: ignore[no-untyped-def]
     raise RuntimeError("this job is meant to die")
 
@@ -83,12 +84,12 @@ async def test_requests_queue_jobs_and_pool(scraper: tuple[httpx.AsyncClient, Co
 
     # Two jobs posted, one due and one for later; a failing one, run to its death.
     async with container.db.uow() as uow:
-        await enqueue(uow, "test.metrics_fails", {}, queue="metricsq")
+        await enqueue(uow, "test.metrics_fails", {})
         from datetime import timedelta
 
         from kinfolk.kernel.clock import utcnow
 
-        await enqueue(uow, "test.metrics_fails", {}, queue="metricsq", run_at=utcnow() + timedelta(hours=1))
+        await enqueue(uow, "test.metrics_fails", {}, run_at=utcnow() + timedelta(hours=1))
     after = await scrape(client)
     assert after[key] - before.get(key, 0) == 3
     assert after[missing] - before.get(missing, 0) == 1

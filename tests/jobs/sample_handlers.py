@@ -14,7 +14,8 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, del
 
 from kinfolk.db.database import Database
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import PermanentJobError, RetryLater, job
+from kinfolk.jobs.kinds import JobKind, declare
+from kinfolk.jobs.registry import PermanentJobError, RetryLater, handles
 
 metadata = MetaData()
 marks = Table(
@@ -49,12 +50,14 @@ async def _mark(ctx: JobContext, label: str = "") -> None:
     )
 
 
-@job("test.record", queue="test")
+@handles(declare(JobKind("test.record", queue="test")).name)
 async def record(ctx: JobContext, payload: dict[str, Any]) -> None:
     await _mark(ctx, str(payload.get("label", "")))
 
 
-@job("test.flaky", queue="test", max_attempts=5, backoff=lambda attempt: 10.0 * attempt)
+@handles(
+    declare(JobKind("test.flaky", queue="test", max_attempts=5, backoff=lambda attempt: 10.0 * attempt)).name
+)
 async def flaky(ctx: JobContext, payload: dict[str, Any]) -> None:
     # The mark is written before failing: a failed attempt's writes must roll back.
     await _mark(ctx, f"attempt {ctx.attempt}")
@@ -62,23 +65,31 @@ async def flaky(ctx: JobContext, payload: dict[str, Any]) -> None:
         raise RuntimeError(f"boom on attempt {ctx.attempt}")
 
 
-@job("test.always_fails", queue="test", max_attempts=3, backoff=lambda attempt: 5.0)
+@handles(
+    declare(JobKind("test.always_fails", queue="test", max_attempts=3, backoff=lambda attempt: 5.0)).name
+)
 async def always_fails(ctx: JobContext, payload: dict[str, Any]) -> None:
     await _mark(ctx)
     raise ValueError(f"nope, attempt {ctx.attempt}")
 
 
-@job("test.permanent", queue="test", max_attempts=10)
+@handles(declare(JobKind("test.permanent", queue="test", max_attempts=10)).name)
 async def permanent(ctx: JobContext, payload: dict[str, Any]) -> None:
     raise PermanentJobError("the remote said 410 Gone")
 
 
-@job("test.retry_later", queue="test", max_attempts=10)
+@handles(declare(JobKind("test.retry_later", queue="test", max_attempts=10)).name)
 async def retry_later(ctx: JobContext, payload: dict[str, Any]) -> None:
     raise RetryLater(float(payload["delay"]), "rate limited")
 
 
-@job("test.slow_marker", queue="test", max_attempts=5, lease_seconds=2, backoff=lambda attempt: 0.0)
+@handles(
+    declare(
+        JobKind(
+            "test.slow_marker", queue="test", max_attempts=5, lease_seconds=2, backoff=lambda attempt: 0.0
+        )
+    ).name
+)
 async def slow_marker(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Shows it is running with a file (outside any transaction), then sleeps on attempt 1."""
     Path(payload["dir"], f"attempt-{ctx.attempt}").write_text(ctx.worker_id)
@@ -87,7 +98,7 @@ async def slow_marker(ctx: JobContext, payload: dict[str, Any]) -> None:
     await _mark(ctx, "slow")
 
 
-@job("test.count", queue="test")
+@handles(declare(JobKind("test.count", queue="test")).name)
 async def count(ctx: JobContext, payload: dict[str, Any]) -> None:
     STARTED.append((ctx.job_id, ctx.worker_id))
     await asyncio.sleep(0)

@@ -142,11 +142,8 @@ class DatabaseCollector(Collector):
 
 async def read_database(container: Any) -> dict[str, Any]:
     """The queue's state (one grouped statement per question) and the pool's use."""
-    from kinfolk.jobs.handlers import load_handler_modules
+    from kinfolk.jobs.kinds import known_queues
     from kinfolk.jobs.models import DEAD, QUEUED, Job
-    from kinfolk.jobs.registry import known_queues
-
-    load_handler_modules()  # the kinds' queues, in a web process that runs no worker too
 
     now = utcnow()
     snap: dict[str, Any] = {}

@@ -18,8 +18,8 @@ from sqlalchemy import BigInteger, ColumnElement, CursorResult, Integer, bindpar
 
 from kinfolk.db.base import UTCDateTime
 from kinfolk.db.prepared import Prepared, run_in, run_typed_in
+from kinfolk.jobs.kinds import find
 from kinfolk.jobs.models import DEAD, DONE, QUEUED, RUNNING, Job
-from kinfolk.jobs.registry import get_kind
 from kinfolk.kernel.clock import utcnow
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from kinfolk.db.database import Database
 
-# Lease for a kind no handler module registered; the job is buried at once anyway.
+# Lease for a kind no declaration names; the job is buried at once anyway.
 DEFAULT_LEASE_SECONDS = 300.0
 MAX_ERROR_CHARS = 8000
 
@@ -138,7 +138,7 @@ async def claim(
             if state == RUNNING and attempts >= max_attempts:
                 buried.append(_buried_after_lost_lease(job_id, attempts, now))
                 continue
-            kind = get_kind(kind_name)
+            kind = find(kind_name)
             lease_until = now + timedelta(seconds=kind.lease_seconds if kind else DEFAULT_LEASE_SECONDS)
             attempt = attempts + 1
             take = {"id": job_id, "attempts": attempt, "worker_id": worker_id, "lease_until": lease_until}

@@ -7,7 +7,7 @@ from typing import Any
 
 from kinfolk.jobs.admin import prune_finished
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import job
+from kinfolk.jobs.registry import handles
 from kinfolk.jobs.scheduler import periodic
 
 log = logging.getLogger("kinfolk.jobs")
@@ -16,7 +16,7 @@ PRUNE_EVERY = 3600
 
 
 @periodic("jobs.prune", every=PRUNE_EVERY)
-@job("jobs.prune", queue="default", max_attempts=3, lease_seconds=600)
+@handles("jobs.prune")
 async def prune_jobs(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Keep the jobs table small: finished work goes after a week, dead jobs after 90 days."""
     result = await prune_finished(ctx.uow.session)

@@ -10,8 +10,8 @@ from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kinfolk.db.prepared import Prepared, run_in
+from kinfolk.jobs.kinds import lookup
 from kinfolk.jobs.models import QUEUED, Job
-from kinfolk.jobs.registry import get_kind
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.ids import new_id
 
@@ -49,14 +49,18 @@ async def enqueue(
     kind: str,
     payload: dict[str, Any],
     *,
-    queue: str | None = None,
     run_at: datetime | None = None,
     dedup_key: str | None = None,
     max_attempts: int | None = None,
 ) -> int | None:
-    """Insert a job row; returns its id, or None when `dedup_key` already exists."""
-    spec = get_kind(kind)
-    job_queue = queue or (spec.queue if spec else "default")
+    """Insert a job row; returns its id, or None when `dedup_key` already exists.
+
+    The queue and the attempts come from the kind's declaration (`jobs/kinds.py`), whatever
+    handler modules this process imported; an undeclared kind raises `UnknownJobKind` before
+    anything is written (a programming error, which a silent fall-back would hide).
+    """
+    spec = lookup(kind)
+    job_queue = spec.queue
     now = utcnow()
     values = {
         "id": new_id(),
@@ -66,7 +70,7 @@ async def enqueue(
         "state": QUEUED,
         "run_at": run_at or now,
         "attempts": 0,
-        "max_attempts": max_attempts or (spec.max_attempts if spec else 10),
+        "max_attempts": max_attempts or spec.max_attempts,
         "dedup_key": dedup_key,
         "created_at": now,
     }

@@ -1,36 +1,22 @@
-"""Job kinds: each has a handler, a queue and a retry policy, declared where the handler lives."""
+"""Job handlers: the code that runs a declared kind, bound by name with `@handles`.
+
+The kinds themselves (queue, attempts, lease, backoff) are declared in `jobs/kinds.py`, which
+every process imports; the handlers live in the domain's `jobs.py` modules, which only a worker
+imports (`jobs/handlers.py`). Binding a name that is not declared fails when the module is
+imported, so a typo cannot leave a kind without its handler unnoticed.
+"""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from kinfolk.jobs.kinds import lookup
 
 if TYPE_CHECKING:
     from kinfolk.jobs.context import JobContext
 
 Handler = Callable[["JobContext", dict[str, Any]], Awaitable[None]]
-
-
-def exponential_backoff(base: float = 15.0, cap: float = 3 * 86400.0) -> Callable[[int], float]:
-    """Seconds to wait before attempt `n + 1`, growing as base * 4^n with +-25% jitter."""
-
-    def delay(attempt: int) -> float:
-        raw = min(cap, base * (4 ** max(0, attempt - 1)))
-        return raw * random.uniform(0.75, 1.25)
-
-    return delay
-
-
-@dataclass(frozen=True)
-class JobKind:
-    name: str
-    handler: Handler
-    queue: str = "default"
-    max_attempts: int = 10
-    lease_seconds: float = 300.0
-    backoff: Callable[[int], float] = field(default_factory=exponential_backoff)
 
 
 class PermanentJobError(Exception):
@@ -45,39 +31,35 @@ class RetryLater(Exception):
         super().__init__(message)
 
 
-_KINDS: dict[str, JobKind] = {}
+_HANDLERS: dict[str, Handler] = {}
 
 
-def job(
-    name: str,
-    *,
-    queue: str = "default",
-    max_attempts: int = 10,
-    lease_seconds: float = 300.0,
-    backoff: Callable[[int], float] | None = None,
-) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        _KINDS[name] = JobKind(
-            name=name,
-            handler=fn,
-            queue=queue,
-            max_attempts=max_attempts,
-            lease_seconds=lease_seconds,
-            backoff=backoff or exponential_backoff(),
-        )
+def _origin(fn: Handler) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def handles(name: str) -> Callable[[Handler], Handler]:
+    """Bind the decorated coroutine as the handler of the declared kind `name`.
+
+    Raises `kinds.UnknownJobKind` for an undeclared name, and ValueError when another function
+    already handles it (the same function imported again replaces itself).
+    """
+    lookup(name)
+
+    def bind(fn: Handler) -> Handler:
+        bound = _HANDLERS.get(name)
+        if bound is not None and _origin(bound) != _origin(fn):
+            raise ValueError(f"job kind {name!r} is already handled by {_origin(bound)}")
+        _HANDLERS[name] = fn
         return fn
 
-    return register
+    return bind
 
 
-def get_kind(name: str) -> JobKind | None:
-    return _KINDS.get(name)
+def handler_for(name: str) -> Handler | None:
+    """The handler bound to `name` in this process, if its module was imported."""
+    return _HANDLERS.get(name)
 
 
-def known_queues() -> frozenset[str]:
-    """Every queue a registered kind uses (and `default`): what a monitor should see, at 0 when empty."""
-    return frozenset({"default", *(kind.queue for kind in _KINDS.values())})
-
-
-def all_kinds() -> dict[str, JobKind]:
-    return dict(_KINDS)
+def bound_kinds() -> frozenset[str]:
+    return frozenset(_HANDLERS)

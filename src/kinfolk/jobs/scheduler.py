@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kinfolk.jobs.handlers import load_handler_modules
+from kinfolk.jobs.kinds import lookup
 from kinfolk.jobs.queue import enqueue
 from kinfolk.kernel.clock import utcnow
 
@@ -49,6 +50,8 @@ _PERIODIC: dict[str, Periodic] = {}
 
 
 def register_periodic(kind: str, *, every: float, payload: dict[str, Any] | None = None) -> Periodic:
+    """Raises `kinds.UnknownJobKind` for an undeclared kind: at import, not at every tick."""
+    lookup(kind)
     if every < 1:
         raise ValueError(f"periodic job {kind!r}: every must be at least 1 second")
     entry = Periodic(kind=kind, every=float(every), payload=dict(payload or {}))
@@ -57,7 +60,7 @@ def register_periodic(kind: str, *, every: float, payload: dict[str, Any] | None
 
 
 def periodic(kind: str, *, every: float, payload: dict[str, Any] | None = None) -> Callable[[F], F]:
-    """Run job `kind` once every `every` seconds; stack it on the handler's `@job(kind)`."""
+    """Run job `kind` once every `every` seconds; stack it on the handler's `@handles(kind)`."""
 
     def decorate(fn: F) -> F:
         register_periodic(kind, every=every, payload=payload)

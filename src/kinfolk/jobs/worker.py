@@ -32,8 +32,9 @@ from kinfolk.infra.metrics import job_finished
 from kinfolk.jobs import claim as store
 from kinfolk.jobs.claim import ClaimedJob
 from kinfolk.jobs.context import JobContext, JobUnitOfWork
-from kinfolk.jobs.handlers import load_handler_modules
-from kinfolk.jobs.registry import PermanentJobError, RetryLater, get_kind
+from kinfolk.jobs.handlers import PENDING_KINDS, load_handler_modules
+from kinfolk.jobs.kinds import find
+from kinfolk.jobs.registry import PermanentJobError, RetryLater, handler_for
 from kinfolk.jobs.wakeup import PgListener, asyncpg_dsn
 from kinfolk.kernel.clock import utcnow
 
@@ -200,14 +201,11 @@ class Worker:
 
     async def execute(self, job: ClaimedJob, *, now: datetime | None = None) -> None:
         """Run one claimed job and record its outcome; never raises (except cancellation)."""
-        kind = get_kind(job.kind)
-        if kind is None:
+        kind = find(job.kind)
+        handler = handler_for(job.kind)
+        if kind is None or handler is None:
             await self._record_failure(
-                job,
-                f"unknown job kind {job.kind!r}: no handler registered (is its module listed in "
-                "kinfolk.jobs.handlers.HANDLER_MODULES or KINFOLK_JOB_MODULES?)",
-                retry_in=None,
-                now=now,
+                job, _unrunnable(job.kind, declared=kind is not None), retry_in=None, now=now
             )
             return
         try:
@@ -222,7 +220,7 @@ class Worker:
                     max_attempts=job.max_attempts,
                     worker_id=self.worker_id,
                 )
-                await kind.handler(ctx, job.payload)
+                await handler(ctx, job.payload)
                 if not await store.complete(uow.session, job, now=now or utcnow()):
                     raise _LeaseLost
             job_finished(job.kind, "done")
@@ -275,6 +273,21 @@ class Worker:
                 log.warning("could not record the failure of job %s yet (%s); retrying", job.id, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+
+def _unrunnable(kind: str, *, declared: bool) -> str:
+    """Why a job cannot run here: said plainly in `last_error`, since the job is buried at once."""
+    if not declared:
+        return f"unknown job kind {kind!r}: not declared in kinfolk.jobs.kinds (nor by a plugin)"
+    if kind in PENDING_KINDS:
+        return (
+            f"no handler bound for job kind {kind!r}: it is declared but its handler is not written "
+            "yet (kinfolk.jobs.handlers.PENDING_KINDS)"
+        )
+    return (
+        f"no handler bound for job kind {kind!r}: declared, but no imported module binds it with "
+        "@handles (is its module listed in kinfolk.jobs.handlers.HANDLER_MODULES or KINFOLK_JOB_MODULES?)"
+    )
 
 
 def _last_line(text: str) -> str:

@@ -13,7 +13,7 @@ from tests.domain.media import samples
 from kinfolk.container import Container
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.statuses.models import ScheduledStatus
-from kinfolk.jobs.registry import get_kind
+from kinfolk.jobs.registry import handler_for
 from kinfolk.jobs.scheduler import all_periodic
 from kinfolk.kernel.clock import utcnow
 
@@ -52,7 +52,7 @@ def test_housekeeping_jobs_are_periodic() -> None:
     periodic = all_periodic()
     for kind in ("media.remove_unattached", "media.remove_remote_cache"):
         assert kind in periodic
-        assert get_kind(kind) is not None
+        assert handler_for(kind) is not None
 
 
 async def test_unattached_uploads_older_than_a_day_are_removed(

@@ -8,7 +8,7 @@ from typing import Any
 
 from kinfolk.domain.media import remote, service
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import PermanentJobError, job
+from kinfolk.jobs.registry import PermanentJobError, handles
 from kinfolk.jobs.scheduler import periodic
 
 log = logging.getLogger("kinfolk.media")
@@ -23,7 +23,7 @@ def _media_id(payload: dict[str, Any]) -> int:
         raise PermanentJobError(f"bad payload: {payload!r}") from exc
 
 
-@job("media.remove_files", queue="default", max_attempts=5)
+@handles("media.remove_files")
 async def remove_files(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Delete stored files of media rows already removed from the database."""
     for key in payload.get("keys", []):
@@ -31,7 +31,7 @@ async def remove_files(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 # Transcoding a long video takes minutes: a long lease, few attempts.
-@job(service.PROCESS_JOB, queue="default", max_attempts=3, lease_seconds=3600)
+@handles(service.PROCESS_JOB)
 async def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
     container = ctx.container
     await service.process_pending(
@@ -39,7 +39,7 @@ async def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
     )
 
 
-@job(remote.FETCH_JOB, queue="default", max_attempts=5, lease_seconds=3600)
+@handles(remote.FETCH_JOB)
 async def fetch_remote_media(ctx: JobContext, payload: dict[str, Any]) -> None:
     container = ctx.container
     await remote.fetch_remote(
@@ -48,7 +48,7 @@ async def fetch_remote_media(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 @periodic("media.remove_unattached", every=HOUSEKEEPING_EVERY)
-@job("media.remove_unattached", queue="default", max_attempts=3)
+@handles("media.remove_unattached")
 async def remove_unattached(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Uploads never posted within a day go, rows and files."""
     removed = await service.remove_unattached(ctx.uow)
@@ -57,7 +57,7 @@ async def remove_unattached(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 @periodic("media.remove_remote_cache", every=HOUSEKEEPING_EVERY)
-@job("media.remove_remote_cache", queue="default", max_attempts=3)
+@handles("media.remove_remote_cache")
 async def remove_remote_cache(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Cached copies of remote media older than `media_cache_retention_days` go."""
     removed = await service.remove_remote_cache(ctx.uow, ctx.container.settings)

@@ -14,7 +14,7 @@ from kinfolk.domain.notifications.service import notify_poll_ended, notify_staff
 from kinfolk.domain.statuses.models import Status
 from kinfolk.infra import webpush
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import RetryLater, exponential_backoff, job
+from kinfolk.jobs.registry import RetryLater, handles
 from kinfolk.jobs.scheduler import periodic
 
 log = logging.getLogger("kinfolk.push")
@@ -22,7 +22,7 @@ log = logging.getLogger("kinfolk.push")
 MISSING_AVATAR_PATH = "/avatars/original/missing.png"
 
 
-@job("notifications.admin_sign_up", queue="default")
+@handles("notifications.admin_sign_up")
 async def admin_sign_up(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Payload: the new `user_id` (as sign-up has it) or `account_id`."""
     if "account_id" in payload:
@@ -35,7 +35,7 @@ async def admin_sign_up(ctx: JobContext, payload: dict[str, Any]) -> None:
     await notify_staff(ctx.uow, type="admin.sign_up", from_account_id=account.id)
 
 
-@job("notifications.admin_report", queue="default")
+@handles("notifications.admin_report")
 async def admin_report(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Tell staff about a report, unless an open report on the same account already did."""
     report = await moderation_repo.get_report(ctx.uow.session, int(payload["report_id"]))
@@ -45,7 +45,7 @@ async def admin_report(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 @periodic("notifications.polls_expired", every=60)
-@job("notifications.polls_expired", queue="default", max_attempts=3)
+@handles("notifications.polls_expired")
 async def polls_expired(ctx: JobContext, payload: dict[str, Any]) -> None:
     await notify_poll_ended(ctx.uow)
 
@@ -59,7 +59,7 @@ def _icon(ctx: JobContext, sender: Account) -> str:
 
 
 # Push services may be briefly unavailable; retry for about a day (15 s, 1 min, 4 min, ...).
-@job("push.deliver", queue="push", max_attempts=8, backoff=exponential_backoff(base=15.0, cap=6 * 3600.0))
+@handles("push.deliver")
 async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Render, encrypt and send one push; a subscription the push service rejects is deleted.
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kinfolk.domain.relationships import service
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import PermanentJobError, job
+from kinfolk.jobs.registry import PermanentJobError, handles
 from kinfolk.jobs.scheduler import periodic
 
 log = logging.getLogger("kinfolk.relationships")
@@ -27,7 +27,7 @@ def _id(payload: dict[str, Any], key: str) -> int:
         raise PermanentJobError(f"payload has no valid {key}") from exc
 
 
-@job("feeds.merge", queue="default", max_attempts=5)
+@handles("feeds.merge")
 async def merge_feed(ctx: JobContext, payload: dict[str, Any]) -> None:
     """A new follow: the followed account's recent statuses go into the follower's home feed."""
     await service.merge_into_home(
@@ -35,7 +35,7 @@ async def merge_feed(ctx: JobContext, payload: dict[str, Any]) -> None:
     )
 
 
-@job("feeds.unmerge", queue="default", max_attempts=5)
+@handles("feeds.unmerge")
 async def unmerge_feed(ctx: JobContext, payload: dict[str, Any]) -> None:
     """An unfollow, block or mute: the other account's entries leave the home feed."""
     await service.unmerge_from_home(
@@ -46,7 +46,7 @@ async def unmerge_feed(ctx: JobContext, payload: dict[str, Any]) -> None:
     )
 
 
-@job("relationships.domain_blocked", queue="default", max_attempts=5)
+@handles("relationships.domain_blocked")
 async def domain_blocked(ctx: JobContext, payload: dict[str, Any]) -> None:
     domain = payload.get("domain")
     if not isinstance(domain, str) or not domain:
@@ -55,7 +55,7 @@ async def domain_blocked(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 @periodic("relationships.expire_mutes", every=EXPIRE_MUTES_EVERY)
-@job("relationships.expire_mutes", queue="default", max_attempts=3)
+@handles("relationships.expire_mutes")
 async def expire_mutes(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Timed mutes end: the rows go, and followed accounts come back into home feeds."""
     removed = await service.expire_mutes(ctx.uow)

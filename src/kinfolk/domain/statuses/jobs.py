@@ -14,7 +14,7 @@ from kinfolk.domain.statuses.scheduled import publish_due
 from kinfolk.domain.timelines import distribution
 from kinfolk.domain.timelines.fanout import fan_out, fan_out_slice, remove_from_feeds
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import job
+from kinfolk.jobs.registry import handles
 from kinfolk.jobs.scheduler import periodic
 
 FAN_OUT_SLICE = "statuses.fan_out_slice"
@@ -32,7 +32,7 @@ _SUBSCRIBERS = Prepared(
 )
 
 
-@job("statuses.created", queue="default")
+@handles("statuses.created")
 async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
     session = ctx.uow.session
     status = await session.get(Status, int(payload["status_id"]))
@@ -89,7 +89,7 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
             )
 
 
-@job(FAN_OUT_SLICE, queue="default")
+@handles(FAN_OUT_SLICE)
 async def status_fan_out_slice(ctx: JobContext, payload: dict[str, Any]) -> None:
     """A further slice of a status's followers (`fanout.FOLLOWER_SLICE` follows), in a
     transaction of its own."""
@@ -101,7 +101,7 @@ async def status_fan_out_slice(ctx: JobContext, payload: dict[str, Any]) -> None
     distribution.status_reached(ctx.uow, status, await fan_out_slice(session, status, span))
 
 
-@job("statuses.updated", queue="default")
+@handles("statuses.updated")
 async def status_updated(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Tell those who boosted (or quoted) an edited post that it changed, and the streams
     showing it."""
@@ -127,14 +127,14 @@ async def status_updated(ctx: JobContext, payload: dict[str, Any]) -> None:
         )
 
 
-@job("statuses.removed", queue="default")
+@handles("statuses.removed")
 async def status_removed(ctx: JobContext, payload: dict[str, Any]) -> None:
     status_id = int(payload["status_id"])
     removed = await remove_from_feeds(ctx.uow.session, status_id)
     await distribution.status_removed(ctx.uow, await ctx.uow.session.get(Status, status_id), removed)
 
 
-@job("statuses.favourited", queue="default")
+@handles("statuses.favourited")
 async def status_favourited(ctx: JobContext, payload: dict[str, Any]) -> None:
     session = ctx.uow.session
     status = await session.get(Status, int(payload["status_id"]))
@@ -150,6 +150,6 @@ async def status_favourited(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 @periodic("statuses.publish_scheduled", every=30)
-@job("statuses.publish_scheduled", queue="default", max_attempts=3)
+@handles("statuses.publish_scheduled")
 async def publish_scheduled(ctx: JobContext, payload: dict[str, Any]) -> None:
     await publish_due(ctx.uow, ctx.container.settings)

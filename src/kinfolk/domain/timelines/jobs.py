@@ -10,7 +10,7 @@ from kinfolk.domain.timelines.models import HomeFeedEntry, ListFeedEntry
 from kinfolk.domain.timelines.repo import feeds as repo
 from kinfolk.domain.timelines.service import HOME_FEED_SIZE, LIST_FEED_SIZE
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import PermanentJobError, job
+from kinfolk.jobs.registry import PermanentJobError, handles
 from kinfolk.jobs.scheduler import periodic
 
 log = logging.getLogger("kinfolk.timelines")
@@ -28,7 +28,7 @@ def _id(payload: dict[str, Any], key: str) -> int:
 
 
 @periodic("feeds.trim", every=TRIM_EVERY)
-@job("feeds.trim", queue="default", max_attempts=3, lease_seconds=600)
+@handles("feeds.trim")
 async def trim_feeds(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Keep the newest rows of each home and list feed; older pages are read through."""
     session = ctx.uow.session
@@ -45,11 +45,11 @@ async def trim_feeds(ctx: JobContext, payload: dict[str, Any]) -> None:
         log.info("trimmed %d feed rows", trimmed)
 
 
-@job("lists.merge", queue="default", max_attempts=5)
+@handles("lists.merge")
 async def merge_list(ctx: JobContext, payload: dict[str, Any]) -> None:
     await lists.merge(ctx.uow.session, _id(payload, "list_id"), _id(payload, "account_id"))
 
 
-@job("lists.unmerge", queue="default", max_attempts=5)
+@handles("lists.unmerge")
 async def unmerge_list(ctx: JobContext, payload: dict[str, Any]) -> None:
     await lists.unmerge(ctx.uow.session, _id(payload, "list_id"), _id(payload, "account_id"))

@@ -6,13 +6,13 @@ from typing import Any
 
 from kinfolk.domain.trends import service
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import job
+from kinfolk.jobs.registry import handles
 from kinfolk.jobs.scheduler import periodic
 
 REFRESH_EVERY = 600
 
 
 @periodic("trends.refresh", every=REFRESH_EVERY)
-@job("trends.refresh", queue="default", max_attempts=3, lease_seconds=600)
+@handles("trends.refresh")
 async def refresh_trends(ctx: JobContext, payload: dict[str, Any]) -> None:
     await service.refresh(ctx.uow.session, local_host=ctx.container.settings.domain)
