@@ -1,0 +1,1 @@
+"""ActivityPub federation: a second front end onto the domain (parse, render, sign, deliver, fetch)."""
