@@ -182,3 +182,14 @@ def test_long_fields_are_cut_and_field_lists_capped() -> None:
     parsed = parse_actor(actor(name="x" * 100_000, attachment=fields))
     assert parsed.name is not None and len(parsed.name) == 2_000
     assert len(parsed.fields) == 50
+
+
+@pytest.mark.parametrize("username", ["alice@evil.example", "a b", "../x", "a:b", "", "\x00"])
+def test_usernames_that_would_make_an_address_ambiguous_are_refused(username: str) -> None:
+    with pytest.raises(ParseError, match="preferredUsername"):
+        parse_actor(actor(preferredUsername=username))
+
+
+@pytest.mark.parametrize("username", ["alice", "Bernie2020", "jk.nipponalba.scot", "名前", "a-b_c"])
+def test_usernames_of_any_script_are_kept(username: str) -> None:
+    assert parse_actor(actor(preferredUsername=username)).preferred_username == username

@@ -321,3 +321,7 @@ def test_tombstones_and_emoji_objects() -> None:
         parse_emoji(
             {"id": "https://a.example/emojis/1", "type": "Emoji", "name": ":x:", "icon": "data:image/png,"}
         )
+
+
+def test_content_without_nul_characters() -> None:
+    assert parse_note(note(content="<p>a\x00b</p>")).content == "<p>ab</p>"

@@ -176,3 +176,9 @@ def test_dates_and_counts() -> None:
     assert count(-1) is None
     assert count(True) is None
     assert count("4") is None
+
+
+def test_text_is_made_fit_for_every_database() -> None:
+    assert text("a\x00b") == "ab"
+    assert text("a\ud800b") == "a\ufffdb"
+    assert text({"en": "x\x00"}) == "x"

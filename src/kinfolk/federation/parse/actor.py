@@ -11,6 +11,7 @@ on another origin are dropped (the actor stays usable, those links are not follo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,9 @@ from kinfolk.federation.parse.values import (
     text,
     types,
 )
+
+_USERNAME = re.compile(r"[^\s@/:]+")
+"""Any letters, but nothing that would make `user@host` ambiguous or a path (no spaces, `@`, `/`)."""
 
 ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
 BOT_TYPES = frozenset({"Service", "Application"})
@@ -104,7 +108,7 @@ def parse_actor(doc: object) -> ParsedActor:
     if kind is None:
         raise ParseError(f"not an actor type: {types(doc)[:3]}")
     username = text(doc.get("preferredUsername"))
-    if username is None or not username.strip() or len(username) > MAX_USERNAME:
+    if username is None or len(username) > MAX_USERNAME or not _USERNAME.fullmatch(username.strip()):
         raise ParseError("the actor has no usable preferredUsername")
     inbox = https_url(doc.get("inbox"))
     if inbox is None:

@@ -34,6 +34,7 @@ from kinfolk.federation.parse.values import (
     ParseError,
     as_list,
     boolean,
+    clean,
     count,
     datetime_value,
     first_id,
@@ -151,7 +152,7 @@ def parse_note(doc: object) -> ParsedNote:
         raise ParseError("the object has no attributedTo actor")
 
     raw_content = doc.get("content")
-    content = raw_content if isinstance(raw_content, str) else None
+    content = clean(raw_content) if isinstance(raw_content, str) else None
     map_language, map_content = language_map(doc.get("contentMap"))
     if content is None:
         content = map_content

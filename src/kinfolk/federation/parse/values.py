@@ -39,6 +39,7 @@ MAX_DATE_LENGTH = 64
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)", re.DOTALL)
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
 _ASCII_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _IPV6 = re.compile(r"[0-9A-Fa-f:.]+")
 _UNSAFE_URL = re.compile(r"[\x00-\x20\x7f\\]")
 _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,4}")
@@ -190,6 +191,18 @@ def first_id(value: object) -> str | None:
     return None
 
 
+def clean(value: str) -> str:
+    """A string fit for every database: NUL characters removed (PostgreSQL refuses them in text),
+    lone surrogates (which the JSON may encode as escapes) replaced by U+FFFD."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = _SURROGATE.sub("\ufffd", value)
+    return value
+
+
 def text(value: object, limit: int | None = None) -> str | None:
     """A string, or the first string of a language map (`contentMap`, `nameMap`); None otherwise.
 
@@ -208,7 +221,7 @@ def text(value: object, limit: int | None = None) -> str | None:
         return None
     if limit is not None and len(found) > limit:
         found = found[:limit]
-    return found
+    return clean(found)
 
 
 def language_map(value: object) -> tuple[str | None, str | None]:
@@ -218,7 +231,7 @@ def language_map(value: object) -> tuple[str | None, str | None]:
     for key, entry in islice(value.items(), MAX_LIST):
         if isinstance(entry, str):
             language = key if isinstance(key, str) and _LANGUAGE.fullmatch(key) else None
-            return language, entry
+            return language, clean(entry)
     return None, None
 
 
@@ -299,8 +312,9 @@ def count(value: object, maximum: int = 1 << 62) -> int | None:
 def short_string(value: object, limit: int) -> str | None:
     """A non-empty string of at most `limit` characters, else None (not cut: used for tokens such as
     media types, blurhashes and PEM keys, where a cut value would be wrong rather than short)."""
-    if isinstance(value, str) and 0 < len(value) <= limit:
-        return value
+    if isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value:
+        cleaned = clean(value)
+        return cleaned if cleaned == value else None
     return None
 
 
