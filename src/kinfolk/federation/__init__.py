@@ -1,1 +1,5 @@
-"""ActivityPub federation: talking to other servers (imports the domain; the domain never imports this)."""
+"""Federation: the ActivityPub front end onto the domain, beside `api/` (the Mastodon client API).
+
+It parses and renders ActivityStreams documents, signs and verifies HTTP requests, receives
+activities in the inbox and delivers ours. It imports the domain; the domain never imports it.
+"""

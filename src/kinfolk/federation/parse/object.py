@@ -1,0 +1,331 @@
+"""Posts (Note, Article, Page, Question, Event, Video, Audio, Image, ChatMessage), tombstones and
+stand-alone emojis, as the statuses domain stores them.
+
+Rules this module applies, each for a reason:
+- `url` on another origin than `id` is dropped (security checklist 30, Misskey CVE-2025-25306): a
+  status must never send readers to a page its server does not own.
+- `content` over `MAX_CONTENT` characters is refused (`ParseError`), not cut: cutting HTML could
+  change what it says, and no real post is that long (the largest captured article is 77 KB).
+  Short fields (summary, names, option titles) are cut at their caps instead.
+- Lists are read up to fixed caps: `MAX_ATTACHMENTS` attachments, `MAX_POLL_OPTIONS` poll options,
+  tags as `tags.py` says, `MAX_RECIPIENTS` entries of `to` and of `cc`; the rest is ignored.
+- An Article or Page (or any post) without `content` gets its title and link as content, as
+  Mastodon shows them; the HTML made here is escaped.
+- `content` stays raw HTML (or the `media_type` it declares, e.g. PeerTube's Markdown): the
+  sanitiser in `text/sanitize.py` cleans it where it is stored.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kinfolk.federation.parse.tags import (
+    ParsedEmoji,
+    ParsedHashtag,
+    ParsedMention,
+    parse_emoji_value,
+    parse_tags,
+)
+from kinfolk.federation.parse.values import (
+    ParseError,
+    as_list,
+    boolean,
+    clean,
+    count,
+    datetime_value,
+    first_id,
+    first_type,
+    https_url,
+    ids,
+    language_map,
+    language_of,
+    link_url,
+    same_origin,
+    short_string,
+    text,
+    types,
+)
+
+NOTE_TYPES = ("Note", "Article", "Page", "Question", "Event", "Video", "Audio", "Image", "ChatMessage")
+LONG_FORM_TYPES = frozenset({"Article", "Page", "Event", "Video", "Audio", "Image"})
+
+MAX_CONTENT = 100_000
+MAX_SUMMARY = 10_000
+MAX_NAME = 2_000
+MAX_RECIPIENTS = 500
+MAX_ATTACHMENTS = 16
+MAX_POLL_OPTIONS = 100
+MAX_OPTION_NAME = 1_000
+MAX_DESCRIPTION = 10_000
+MAX_MEDIA_TYPE = 255
+MAX_BLURHASH = 128
+MAX_DIMENSION = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAttachment:
+    url: str
+    type: str | None = None
+    """The attachment's own type (Document, Image, Video, Audio, Link...), None when missing."""
+    media_type: str | None = None
+    description: str | None = None
+    blurhash: str | None = None
+    width: int | None = None
+    height: int | None = None
+    focal_point: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPollOption:
+    name: str
+    votes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPoll:
+    options: tuple[ParsedPollOption, ...]
+    multiple: bool
+    """anyOf (several choices) rather than oneOf."""
+    end_time: datetime | None = None
+    closed: datetime | None = None
+    """When the poll closed (`closed` as a date; `closed: true` gives the end time or None)."""
+    is_closed: bool = False
+    voters_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedNote:
+    id: str
+    type: str
+    attributed_to: str
+    content: str | None = None
+    media_type: str | None = None
+    """The declared type of `content` (text/html when missing; PeerTube sends text/markdown)."""
+    language: str | None = None
+    name: str | None = None
+    summary: str | None = None
+    sensitive: bool = False
+    published: datetime | None = None
+    updated: datetime | None = None
+    in_reply_to: str | None = None
+    url: str | None = None
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    context: str | None = None
+    mentions: tuple[ParsedMention, ...] = ()
+    hashtags: tuple[ParsedHashtag, ...] = ()
+    emojis: tuple[ParsedEmoji, ...] = ()
+    attachments: tuple[ParsedAttachment, ...] = ()
+    poll: ParsedPoll | None = None
+    quote: str | None = None
+    replies: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTombstone:
+    id: str
+    former_type: str | None = None
+    deleted: datetime | None = None
+
+
+def is_note(doc: Mapping[str, Any]) -> bool:
+    """Whether a document is typed as one of the post types this server stores."""
+    return first_type(doc, NOTE_TYPES) is not None
+
+
+def parse_note(doc: object) -> ParsedNote:
+    """A post document as a `ParsedNote`; `ParseError` when it is unusable (see the module)."""
+    if not isinstance(doc, Mapping):
+        raise ParseError("the document is not a JSON object")
+    note_id = https_url(doc.get("id"))
+    if note_id is None:
+        raise ParseError("the object has no http(s) id")
+    kind = first_type(doc, NOTE_TYPES)
+    if kind is None:
+        raise ParseError(f"not a post type: {types(doc)[:3]}")
+    author = attributed_actor(doc.get("attributedTo"))
+    if author is None:
+        raise ParseError("the object has no attributedTo actor")
+
+    raw_content = doc.get("content")
+    content = clean(raw_content) if isinstance(raw_content, str) else None
+    map_language, map_content = language_map(doc.get("contentMap"))
+    if content is None:
+        content = map_content
+        language = map_language
+    else:
+        language = language_of(doc.get("contentMap"), content)
+    if content is not None and len(content) > MAX_CONTENT:
+        raise ParseError(f"the content is longer than {MAX_CONTENT} characters")
+
+    url = link_url(doc.get("url"))
+    if url is not None and not same_origin(url, note_id):
+        url = None
+    name = text(doc.get("name"), MAX_NAME) or text(doc.get("nameMap"), MAX_NAME)
+    if (content is None or not content.strip()) and kind in LONG_FORM_TYPES and name:
+        content = _title_and_link(name, url or note_id)
+    media_type = short_string(doc.get("mediaType"), MAX_MEDIA_TYPE)
+    summary = text(doc.get("summary"), MAX_SUMMARY) or text(doc.get("summaryMap"), MAX_SUMMARY)
+    tags = parse_tags(doc.get("tag"))
+    return ParsedNote(
+        id=note_id,
+        type=kind,
+        attributed_to=author,
+        content=content,
+        media_type=media_type,
+        language=language,
+        name=name,
+        summary=summary or None,
+        sensitive=boolean(doc.get("sensitive")) or False,
+        published=datetime_value(doc.get("published")),
+        updated=datetime_value(doc.get("updated")),
+        in_reply_to=first_id(doc.get("inReplyTo")),
+        url=url,
+        to=tuple(ids(doc.get("to"), MAX_RECIPIENTS)),
+        cc=tuple(ids(doc.get("cc"), MAX_RECIPIENTS)),
+        context=first_id(doc.get("context")) or first_id(doc.get("conversation")),
+        mentions=tags.mentions,
+        hashtags=tags.hashtags,
+        emojis=tags.emojis,
+        attachments=_attachments(doc.get("attachment")),
+        poll=_poll(doc) if kind == "Question" else None,
+        quote=_quote(doc),
+        replies=first_id(doc.get("replies")),
+    )
+
+
+def attributed_actor(value: object) -> str | None:
+    """The author named by `attributedTo`: a string, an object, or an array of either. Where the
+    array types its entries (PeerTube: a Person and the channel Group, Misskey alike), the first
+    Person wins; otherwise the first usable id."""
+    entries = as_list(value, 16)
+    for entry in entries:
+        if isinstance(entry, Mapping) and "Person" in types(entry):
+            found = first_id(entry)
+            if found is not None:
+                return found
+    return first_id(entries)
+
+
+def _title_and_link(name: str, url: str) -> str:
+    link = html.escape(url, quote=True)
+    return f'<p>{html.escape(name, quote=False)}</p>\n<p><a href="{link}">{html.escape(url)}</a></p>'
+
+
+def _quote(doc: Mapping[str, Any]) -> str | None:
+    """The quoted post: FEP-044f `quote`, then Fedibird/Misskey spellings."""
+    for key in ("quote", "quoteUri", "_misskey_quote", "quoteUrl"):
+        found = first_id(doc.get(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _attachments(value: object) -> tuple[ParsedAttachment, ...]:
+    found: list[ParsedAttachment] = []
+    for entry in as_list(value, MAX_ATTACHMENTS):
+        if isinstance(entry, str):
+            url = https_url(entry)
+            if url is not None:
+                found.append(ParsedAttachment(url=url))
+            continue
+        if not isinstance(entry, Mapping):
+            continue
+        url = link_url(entry.get("url")) or https_url(entry.get("href"))
+        if url is None:
+            continue
+        kinds = types(entry)
+        found.append(
+            ParsedAttachment(
+                url=url,
+                type=kinds[0] if kinds else None,
+                media_type=short_string(entry.get("mediaType"), MAX_MEDIA_TYPE),
+                description=text(entry.get("name"), MAX_DESCRIPTION)
+                or text(entry.get("summary"), MAX_DESCRIPTION),
+                blurhash=short_string(entry.get("blurhash"), MAX_BLURHASH),
+                width=_dimension(entry.get("width")),
+                height=_dimension(entry.get("height")),
+                focal_point=_focal_point(entry.get("focalPoint")),
+            )
+        )
+    return tuple(found)
+
+
+def _dimension(value: object) -> int | None:
+    found = count(value)
+    return found if found is not None and 0 < found <= MAX_DIMENSION else None
+
+
+def _focal_point(value: object) -> tuple[float, float] | None:
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    point: list[float] = []
+    for entry in value:
+        if isinstance(entry, bool) or not isinstance(entry, int | float) or not -1.0 <= entry <= 1.0:
+            return None
+        point.append(float(entry))
+    return point[0], point[1]
+
+
+def _poll(doc: Mapping[str, Any]) -> ParsedPoll | None:
+    any_of = as_list(doc.get("anyOf"), MAX_POLL_OPTIONS)
+    one_of = as_list(doc.get("oneOf"), MAX_POLL_OPTIONS)
+    multiple = bool(any_of) and not one_of
+    options: list[ParsedPollOption] = []
+    for entry in any_of if multiple else one_of:
+        if not isinstance(entry, Mapping):
+            continue
+        name = text(entry.get("name"), MAX_OPTION_NAME) or text(entry.get("nameMap"), MAX_OPTION_NAME)
+        if name is None:
+            continue
+        replies = entry.get("replies")
+        votes = count(replies.get("totalItems")) if isinstance(replies, Mapping) else None
+        options.append(ParsedPollOption(name=name, votes=votes))
+    if not options:
+        return None
+    end_time = datetime_value(doc.get("endTime"))
+    closed_value = doc.get("closed")
+    closed = datetime_value(closed_value)
+    if closed is None and closed_value is True:
+        closed = end_time
+    return ParsedPoll(
+        options=tuple(options),
+        multiple=multiple,
+        end_time=end_time,
+        closed=closed,
+        is_closed=closed is not None or closed_value is True,
+        voters_count=count(doc.get("votersCount")),
+    )
+
+
+def parse_tombstone(doc: object) -> ParsedTombstone:
+    """A Tombstone (what a deleted object's id answers, or a Delete carries)."""
+    if not isinstance(doc, Mapping):
+        raise ParseError("the document is not a JSON object")
+    if "Tombstone" not in types(doc):
+        raise ParseError("not a Tombstone")
+    tombstone_id = https_url(doc.get("id"))
+    if tombstone_id is None:
+        raise ParseError("the tombstone has no http(s) id")
+    former = doc.get("formerType")
+    return ParsedTombstone(
+        id=tombstone_id,
+        former_type=former if isinstance(former, str) and len(former) <= 64 else None,
+        deleted=datetime_value(doc.get("deleted")),
+    )
+
+
+def parse_emoji(doc: object) -> ParsedEmoji:
+    """A dereferenced Emoji object (what an emoji's id answers)."""
+    if not isinstance(doc, Mapping) or "Emoji" not in types(doc):
+        raise ParseError("not an Emoji object")
+    if https_url(doc.get("id")) is None:
+        raise ParseError("the emoji has no http(s) id")
+    emoji = parse_emoji_value(doc)
+    if emoji is None:
+        raise ParseError("the emoji has no valid shortcode or http(s) icon")
+    return emoji
