@@ -1,0 +1,1 @@
+"""ActivityPub: how this server is read by, and (later) talks to, other servers."""
