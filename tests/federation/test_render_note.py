@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from kinfolk.container import Container
 from kinfolk.domain.statuses.repo import get_status
@@ -13,6 +14,7 @@ from kinfolk.federation import repo
 from kinfolk.federation.http.routes import render_env
 from kinfolk.federation.render.create import render_create
 from kinfolk.federation.render.note import render_note
+from tests.domain.media import samples
 from tests.federation.helpers import BASE, PUBLIC, ap_get, ap_json, post
 
 
@@ -166,3 +168,26 @@ async def test_boost_is_an_announce(client: httpx.AsyncClient, make_user: Any) -
     assert announce["cc"] == [f"{BASE}/users/alice", f"{BASE}/users/bob/followers"]
     # A boost is no Note of its own.
     assert (await ap_get(client, f"/users/bob/statuses/{boost_id}")).status_code == 404
+
+
+async def test_media_as_documents(client: httpx.AsyncClient, make_user: Any) -> None:
+    alice = await make_user("alice")
+    image = samples.image_bytes(Image.new("RGB", (64, 48), (10, 200, 30)), "PNG")
+    uploaded = await client.post(
+        "/api/v2/media",
+        headers=alice.headers,
+        files={"file": ("p.png", image, "image/png")},
+        data={"description": "a green field", "focus": "0.5,-0.25"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    media = uploaded.json()
+    status = await post(client, alice, status="look", **{"media_ids[]": [media["id"]]})
+    note = await ap_json(client, f"/users/alice/statuses/{status['id']}")
+    [attachment] = note["attachment"]
+    assert attachment["type"] in ("Image", "Document")
+    assert attachment["mediaType"].startswith("image/")
+    assert attachment["url"] == media["url"]
+    assert attachment["name"] == "a green field"
+    assert attachment["blurhash"] == media["blurhash"]
+    assert attachment["focalPoint"] == [0.5, -0.25]
+    assert (attachment["width"], attachment["height"]) == (64, 48)

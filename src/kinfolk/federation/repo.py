@@ -7,11 +7,11 @@ Lists load each kind of related row once per page, whatever its length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from kinfolk.domain import visibility
 from kinfolk.domain.accounts import repo as accounts_repo
@@ -28,6 +28,8 @@ from kinfolk.federation.render.env import RenderEnv
 from kinfolk.federation.render.note import NoteRows, status_uri
 
 _Boosted = aliased(Status)
+T = TypeVar("T")
+SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
 
 async def local_actor(session: AsyncSession, username: str) -> tuple[Account, User | None] | None:
@@ -128,7 +130,7 @@ async def note_rows(session: AsyncSession, env: RenderEnv, statuses: list[Status
     ]
 
 
-def _outbox_condition(account_id: int) -> list[object]:
+def _outbox_condition(account_id: int) -> list[ColumnElement[bool]]:
     """An author's public and unlisted statuses and their boosts of statuses still public."""
     return [
         Status.account_id == account_id,
@@ -145,28 +147,22 @@ async def outbox_count(session: AsyncSession, account_id: int) -> int:
         select(func.count())
         .select_from(Status)
         .outerjoin(_Boosted, _Boosted.id == Status.reblog_of_id)
-        .where(*_outbox_condition(account_id))  # type: ignore[arg-type]
+        .where(*_outbox_condition(account_id))
     )
     return int((await session.execute(stmt)).scalar_one())
 
 
-@dataclass
-class Slice:
-    """One page's rows, newest first, and whether more lie beyond it in the walking direction."""
-
-    ids: list[int]
-    has_more: bool
-
-
-def _slice(rows: list[int], cursor: PageCursor, limit: int) -> Slice:
+def _arranged(rows: list[T], cursor: PageCursor, limit: int) -> tuple[list[T], bool]:
+    """A page's rows newest first, and whether the query found more beyond it (it asks for one
+    row past `limit`); a `min_id` page was read oldest first and is turned around."""
     has_more = len(rows) > limit
     rows = rows[:limit]
     if cursor.min_id is not None and cursor.max_id is None:
         rows.reverse()
-    return Slice(rows, has_more)
+    return rows, has_more
 
 
-def _bounded(stmt, column, cursor: PageCursor, limit: int):  # type: ignore[no-untyped-def]
+def _bounded(stmt: SelectT, column: InstrumentedAttribute[int], cursor: PageCursor, limit: int) -> SelectT:
     if cursor.max_id is not None:
         stmt = stmt.where(column < cursor.max_id)
     if cursor.min_id is not None:
@@ -181,13 +177,12 @@ async def outbox_page(
     stmt = (
         select(Status.id)
         .outerjoin(_Boosted, _Boosted.id == Status.reblog_of_id)
-        .where(*_outbox_condition(account_id))  # type: ignore[arg-type]
+        .where(*_outbox_condition(account_id))
     )
-    found = _slice(
-        list((await session.execute(_bounded(stmt, Status.id, cursor, limit))).scalars()), cursor, limit
-    )
-    statuses = await statuses_repo.get_statuses(session, found.ids)
-    return [statuses[i] for i in found.ids if i in statuses], found.has_more
+    found = list((await session.execute(_bounded(stmt, Status.id, cursor, limit))).scalars())
+    ids, has_more = _arranged(found, cursor, limit)
+    statuses = await statuses_repo.get_statuses(session, ids)
+    return [statuses[i] for i in ids if i in statuses], has_more
 
 
 async def follow_page(
@@ -204,12 +199,10 @@ async def follow_page(
         .join(Account, Account.id == other)
         .where(own == account_id, Account.suspended_at.is_(None))
     )
-    rows = list((await session.execute(_bounded(stmt, Follow.id, cursor, limit))).all())
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    if cursor.min_id is not None and cursor.max_id is None:
-        rows.reverse()
-    return [(row[0], row[1]) for row in rows], has_more
+    found = [
+        (row[0], row[1]) for row in (await session.execute(_bounded(stmt, Follow.id, cursor, limit))).all()
+    ]
+    return _arranged(found, cursor, limit)
 
 
 async def pinned(session: AsyncSession, account_id: int) -> list[Status]:

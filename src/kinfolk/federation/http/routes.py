@@ -8,6 +8,7 @@ suspended or unapproved account, answers 404 exactly as a name that exists nowhe
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -232,7 +233,7 @@ async def outbox(request: Request) -> Response:
     return activity_json(render_page(collection, cursor, items, [s.id for s in statuses], has_more=has_more))
 
 
-def _follow_collection(followers: bool):  # type: ignore[no-untyped-def]
+def _follow_collection(followers: bool) -> Callable[[Request], Awaitable[Response]]:
     async def handler(request: Request) -> Response:
         container = get_container(request)
         env = render_env(container)
