@@ -191,3 +191,18 @@ async def test_media_as_documents(client: httpx.AsyncClient, make_user: Any) -> 
     assert attachment["blurhash"] == media["blurhash"]
     assert attachment["focalPoint"] == [0.5, -0.25]
     assert (attachment["width"], attachment["height"]) == (64, 48)
+
+
+async def test_replies_collection_answers(client: httpx.AsyncClient, make_user: Any) -> None:
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    parent = await post(client, alice, status="thread")
+    reply = await post(client, bob, status="@alice public reply", in_reply_to_id=parent["id"])
+    await post(client, bob, status="@alice hidden reply", in_reply_to_id=parent["id"], visibility="direct")
+    note = await ap_json(client, f"/users/alice/statuses/{parent['id']}")
+    replies = await ap_json(client, note["replies"]["id"][len(BASE) :])
+    assert replies["type"] == "Collection"
+    assert replies["first"]["items"] == [f"{BASE}/users/bob/statuses/{reply['id']}"]
+    page = await ap_json(client, note["replies"]["first"]["next"][len(BASE) :])
+    assert page["type"] == "CollectionPage"
+    assert page["items"] == replies["first"]["items"]

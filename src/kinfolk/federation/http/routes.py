@@ -191,14 +191,10 @@ async def status_replies(request: Request) -> Response:
         authors = {r.account_id for r in replies}
         accounts = await accounts_repo.get_accounts(uow.session, list(authors))
     items = [status_uri(env, r, accounts[r.account_id]) for r in replies if r.account_id in accounts]
-    return activity_json(
-        {
-            "@context": AS_CONTEXT,
-            "id": collection,
-            "type": "Collection",
-            "first": {"type": "CollectionPage", "partOf": collection, "items": items},
-        }
-    )
+    page = {"type": "CollectionPage", "partOf": collection, "items": items}
+    if "page" in request.query_params:
+        return activity_json({"@context": AS_CONTEXT, "id": f"{collection}?page=true", **page})
+    return activity_json({"@context": AS_CONTEXT, "id": collection, "type": "Collection", "first": page})
 
 
 # --- collections ------------------------------------------------------------------------------
