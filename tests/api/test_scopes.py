@@ -279,6 +279,19 @@ SCOPES: dict[tuple[str, str], Rule] = {
     # alone (tests/api/test_metrics.py), never by a user's.
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/api/v1/directory"): PUBLIC,
+    # ActivityPub documents and their HTML pages: public reads, signed fetch comes later.
+    ("GET", "/actor"): PUBLIC,
+    ("GET", "/users/{username}"): PUBLIC,
+    ("GET", "/@{username}"): PUBLIC,
+    ("GET", "/users/{username}/statuses/{id}"): PUBLIC,
+    ("GET", "/@{username}/{id}"): PUBLIC,
+    ("GET", "/users/{username}/statuses/{id}/activity"): PUBLIC,
+    ("GET", "/users/{username}/statuses/{id}/replies"): PUBLIC,
+    ("GET", "/users/{username}/outbox"): PUBLIC,
+    ("GET", "/users/{username}/followers"): PUBLIC,
+    ("GET", "/users/{username}/following"): PUBLIC,
+    ("GET", "/users/{username}/collections/featured"): PUBLIC,
+    ("GET", "/users/{username}/collections/tags"): PUBLIC,
     # Media: every media endpoint, reads included, asks for write:media.
     ("POST", "/api/v2/media"): need("write:media"),
     ("POST", "/api/v1/media"): need("write:media"),

@@ -26,11 +26,15 @@ async def test_webfinger_acct(client: httpx.AsyncClient, make_user: Any) -> None
     assert body["subject"] == "acct:alice@kinfolk.test"
     assert body["aliases"] == ["https://kinfolk.test/@alice", "https://kinfolk.test/users/alice"]
     links = {link["rel"]: link for link in body["links"]}
-    assert links["self"] == {
-        "rel": "self",
-        "type": "application/activity+json",
-        "href": "https://kinfolk.test/users/alice",
-    }
+    # The actor under both ActivityPub media types: servers look for one or the other.
+    assert [link for link in body["links"] if link["rel"] == "self"] == [
+        {"rel": "self", "type": "application/activity+json", "href": "https://kinfolk.test/users/alice"},
+        {
+            "rel": "self",
+            "type": 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+            "href": "https://kinfolk.test/users/alice",
+        },
+    ]
     assert links["http://webfinger.net/rel/profile-page"]["href"] == "https://kinfolk.test/@alice"
     assert links["http://webfinger.net/rel/profile-page"]["type"] == "text/html"
     assert (

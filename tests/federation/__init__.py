@@ -1,0 +1,1 @@
+"""Tests of ActivityPub rendering, HTTP and (later) delivery."""

@@ -47,6 +47,7 @@ def collect_routes() -> list[BaseRoute]:
         trends,
         wellknown,
     )
+    from kinfolk.federation.http import routes as activitypub
 
     routes: list[BaseRoute] = []
     for module in (
@@ -77,6 +78,7 @@ def collect_routes() -> list[BaseRoute]:
         push,
         reports,
         metrics,
+        activitypub,
     ):
         routes.extend(module.routes)
     return routes

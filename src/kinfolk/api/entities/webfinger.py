@@ -10,6 +10,7 @@ from kinfolk.config import Settings
 from kinfolk.domain.accounts.models import Account
 
 ACTIVITY_JSON = "application/activity+json"
+LD_JSON_ACTIVITYSTREAMS = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
 
 def actor_url(settings: Settings, username: str) -> str:
@@ -26,6 +27,8 @@ def render_jrd(account: Account, settings: Settings, avatar_url: str | None = No
     links: list[dict[str, str]] = [
         {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile},
         {"rel": "self", "type": ACTIVITY_JSON, "href": actor},
+        # Some servers (Pleroma, Friendica) look for the JSON-LD media type instead.
+        {"rel": "self", "type": LD_JSON_ACTIVITYSTREAMS, "href": actor},
         {
             "rel": "http://ostatus.org/schema/1.0/subscribe",
             "template": f"{settings.base_url}/authorize_interaction?uri={{uri}}",

@@ -21,3 +21,18 @@ class Rule(Base):
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class InstanceKey(Base):
+    """The server's own key pairs, by name: `actor` signs the instance actor's fetches.
+
+    One row per name, written once (insert-if-absent) and never rewritten, so that every process
+    and every remote cache keep seeing the same public key.
+    """
+
+    __tablename__ = "instance_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
