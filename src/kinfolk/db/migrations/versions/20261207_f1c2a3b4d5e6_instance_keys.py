@@ -4,7 +4,7 @@ The instance actor (`/actor`) signs fetches with a key of its own, generated onc
 and kept here so that it survives restarts and is the same in every process.
 
 Revision ID: f1c2a3b4d5e6
-Revises: e5b9d2c47a13
+Revises: a1d0b10c4e01
 Create Date: 2026-12-07 19:50:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import kinfolk.db.base
 
 revision: str = "f1c2a3b4d5e6"
-down_revision: str | Sequence[str] | None = "e5b9d2c47a13"
+down_revision: str | Sequence[str] | None = "a1d0b10c4e01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
