@@ -446,6 +446,14 @@ def test_malformed_dates_are_refused(alice: tuple[str, str], date: str) -> None:
     assert error.status == 401
 
 
+def test_a_header_value_cannot_smuggle_a_line_into_the_signing_string(alice: tuple[str, str]) -> None:
+    # Signed over "host" alone, this value would read as a signed host and date.
+    smuggled = {"Host": "kinfolk.test\ndate: Sun, 01 Mar 2026 12:00:00 GMT"}
+    with pytest.raises(SignatureError) as refused:
+        build_signing_string(["(request-target)", "host"], "GET", "/", smuggled)
+    assert refused.value.status == 400
+
+
 def test_signed_header_absent_from_the_request_is_refused(alice: tuple[str, str]) -> None:
     sent = signed_post(alice)
     del sent["Content-Type"]
@@ -591,6 +599,7 @@ GARBAGE = [
     pytest.param('keyId="a",signature=""', 401, id="empty-signature"),
     pytest.param('keyId="a",signature="not base64!!"', 400, id="bad-base64"),
     pytest.param('keyId="a",signature="AAA"', 400, id="bad-base64-padding"),
+    pytest.param('keyId="a",signature="AAAA*AAAA"', 400, id="base64-with-a-stray-character"),
     pytest.param("not a real auth header", 400, id="prose"),
     pytest.param("", 401, id="empty"),
     pytest.param(",,,", 401, id="only-commas"),
