@@ -130,6 +130,7 @@ async def _seed(url: str, data_dir: Path) -> list[tuple[int, str]]:
                     NewAccount(
                         username=f"soak{i}", email=f"soak{i}@example.com", password="correct horse battery"
                     ),
+                    uris=container.uris,
                 )
                 issued = await issue_token(
                     uow.session, application=app, user=user, scopes=["read", "write", "follow"]

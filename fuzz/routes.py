@@ -516,10 +516,12 @@ async def seed_world(client: httpx.AsyncClient, container: Container) -> World:
                 approved=True,
                 allow_reserved=True,
             ),
+            uris=container.uris,
         )
         other, other_user = await create_local_account(
             uow.session,
             NewAccount(username="other", email="other@example.com", password="correct horse battery"),
+            uris=container.uris,
         )
         app = await create_application(uow.session, name="fuzz", scopes=ALL_SCOPES)
         token = (

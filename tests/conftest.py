@@ -182,6 +182,7 @@ def make_user(container: Container):  # type: ignore[no-untyped-def]
                     locked=locked,
                     allow_reserved=True,
                 ),
+                uris=container.uris,
             )
             app = await create_application(
                 uow.session, name=f"test-{username}", scopes="read write follow push profile"

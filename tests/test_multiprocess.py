@@ -233,6 +233,7 @@ async def test_a_stream_on_web_1_sees_a_post_made_through_web_2(cluster: Cluster
                 account, user = await create_local_account(
                     uow.session,
                     NewAccount(username=name, email=f"{name}@example.com", password="correct horse battery"),
+                    uris=container.uris,
                 )
                 issued = await issue_token(
                     uow.session, application=app, user=user, scopes=["read", "write", "follow"]

@@ -30,9 +30,18 @@ def _run(coro_fn: Callable[[Container], Awaitable[int]], settings: Settings) -> 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from kinfolk.db.migrate import upgrade
+    from kinfolk.runtime import fill_local_addresses
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
+
+    async def fill(container: Container) -> int:
+        filled = await fill_local_addresses(container)
+        if filled:
+            print(f"Stored the addresses of {filled} local accounts under {settings.base_url}")
+        return 0
+
+    _run(fill, settings)
     print(f"Database migrated: {_safe_url(settings.resolved_database_url)}")
     return 0
 
@@ -85,6 +94,7 @@ def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> int:
                         indexable=args.indexable,
                         locale=args.locale,
                     ),
+                    uris=container.uris,
                 )
         except Unprocessable as exc:
             print(exc.message, file=sys.stderr)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from kinfolk.kernel.uris import Uris
+
 
 def _toml_source() -> dict[str, Any]:
     path = Path(os.environ.get("KINFOLK_CONFIG", "kinfolk.toml"))
@@ -139,6 +141,11 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return f"{self.protocol}://{self.domain}"
+
+    @property
+    def uris(self) -> Uris:
+        """The one URI scheme (kernel/uris.py) for this server's origin."""
+        return Uris(self.base_url)
 
     @property
     def streaming_url(self) -> str:

@@ -13,6 +13,7 @@ from kinfolk.db.reader import Reader
 from kinfolk.infra.pubsub import MemoryPubSub, PubSub, RedisPubSub, bind_pubsub
 from kinfolk.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, UnlimitedRateLimiter
 from kinfolk.infra.storage import Storage, build_storage
+from kinfolk.kernel.uris import Uris
 
 
 @dataclass
@@ -28,6 +29,11 @@ class Container:
 
     # The hottest reads' own connections (db/reader.py).
     reader: Reader = field(init=False)
+
+    @property
+    def uris(self) -> Uris:
+        """Every local actor, status, activity, collection, tag and page URL (kernel/uris.py)."""
+        return self.settings.uris
 
     def __post_init__(self) -> None:
         bind_pubsub(self.db, self.pubsub)

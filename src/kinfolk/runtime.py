@@ -261,9 +261,20 @@ async def _serve_granian(app: Any, host: str, port: int, on_exit: Callable[[], N
                 loop.remove_signal_handler(sig)
 
 
+async def fill_local_addresses(container: Container) -> int:
+    """After migrations: store the ids and URLs of local accounts made before accounts stored
+    them (a migration cannot, not knowing the domain). Idempotent; returns how many."""
+    from kinfolk.domain.accounts.service import store_local_addresses
+
+    async with container.db.uow() as uow:
+        return await store_local_addresses(uow.session, container.uris)
+
+
 async def _serve_async(settings: Settings, *, with_worker: bool, server: str) -> int:
     # With the worker in this process, its connections checkpoint SQLite's WAL, not the web's.
     container = Container.build(settings, checkpoints=not with_worker)
+    if with_worker or settings.is_sqlite:  # where `serve` has just run the migrations
+        await fill_local_addresses(container)
     app = create_app(container)
     settle_heap()
     background = BackgroundWorker(settings, container) if with_worker else None

@@ -54,6 +54,7 @@ async def user_with_token(container: Container, username: str) -> tuple[int, str
         account, user = await create_local_account(
             uow.session,
             NewAccount(username=username, email=f"{username}@example.com", password="correct horse battery"),
+            uris=container.uris,
         )
         app = await create_application(uow.session, name=f"edge-{username}", scopes="read write follow")
         issued = await issue_token(

@@ -179,7 +179,7 @@ async def test_update_text_flags_and_source(client: httpx.AsyncClient, make_user
         'translate="no"><span class="invisible">https://</span><span class="">example.com/wonderland</span>'
         '<span class="invisible"></span></a></p>'
         "<p>Second &lt;b&gt;paragraph&lt;/b&gt; "
-        '<a href="https://kinfolk.test/tags/Tea" class="mention hashtag" rel="tag">#<span>Tea</span></a></p>'
+        '<a href="https://kinfolk.test/tags/tea" class="mention hashtag" rel="tag">#<span>Tea</span></a></p>'
     )
     assert (
         body["locked"],

@@ -25,10 +25,14 @@ async def _seed(live: Any) -> dict[str, str]:
     async with live.container.db.uow() as uow:
         app = await create_application(uow.session, name="Mastodon.py", scopes="read write follow push")
         _, alice = await create_local_account(
-            uow.session, NewAccount(username="alice", email="alice@example.com", password="long enough pw")
+            uow.session,
+            NewAccount(username="alice", email="alice@example.com", password="long enough pw"),
+            uris=live.container.uris,
         )
         await create_local_account(
-            uow.session, NewAccount(username="bob", email="bob@example.com", password="long enough pw")
+            uow.session,
+            NewAccount(username="bob", email="bob@example.com", password="long enough pw"),
+            uris=live.container.uris,
         )
         user_token = await issue_token(uow.session, application=app, user=alice, scopes=["read", "write"])
         app_token = await issue_token(uow.session, application=app, user=None, scopes=["read", "write"])

@@ -21,7 +21,9 @@ async def _seed(live: Any) -> tuple[str, str]:
         tokens = []
         for name in ("owner", "member"):
             _, user = await create_local_account(
-                uow.session, NewAccount(username=name, email=f"{name}@example.com", password="long enough pw")
+                uow.session,
+                NewAccount(username=name, email=f"{name}@example.com", password="long enough pw"),
+                uris=live.container.uris,
             )
             issued = await issue_token(uow.session, application=app, user=user, scopes=["read", "write"])
             tokens.append(issued.access_token)

@@ -74,6 +74,7 @@ async def test_leaves_out_who_opted_out_or_was_moderated(
             NewAccount(
                 username="unconfirmed", email="u@example.com", password="long enough pw", confirmed=False
             ),
+            uris=container.uris,
         )
     assert names(await client.get(URL)) == ["shown"]
 

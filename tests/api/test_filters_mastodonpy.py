@@ -20,7 +20,9 @@ async def _seed(live: Any) -> list[str]:
         app = await create_application(uow.session, name="Mastodon.py", scopes="read write follow push")
         for name in ("alice", "bob"):
             _, user = await create_local_account(
-                uow.session, NewAccount(username=name, email=f"{name}@example.com", password="long enough pw")
+                uow.session,
+                NewAccount(username=name, email=f"{name}@example.com", password="long enough pw"),
+                uris=live.container.uris,
             )
             token = await issue_token(
                 uow.session, application=app, user=user, scopes=["read", "write", "follow"]

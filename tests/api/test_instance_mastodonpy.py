@@ -22,6 +22,7 @@ async def _seed(live: Any) -> None:
         await create_local_account(
             uow.session,
             NewAccount(username="boss", email="boss@example.com", password="long enough pw", role="owner"),
+            uris=live.container.uris,
         )
         await service.add_rule(uow.session, "Be excellent to each other", hint="Always.")
 

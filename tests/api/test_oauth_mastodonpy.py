@@ -31,6 +31,7 @@ async def _make_user(container: Container, username: str, *, approved: bool = Tr
                 approved=approved,
                 allow_reserved=True,
             ),
+            uris=container.uris,
         )
     return user.email
 

@@ -26,6 +26,7 @@ async def _seed(live: Any) -> dict[str, Any]:
                 NewAccount(
                     username=name, email=f"{name}@example.com", password="long enough pw", locked=locked
                 ),
+                uris=live.container.uris,
             )
             issued = await issue_token(
                 uow.session, application=app, user=user, scopes=["read", "write", "follow"]

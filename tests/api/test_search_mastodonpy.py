@@ -23,6 +23,7 @@ async def _seed(live: Any) -> list[str]:
                 NewAccount(
                     username=name, email=f"{name}@example.com", password="long enough pw", allow_reserved=True
                 ),
+                uris=live.container.uris,
             )
             token = await issue_token(
                 uow.session, application=app, user=user, scopes=["read", "write", "follow"]

@@ -12,7 +12,9 @@ from kinfolk.domain.accounts.service import NewAccount, create_local_account
 async def test_migrated_schema_accepts_an_account(container: Container) -> None:
     async with container.db.uow() as uow:
         account, user = await create_local_account(
-            uow.session, NewAccount(username="alice", email="Alice@Example.com", password="long enough")
+            uow.session,
+            NewAccount(username="alice", email="Alice@Example.com", password="long enough"),
+            uris=container.uris,
         )
     async with container.db.uow(write=False) as uow:
         stored = await uow.session.get(Account, account.id)
@@ -27,7 +29,9 @@ async def test_failed_unit_of_work_leaves_nothing(container: Container) -> None:
     try:
         async with container.db.uow() as uow:
             await create_local_account(
-                uow.session, NewAccount(username="bob", email="bob@example.com", password="long enough")
+                uow.session,
+                NewAccount(username="bob", email="bob@example.com", password="long enough"),
+                uris=container.uris,
             )
             raise RuntimeError("boom")
     except RuntimeError:

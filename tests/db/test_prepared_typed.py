@@ -32,7 +32,9 @@ TYPED = Prepared(
 async def _account(container: Container) -> int:
     async with container.db.uow() as uow:
         account, _ = await create_local_account(
-            uow.session, NewAccount(username="alice", email="alice@example.com", password="long enough")
+            uow.session,
+            NewAccount(username="alice", email="alice@example.com", password="long enough"),
+            uris=container.uris,
         )
         await uow.session.execute(
             update(Account)

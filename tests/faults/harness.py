@@ -167,6 +167,7 @@ async def seed_accounts(url: str, data_dir: Path, names: list[str]) -> dict[str,
                 account, user = await create_local_account(
                     uow.session,
                     NewAccount(username=name, email=f"{name}@example.com", password="correct horse battery"),
+                    uris=container.uris,
                 )
                 issued = await issue_token(
                     uow.session, application=app, user=user, scopes=["read", "write", "follow"]

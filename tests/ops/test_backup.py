@@ -45,6 +45,7 @@ async def _token(container: Container) -> str:
         _, user = await create_local_account(
             uow.session,
             NewAccount(username="alice", email="alice@example.com", password="pw-long-12345", role="owner"),
+            uris=container.uris,
         )
         app = await create_application(uow.session, name="backup test", scopes="read write")
         issued = await issue_token(uow.session, application=app, user=user, scopes=["read", "write"])

@@ -11,6 +11,7 @@ other servers and people already recognise:
     inbox, outbox, followers, following, featured      {actor}/inbox, /outbox, ... /collections/featured
     shared inbox     {base}/inbox                      instance actor {base}/actor
     tag              {base}/tags/{lower-cased, quoted name}
+    collection       {actor}/collections/{id}          collection page {base}/collections/{id}
 
 Remote objects keep the ids and URLs their server gave; a remote account or status is never
 given one of ours (`account_page` falls back to the remote id, not to a local page).
@@ -116,6 +117,18 @@ class Uris:
     def tag(self, name: str) -> str:
         return f"{self.base}/tags/{quote(name.lower(), safe='')}"
 
+    # Collections (Mastodon 4.6's featured collections of accounts).
+    def collection(self, username: str, collection_id: int) -> str:
+        return f"{self.actor(username)}/collections/{collection_id}"
+
+    def collection_page(self, collection_id: int) -> str:
+        return f"{self.base}/collections/{collection_id}"
+
+    @property
+    def host(self) -> str:
+        """The host (with its port, if any) that handles `user@host` name: ``example.com``."""
+        return urlsplit(self.base).netloc.lower()
+
     # Any account, local or remote.
     def account_id(self, account: AccountLike) -> str:
         """The ActivityPub id: the stored one, derived only for a local account stored without it."""
@@ -126,16 +139,31 @@ class Uris:
         raise ValueError("a remote account without an id")
 
     def account_page(self, account: AccountLike) -> str:
-        """The page a browser opens: ours for a local account; theirs (or their id) for a remote one."""
+        """The page a browser opens: ours for a local account; theirs (or their id) for a remote one.
+
+        A remote account known by neither (only a half-made row) has no page: "" (as Mastodon
+        renders a blank uri), never one of ours and never an error in the middle of a listing."""
         if account.domain is None:
             return self.profile(account.username)
-        return account.url or self.account_id(account)
+        return account.url or account.uri or ""
 
     # Reading our own URLs back.
     def is_local(self, url: str) -> bool:
-        parts = urlsplit(url)
-        own = urlsplit(self.base)
-        return parts.scheme == own.scheme and parts.netloc.lower() == own.netloc.lower()
+        """Does `url` name this server? The host and explicit port decide, as Mastodon's
+        `local_uri?` does: `http://` typed for our `https://` still names us (and a remote
+        document can no more claim it than the https form). A user-info part
+        (``https://example.com@evil.example/``) or a malformed port never does."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or "@" in parts.netloc:
+            return False
+        host = (parts.hostname or "").rstrip(".")
+        if port is not None:
+            host = f"{host}:{port}"
+        return bool(host) and host == self.host
 
     def parse_status(self, url: str) -> tuple[str, int] | None:
         """(username, status id) when `url` is one of our status ids or pages."""

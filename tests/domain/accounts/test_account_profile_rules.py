@@ -6,11 +6,9 @@ from typing import Any
 
 import pytest
 
-from kinfolk.domain.accounts.models import Account, User
+from kinfolk.domain.accounts.models import User
 from kinfolk.domain.accounts.profile import (
     ValidationErrors,
-    account_uri,
-    account_url,
     parse_profile_changes,
     posting_defaults,
     reading_preferences,
@@ -111,15 +109,6 @@ def test_defaults_tolerate_odd_stored_settings() -> None:
         "public",
     )
     assert reading_preferences(user).expand_media == "show_all"
-
-
-def test_uris_and_urls() -> None:
-    local = Account(username="alice", domain=None)
-    assert account_uri(local, "https://k.test") == "https://k.test/users/alice"
-    assert account_url(local, "https://k.test") == "https://k.test/@alice"
-    remote = Account(username="bob", domain="r.example", uri="https://r.example/u/bob", url=None)
-    assert account_uri(remote, "https://k.test") == "https://r.example/u/bob"
-    assert account_url(remote, "https://k.test") == "https://r.example/u/bob"
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ async def test_apply_writes_files_and_reports_replaced_ones(container: Container
     buffer = io.BytesIO()
     Image.new("RGB", (20, 20)).save(buffer, "PNG")
     alice = await make_user("alice")
-    kwargs = {"base_url": container.settings.base_url, "local_domain": container.settings.domain}
+    kwargs: dict[str, Any] = {"uris": container.uris, "local_domain": container.settings.domain}
     first = service.StoredFiles()
     prepared = await service.prepare_profile_update({}, avatar=buffer.getvalue())
     async with container.db.uow() as uow:
@@ -79,7 +79,7 @@ async def test_verified_links_stay_verified_only_while_unchanged(
             container.storage,
             alice.account_id,
             prepared,
-            base_url=container.settings.base_url,
+            uris=container.uris,
             local_domain=container.settings.domain,
             files=service.StoredFiles(),
         )
@@ -96,7 +96,7 @@ async def test_bot_flag_sets_the_actor_type(container: Container, make_user: Any
                 container.storage,
                 alice.account_id,
                 prepared,
-                base_url=container.settings.base_url,
+                uris=container.uris,
                 local_domain=container.settings.domain,
                 files=service.StoredFiles(),
             )
@@ -109,9 +109,13 @@ async def test_registration_modes(container: Container) -> None:
     signup = Registration(username="zed", email="zed@example.com", password="long enough pw", agreement=True)
     with pytest.raises(Forbidden):
         async with container.db.uow() as uow:
-            await register(uow.session, signup, mode="closed", application=app, scopes=["read"])
+            await register(
+                uow.session, signup, mode="closed", application=app, scopes=["read"], uris=container.uris
+            )
     async with container.db.uow() as uow:
-        issued = await register(uow.session, signup, mode="approval", application=app, scopes=["read"])
+        issued = await register(
+            uow.session, signup, mode="approval", application=app, scopes=["read"], uris=container.uris
+        )
         assert issued.refresh_token is None
         assert issued.row.scopes == "read"
     async with container.db.uow(write=False) as uow:

@@ -19,6 +19,7 @@ async def seed_user(live: Any, username: str = "alice") -> str:
         _, user = await create_local_account(
             uow.session,
             NewAccount(username=username, email=f"{username}@example.com", password="long enough pw"),
+            uris=live.container.uris,
         )
         token = await issue_token(uow.session, application=app, user=user, scopes=["read", "write"])
     return token.access_token

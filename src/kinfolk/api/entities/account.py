@@ -13,12 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kinfolk.container import Container
 from kinfolk.domain.accounts import repo
 from kinfolk.domain.accounts.models import Account, AccountStats, User
-from kinfolk.domain.accounts.profile import (
-    account_uri,
-    account_url,
-    attribution_domains,
-    posting_defaults,
-)
+from kinfolk.domain.accounts.profile import attribution_domains, posting_defaults
 from kinfolk.domain.collections.service import COLLECTION_LIMIT
 from kinfolk.kernel.clock import iso_date
 
@@ -78,6 +73,7 @@ def account_json(
 ) -> dict[str, Any]:
     """One Account. `user` is the local user behind it (for roles and noindex), if any."""
     base_url = container.settings.base_url
+    uris = container.uris
     suspended = account.suspended_at is not None
     if suspended:
         avatar = base_url + MISSING_AVATAR_PATH
@@ -98,8 +94,9 @@ def account_json(
         "group": account.group,
         "created_at": iso_date(account.created_at),
         "note": "" if suspended else account.note,
-        "url": account_url(account, base_url),
-        "uri": account_uri(account, base_url),
+        "url": uris.account_page(account),
+        # A remote row without its id (half-made) renders a blank uri, never one of ours.
+        "uri": uris.account_id(account) if account.is_local or account.uri else "",
         "avatar": avatar,
         "avatar_static": avatar,
         "avatar_description": "" if suspended else account.avatar_description,

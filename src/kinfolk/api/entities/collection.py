@@ -8,13 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.api.entities.account import render_accounts
-from kinfolk.api.entities.tag import tag_url
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
-from kinfolk.domain.accounts.profile import account_uri
 from kinfolk.domain.collections.models import CollectionItem
 from kinfolk.domain.collections.service import CollectionView
 from kinfolk.kernel.clock import iso
+from kinfolk.kernel.uris import Uris
 
 
 def item_json(item: CollectionItem) -> dict[str, Any]:
@@ -26,10 +25,10 @@ def item_json(item: CollectionItem) -> dict[str, Any]:
     }
 
 
-def collection_json(view: CollectionView, base_url: str) -> dict[str, Any]:
+def collection_json(view: CollectionView, uris: Uris) -> dict[str, Any]:
     collection = view.collection
-    uri = collection.uri or f"{account_uri(view.owner, base_url)}/collections/{collection.id}"
-    url = collection.url if not collection.local else f"{base_url}/collections/{collection.id}"
+    uri = collection.uri or uris.collection(view.owner.username, collection.id)
+    url = collection.url if not collection.local else uris.collection_page(collection.id)
     tag = view.tag
     return {
         "id": str(collection.id),
@@ -45,13 +44,13 @@ def collection_json(view: CollectionView, base_url: str) -> dict[str, Any]:
         "item_count": collection.item_count,
         "created_at": iso(collection.created_at),
         "updated_at": iso(collection.updated_at),
-        "tag": {"name": tag.display_name, "url": tag_url(base_url, tag.name)} if tag is not None else None,
+        "tag": {"name": tag.display_name, "url": uris.tag(tag.name)} if tag is not None else None,
         "items": [item_json(item) for item in view.items],
     }
 
 
-def render_collections(views: list[CollectionView], base_url: str) -> dict[str, Any]:
-    return {"collections": [collection_json(v, base_url) for v in views]}
+def render_collections(views: list[CollectionView], uris: Uris) -> dict[str, Any]:
+    return {"collections": [collection_json(v, uris) for v in views]}
 
 
 async def render_with_accounts(
@@ -59,4 +58,4 @@ async def render_with_accounts(
 ) -> dict[str, Any]:
     """The collection and its accounts: the owner first, then each featured account shown."""
     accounts = await render_accounts(session, [view.owner, *featured], container)
-    return {"collection": collection_json(view, container.settings.base_url), "accounts": accounts}
+    return {"collection": collection_json(view, container.uris), "accounts": accounts}

@@ -19,7 +19,7 @@ async def render_search(
     return {
         "accounts": await render_accounts(session, results.accounts, container) if results.accounts else [],
         "statuses": await render_statuses(session, container, results.statuses, viewer_id),
-        "hashtags": render_tags(results.hashtags, container.settings.base_url),
+        "hashtags": render_tags(results.hashtags, container.uris),
         # Mastodon 4.5 collections (curated account lists) do not exist here yet.
         "collections": [],
     }

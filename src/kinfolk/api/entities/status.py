@@ -193,6 +193,7 @@ def _render_one(
             }
     poll = loaded.polls.get(status.poll_id) if status.poll_id else None
     app = loaded.apps.get(status.application_id) if status.application_id else None
+    uris = settings.uris
     body: dict[str, Any] = {
         "id": str(status.id),
         "created_at": iso(status.created_at),
@@ -222,15 +223,12 @@ def _render_one(
             {
                 "id": str(a.id),
                 "username": a.username,
-                "url": a.url or f"{settings.base_url}/@{a.username}",
+                "url": uris.account_page(a),
                 "acct": a.acct,
             }
             for a in loaded.mentions.get(status.id, [])
         ],
-        "tags": [
-            {"name": t.name, "url": f"{settings.base_url}/tags/{t.name}"}
-            for t in loaded.tags.get(status.id, [])
-        ],
+        "tags": [{"name": t.name, "url": uris.tag(t.name)} for t in loaded.tags.get(status.id, [])],
         "emojis": [],
         "card": None,
         "poll": render_poll(

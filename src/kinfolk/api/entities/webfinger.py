@@ -13,17 +13,10 @@ ACTIVITY_JSON = "application/activity+json"
 LD_JSON_ACTIVITYSTREAMS = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
 
-def actor_url(settings: Settings, username: str) -> str:
-    return f"{settings.base_url}/users/{username}"
-
-
-def profile_url(settings: Settings, username: str) -> str:
-    return f"{settings.base_url}/@{username}"
-
-
 def render_jrd(account: Account, settings: Settings, avatar_url: str | None = None) -> dict[str, Any]:
-    actor = account.uri or actor_url(settings, account.username)
-    profile = account.url or profile_url(settings, account.username)
+    uris = settings.uris
+    actor = uris.account_id(account)
+    profile = uris.account_page(account)
     links: list[dict[str, str]] = [
         {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile},
         {"rel": "self", "type": ACTIVITY_JSON, "href": actor},

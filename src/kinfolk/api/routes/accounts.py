@@ -76,6 +76,7 @@ async def create_account(request: Request) -> Response:
             mode=container.settings.registrations,
             application=viewer.application,
             scopes=viewer.scopes,
+            uris=container.uris,
         )
         # Staff are told of each sign-up (admin.sign_up notifications) by a job.
         await uow.enqueue("notifications.admin_sign_up", {"user_id": issued.row.user_id})
@@ -125,7 +126,7 @@ async def update_credentials(request: Request) -> Response:
                 container.storage,
                 viewer.account.id,
                 prepared,
-                base_url=container.settings.base_url,
+                uris=container.uris,
                 local_domain=container.settings.domain,
                 files=files,
             )
@@ -155,7 +156,7 @@ async def delete_picture(request: Request) -> Response:
             container.storage,
             viewer.account.id,
             prepared,
-            base_url=container.settings.base_url,
+            uris=container.uris,
             local_domain=container.settings.domain,
             files=files,
         )

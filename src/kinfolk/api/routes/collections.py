@@ -82,11 +82,12 @@ async def _reader_id(request: Request, uow: UnitOfWork) -> int | None:
     return viewer_account_id(await authorize_if_token(request, uow, "read:collections"))
 
 
-def _paged(request: Request, page: OffsetPage[CollectionView], base_url: str) -> Response:
+def _paged(request: Request, page: OffsetPage[CollectionView]) -> Response:
+    container = get_container(request)
     headers = offset_link_header(
-        request, base_url, offset=page.offset, limit=page.limit, has_more=page.has_more
+        request, container.settings.base_url, offset=page.offset, limit=page.limit, has_more=page.has_more
     )
-    return json_response(render_collections(page.items, base_url), headers=headers or None)
+    return json_response(render_collections(page.items, container.uris), headers=headers or None)
 
 
 async def create(request: Request) -> Response:
@@ -95,7 +96,7 @@ async def create(request: Request) -> Response:
     async with container.db.uow() as uow:
         _, account, _ = await require_user(request, uow, "write:collections")
         view = await service.create(uow, account, _collection_params(params, with_accounts=True))
-        body = {"collection": render_collections([view], container.settings.base_url)["collections"][0]}
+        body = {"collection": render_collections([view], container.uris)["collections"][0]}
     return json_response(body)
 
 
@@ -117,7 +118,7 @@ async def update(request: Request) -> Response:
         view = await service.update(
             uow, account.id, _id(request.path_params["id"]), _collection_params(params, with_accounts=False)
         )
-        body = {"collection": render_collections([view], container.settings.base_url)["collections"][0]}
+        body = {"collection": render_collections([view], container.uris)["collections"][0]}
     return json_response(body)
 
 
@@ -175,7 +176,7 @@ async def account_collections(request: Request) -> Response:
             offset=parse_offset(params.get("offset")),
             limit=parse_limit(params.get("limit"), COLLECTIONS),
         )
-        return _paged(request, page, container.settings.base_url)
+        return _paged(request, page)
 
 
 async def in_collections(request: Request) -> Response:
@@ -190,7 +191,7 @@ async def in_collections(request: Request) -> Response:
             offset=parse_offset(params.get("offset")),
             limit=parse_limit(params.get("limit"), COLLECTIONS),
         )
-        return _paged(request, page, container.settings.base_url)
+        return _paged(request, page)
 
 
 routes: list[BaseRoute] = [

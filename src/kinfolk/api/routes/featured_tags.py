@@ -18,8 +18,8 @@ async def index(request: Request) -> Response:
     async with container.db.uow(write=False) as uow:
         _, account, _ = await require_user(request, uow, "read:accounts")
         found = await service.list_featured(uow.session, account.id)
-        base = container.settings.base_url
-        return json_response([render_featured_tag(f, base, account.acct) for f in found])
+        uris = container.uris
+        return json_response([render_featured_tag(f, uris, account.acct) for f in found])
 
 
 async def create(request: Request) -> Response:
@@ -28,7 +28,7 @@ async def create(request: Request) -> Response:
     async with container.db.uow() as uow:
         _, account, _ = await require_user(request, uow, "write:accounts")
         featured = await service.create_featured(uow, account.id, params.get("name"))
-        return json_response(render_featured_tag(featured, container.settings.base_url, account.acct))
+        return json_response(render_featured_tag(featured, container.uris, account.acct))
 
 
 async def destroy(request: Request) -> Response:
@@ -44,7 +44,7 @@ async def suggestions(request: Request) -> Response:
     async with container.db.uow(write=False) as uow:
         _, account, _ = await require_user(request, uow, "read:accounts")
         found = await service.featured_suggestions(uow.session, account.id)
-        return json_response(render_tags(found, container.settings.base_url))
+        return json_response(render_tags(found, container.uris))
 
 
 async def of_account(request: Request) -> Response:
@@ -53,8 +53,8 @@ async def of_account(request: Request) -> Response:
         # Public, and Mastodon looks at no scope here: a token only has to be valid.
         await current_viewer(request, uow)
         account, found = await service.featured_of_account(uow.session, path_id(request))
-        base = container.settings.base_url
-        return json_response([render_featured_tag(f, base, account.acct) for f in found])
+        uris = container.uris
+        return json_response([render_featured_tag(f, uris, account.acct) for f in found])
 
 
 routes: list[BaseRoute] = [

@@ -62,7 +62,7 @@ async def index(request: Request) -> Response:
             uow.session,
             parsed,
             viewer_id=viewer_id,
-            local_domain=container.settings.domain,
+            uris=container.uris,
             resolver=remote_resolver(container.extras),
         )
         return json_response(await render_search(uow.session, container, results, viewer_id))

@@ -34,7 +34,7 @@ async def show(request: Request) -> Response:
         viewer = await current_viewer(request, uow)
         viewer_id = viewer.account.id if viewer and viewer.account else None
         view = await service.show(uow.session, _name(request), viewer_id)
-        return json_response(render_tag(view, container.settings.base_url))
+        return json_response(render_tag(view, container.uris))
 
 
 def _action(
@@ -49,7 +49,7 @@ def _action(
                     view = await act(uow, account.id, _name(request))
             else:
                 view = await act(uow, account.id, _name(request))
-            return json_response(render_tag(view, container.settings.base_url))
+            return json_response(render_tag(view, container.uris))
 
     return handler
 
@@ -60,7 +60,7 @@ async def followed_tags(request: Request) -> Response:
     async with container.db.uow(write=False) as uow:
         _, account, _ = await require_user(request, uow, "read:follows", "follow")
         found = await service.followed(uow.session, account.id, page)
-        body = render_tags(found.items, container.settings.base_url)
+        body = render_tags(found.items, container.uris)
         return paged_response(request, body, page, found.ids, base_url=container.settings.base_url)
 
 

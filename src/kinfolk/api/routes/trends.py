@@ -43,7 +43,7 @@ async def tags(request: Request) -> Response:
         found = await service.trending_tags(
             uow.session, viewer_id, parse_limit(params.get("limit"), TAGS), _offset(params.get("offset"))
         )
-        return json_response(render_tags(found, container.settings.base_url))
+        return json_response(render_tags(found, container.uris))
 
 
 async def statuses(request: Request) -> Response:

@@ -29,7 +29,7 @@ async def webfinger(request: Request) -> Response:
     try:
         async with container.db.uow(write=False) as uow:
             account = await service.webfinger_account(
-                uow.session, request.query_params.get("resource"), container.settings.domain
+                uow.session, request.query_params.get("resource"), container.uris
             )
     except KinfolkError as exc:
         return json_response(

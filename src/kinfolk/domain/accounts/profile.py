@@ -17,9 +17,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote
 
-from kinfolk.domain.accounts.models import Account, User
+from kinfolk.domain.accounts.models import User
 from kinfolk.domain.instance.languages import known_language
 from kinfolk.kernel.errors import Unprocessable
 
@@ -41,24 +40,6 @@ _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\
 
 REMOVE: Literal["remove"] = "remove"
 ImageInput = bytes | Literal["remove"] | None
-
-
-def account_uri(account: Account, base_url: str) -> str:
-    """The ActivityPub id: stored for remote actors, derived for local ones."""
-    if account.uri:
-        return account.uri
-    return f"{base_url}/users/{account.username}"
-
-
-def account_url(account: Account, base_url: str) -> str:
-    """The profile page people open in a browser."""
-    if account.is_local:
-        return f"{base_url}/@{account.username}"
-    return account.url or account_uri(account, base_url)
-
-
-def tag_url(base_url: str, name: str) -> str:
-    return f"{base_url}/tags/{quote(name, safe='')}"
 
 
 @dataclass

@@ -29,6 +29,7 @@ from kinfolk.domain.oauth.models import Application
 from kinfolk.domain.oauth.service import IssuedToken, issue_token
 from kinfolk.infra.ratelimit import Hit, RateLimiter
 from kinfolk.kernel.errors import Forbidden, TooManyRequests
+from kinfolk.kernel.uris import Uris
 
 # Mastodon's Rack::Attack budget for sign-ups: 5 per 30 minutes from one address.
 SIGNUP_LIMIT = rate_limits.SIGN_UP.pair
@@ -66,6 +67,7 @@ async def register(
     mode: RegistrationMode,
     application: Application | None,
     scopes: list[str],
+    uris: Uris,
 ) -> IssuedToken:
     """Create the account and a token for it with the calling app's scopes; 422 names every problem."""
     if mode == "closed":
@@ -96,7 +98,7 @@ async def register(
     if errors:
         raise validation_failed(errors)
     try:
-        _, user = await create_local_account(session, new)
+        _, user = await create_local_account(session, new, uris=uris)
     except IntegrityError as exc:  # a concurrent sign-up took the name or address first
         raise validation_failed(
             {"username": [{"error": "ERR_TAKEN", "description": "or e-mail is already taken"}]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.domain.accounts.models import Account, AccountStats, User
@@ -62,6 +62,19 @@ async def list_local(session: AsyncSession) -> list[tuple[Account, User]]:
         select(Account, User).join(User, User.account_id == Account.id).order_by(Account.id)
     )
     return [(row[0], row[1]) for row in result.all()]
+
+
+async def local_accounts_without_uri(session: AsyncSession) -> list[tuple[int, str]]:
+    """(id, username) of local accounts whose addresses were never stored."""
+    rows = await session.execute(
+        select(Account.id, Account.username).where(Account.domain.is_(None), Account.uri.is_(None))
+    )
+    return [(account_id, username) for account_id, username in rows.all()]
+
+
+async def set_addresses(session: AsyncSession, rows: list[dict[str, object]]) -> None:
+    """Write `uri`, `url` and the collection URLs of accounts, one dict (with its `id`) each."""
+    await session.execute(update(Account), rows)
 
 
 async def get_by_acct_keys(session: AsyncSession, keys: list[str]) -> list[Account]:

@@ -25,14 +25,13 @@ from kinfolk.domain.accounts.profile import (
     ImageInput,
     ProfileChanges,
     ValidationErrors,
-    account_url,
     parse_profile_changes,
-    tag_url,
 )
 from kinfolk.infra.images import InvalidImage, ProcessedImage, process_avatar, process_header
 from kinfolk.infra.storage import Storage
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import NotFound, Unprocessable
+from kinfolk.kernel.uris import Uris
 from kinfolk.text.plain_to_html import MentionKey, MentionLink, extract_mentions, plain_to_html
 
 log = logging.getLogger("kinfolk.accounts")
@@ -172,15 +171,42 @@ def validation_failed(errors: dict[str, list[dict[str, str]]]) -> Unprocessable:
     return Unprocessable(f"Validation failed: {summary}", details=errors)
 
 
-async def create_local_account(session: AsyncSession, new: NewAccount) -> tuple[Account, User]:
+async def create_local_account(session: AsyncSession, new: NewAccount, *, uris: Uris) -> tuple[Account, User]:
     """Validate and insert an account, its user and counters; raises 422 naming each bad field."""
     errors = await validate_new_account(session, new)
     if errors:
         raise validation_failed(errors)
-    return await _insert_local_account(session, new)
+    return await _insert_local_account(session, new, uris)
 
 
-async def _insert_local_account(session: AsyncSession, new: NewAccount) -> tuple[Account, User]:
+def local_addresses(uris: Uris, username: str) -> dict[str, str]:
+    """The ids and collection URLs a local account stores, as a remote one stores its own, so
+    that looking an actor up by id (federation) or rendering it needs no special case."""
+    return {
+        "uri": uris.actor(username),
+        "url": uris.profile(username),
+        "inbox_url": uris.inbox(username),
+        "outbox_url": uris.outbox(username),
+        "shared_inbox_url": uris.shared_inbox(),
+        "followers_url": uris.followers(username),
+    }
+
+
+async def store_local_addresses(session: AsyncSession, uris: Uris) -> int:
+    """Fill the addresses of local accounts made before they were stored; returns how many.
+
+    Idempotent (only rows without a `uri` are touched), and run by `kinfolk migrate` and at
+    start-up rather than by a migration, since only the running configuration knows the domain.
+    """
+    missing = await repo.local_accounts_without_uri(session)
+    if missing:
+        await repo.set_addresses(
+            session, [{"id": account_id, **local_addresses(uris, name)} for account_id, name in missing]
+        )
+    return len(missing)
+
+
+async def _insert_local_account(session: AsyncSession, new: NewAccount, uris: Uris) -> tuple[Account, User]:
     username = new.username.strip()
     email = new.email.strip().lower()
     private_pem, public_pem = await asyncio.to_thread(generate_key_pair)
@@ -195,6 +221,7 @@ async def _insert_local_account(session: AsyncSession, new: NewAccount) -> tuple
         discoverable=new.discoverable,
         indexable=new.indexable,
         fields=[],
+        **local_addresses(uris, username),
     )
     session.add(account)
     await session.flush()
@@ -332,7 +359,7 @@ async def prepare_profile_update(
 
 
 async def resolve_mentions(
-    session: AsyncSession, texts: list[str], *, base_url: str, local_domain: str
+    session: AsyncSession, texts: list[str], *, uris: Uris, local_domain: str
 ) -> dict[MentionKey, MentionLink]:
     """Mentions in `texts` that name accounts we know, in one query."""
     keys = {key for text in texts for key in extract_mentions(text, local_domain=local_domain)}
@@ -340,21 +367,21 @@ async def resolve_mentions(
         return {}
     accounts = await repo.get_by_acct_keys(session, [f"{u}@{d or ''}" for u, d in keys])
     return {
-        (a.username.lower(), a.domain): MentionLink(account_url(a, base_url), a.username, a.acct)
+        (a.username.lower(), a.domain): MentionLink(uris.account_page(a), a.username, a.acct)
         for a in accounts
         if a.suspended_at is None
     }
 
 
 def _render_text(
-    text: str, *, multiline: bool, mentions: dict[MentionKey, MentionLink], base_url: str, local_domain: str
+    text: str, *, multiline: bool, mentions: dict[MentionKey, MentionLink], uris: Uris, local_domain: str
 ) -> str:
     return plain_to_html(
         text,
         multiline=multiline,
         rel_me=not multiline,
         with_domains=not multiline,
-        tag_url=lambda name: tag_url(base_url, name),
+        tag_url=uris.tag,
         mentions=mentions,
         local_domain=local_domain,
     )
@@ -375,7 +402,7 @@ async def apply_profile_update(
     account_id: int,
     prepared: PreparedProfileUpdate,
     *,
-    base_url: str,
+    uris: Uris,
     local_domain: str,
     files: StoredFiles,
 ) -> tuple[Account, User]:
@@ -385,11 +412,11 @@ async def apply_profile_update(
         raise NotFound("Record not found")
     changes = prepared.changes
     texts = [changes.note or ""] + [value for _, value in changes.fields or []]
-    mentions = await resolve_mentions(session, texts, base_url=base_url, local_domain=local_domain)
+    mentions = await resolve_mentions(session, texts, uris=uris, local_domain=local_domain)
 
     def render(text: str, *, multiline: bool) -> str:
         return _render_text(
-            text, multiline=multiline, mentions=mentions, base_url=base_url, local_domain=local_domain
+            text, multiline=multiline, mentions=mentions, uris=uris, local_domain=local_domain
         )
 
     for attr, image in (("avatar_key", prepared.avatar), ("header_key", prepared.header)):

@@ -12,7 +12,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from kinfolk.domain.instance import repo
 from kinfolk.domain.instance.models import Rule
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import BadRequest, NotFound, Unprocessable
+from kinfolk.kernel.uris import Uris
 
 RULE_TEXT_MAX = 1000
 RULE_HINT_MAX = 2000
@@ -201,10 +202,9 @@ async def overview(session: AsyncSession, settings: Settings, cache: UsageCache)
 # --- webfinger ---------------------------------------------------------------------------------
 
 _WEBFINGER_USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_ACCOUNT_PATHS = (re.compile(r"^/users/([^/]+)/?$"), re.compile(r"^/@([^/]+)/?$"))
 
 
-def webfinger_username(resource: str | None, domain: str) -> str:
+def webfinger_username(resource: str | None, uris: Uris) -> str:
     """The local username a WebFinger `resource` names.
 
     Accepted: `acct:user@domain` (also without `acct:`, or with a leading `@`), and our actor
@@ -214,24 +214,16 @@ def webfinger_username(resource: str | None, domain: str) -> str:
     resource = (resource or "").strip()
     if not resource:
         raise BadRequest("The resource parameter is required")
+    domain = uris.host
     if re.match(r"^https?://", resource, re.IGNORECASE):
         try:
-            parts = urlsplit(resource)
-            port = parts.port
+            urlsplit(resource).port  # noqa: B018 - reading the port is what checks it
         except ValueError as exc:
             raise BadRequest("Malformed resource") from exc
-        host = (parts.hostname or "").rstrip(".")
-        if port is not None:
-            host = f"{host}:{port}"
-        if host.lower() != domain or parts.username or parts.password:
+        found = uris.parse_actor(resource)
+        if found is None:  # another host, or none of our actor and profile URLs
             raise NotFound()
-        for pattern in _ACCOUNT_PATHS:
-            match = pattern.match(parts.path)
-            if match:
-                username = unquote(match.group(1))
-                break
-        else:
-            raise NotFound()
+        username = found
     elif "@" in resource:
         acct = resource[5:] if resource[:5].lower() == "acct:" else resource
         username, _, host = acct.lstrip("@").rpartition("@")
@@ -246,8 +238,8 @@ def webfinger_username(resource: str | None, domain: str) -> str:
     return username
 
 
-async def webfinger_account(session: AsyncSession, resource: str | None, domain: str) -> Account:
-    account = await repo.get_local_account(session, webfinger_username(resource, domain))
+async def webfinger_account(session: AsyncSession, resource: str | None, uris: Uris) -> Account:
+    account = await repo.get_local_account(session, webfinger_username(resource, uris))
     if account is None:
         raise NotFound()
     return account

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,17 +17,10 @@ from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.search import repo
 from kinfolk.domain.statuses.models import Status
 from kinfolk.domain.visibility import can_see
+from kinfolk.kernel.uris import Uris
 
 RESOLVER_KEY = "search.remote_resolver"
 
-_STATUS_PATHS = (
-    re.compile(r"^/@(?P<username>[\w.-]+)/(?P<id>\d{1,19})/?$"),
-    re.compile(r"^/users/(?P<username>[\w.-]+)/statuses/(?P<id>\d{1,19})/?$"),
-)
-_ACCOUNT_PATHS = (
-    re.compile(r"^/@(?P<username>[\w.-]+)/?$"),
-    re.compile(r"^/users/(?P<username>[\w.-]+)/?$"),
-)
 _HANDLE = re.compile(r"^@?(?P<username>[\w.-]+)@(?P<domain>[\w.-]+\w(?::\d+)?)$")
 
 
@@ -74,29 +66,22 @@ def local_hosts(domain: str) -> set[str]:
 
 
 async def resolve_local_url(
-    session: AsyncSession, url: str, local_domain: str, viewer_id: int
+    session: AsyncSession, url: str, uris: Uris, viewer_id: int
 ) -> Account | Status | None:
     """One of our own profile or status URLs, if the viewer may see it; None otherwise."""
-    parts = urlsplit(url)
-    if (parts.netloc or "").lower() not in local_hosts(local_domain):
-        return None
-    path = unquote(parts.path)
-    for pattern in _STATUS_PATHS:
-        match = pattern.match(path)
-        if match:
-            status = await repo.get_status(session, int(match.group("id")))
-            author = await repo.local_account(session, match.group("username"))
-            if (
-                status is None
-                or author is None
-                or status.account_id != author.id
-                or status.reblog_of_id is not None
-                or not await can_see(session, status, viewer_id)
-            ):
-                return None
-            return status
-    for pattern in _ACCOUNT_PATHS:
-        match = pattern.match(path)
-        if match:
-            return await repo.local_account(session, match.group("username"))
-    return None
+    named = uris.parse_status(url)
+    if named is not None:
+        username, status_id = named
+        status = await repo.get_status(session, status_id)
+        author = await repo.local_account(session, username)
+        if (
+            status is None
+            or author is None
+            or status.account_id != author.id
+            or status.reblog_of_id is not None
+            or not await can_see(session, status, viewer_id)
+        ):
+            return None
+        return status
+    actor = uris.parse_actor(url)
+    return await repo.local_account(session, actor) if actor is not None else None

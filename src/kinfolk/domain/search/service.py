@@ -26,6 +26,7 @@ from kinfolk.domain.tags import service as tags
 from kinfolk.domain.tags.service import TagView
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import Unauthorized, Unprocessable
+from kinfolk.kernel.uris import Uris
 from kinfolk.text.compose import normalize_tag
 
 TYPES = ("accounts", "hashtags", "statuses")
@@ -67,9 +68,10 @@ async def search(
     params: SearchParams,
     *,
     viewer_id: int | None,
-    local_domain: str,
+    uris: Uris,
     resolver: RemoteResolver,
 ) -> SearchResults:
+    local_domain = uris.host
     if viewer_id is None and params.offset_given:
         raise Unauthorized("Search queries pagination is not supported without authentication")
     if viewer_id is None and params.resolve:
@@ -88,7 +90,7 @@ async def search(
     if params.resolve and _URL.match(query):
         assert viewer_id is not None
         if offset == 0:
-            await _resolve_url(session, params, query, viewer_id, local_domain, resolver, results)
+            await _resolve_url(session, params, query, viewer_id, uris, resolver, results)
         return results
 
     starts_with_hash = query.startswith("#")
@@ -110,11 +112,11 @@ async def _resolve_url(
     params: SearchParams,
     url: str,
     viewer_id: int,
-    local_domain: str,
+    uris: Uris,
     resolver: RemoteResolver,
     results: SearchResults,
 ) -> None:
-    found = await resolve_local_url(session, url, local_domain, viewer_id)
+    found = await resolve_local_url(session, url, uris, viewer_id)
     if found is None:
         found = await resolver.resolve_url(session, url, viewer_id)
     if isinstance(found, Account) and _wants(params, "accounts"):

@@ -90,22 +90,6 @@ class IdempotencyConflict(Exception):
     """Another request with the same Idempotency-Key got there first; re-read its result."""
 
 
-def status_uri(settings: Settings, account: Account, status_id: int) -> str:
-    return f"{settings.base_url}/users/{account.username}/statuses/{status_id}"
-
-
-def status_url(settings: Settings, account: Account, status_id: int) -> str:
-    return f"{settings.base_url}/@{account.username}/{status_id}"
-
-
-def profile_url(settings: Settings, account: Account) -> str:
-    return account.url or f"{settings.base_url}/@{account.username}"
-
-
-def tag_url(settings: Settings, name: str) -> str:
-    return f"{settings.base_url}/tags/{name.lower()}"
-
-
 async def resolve_mentions(
     session: AsyncSession, settings: Settings, text: str
 ) -> dict[tuple[str, str | None], Account]:
@@ -127,9 +111,10 @@ async def render_text(
 
     def resolver(username: str, domain: str | None) -> tuple[str, str] | None:
         account = mentioned.get((username.lower(), domain))
-        return (profile_url(settings, account), account.username) if account else None
+        return (uris.account_page(account), account.username) if account else None
 
-    content = render_status_html(text, resolve_mention=resolver, tag_url=lambda n: tag_url(settings, n))
+    uris = settings.uris
+    content = render_status_html(text, resolve_mention=resolver, tag_url=uris.tag)
     accounts = list({a.id: a for a in mentioned.values()}.values())
     return content, accounts, extract_hashtags(text)
 
@@ -250,8 +235,8 @@ async def post_status(
     status = Status(
         id=status_id,
         account_id=account.id,
-        uri=status_uri(settings, account, status_id),
-        url=status_url(settings, account, status_id),
+        uri=settings.uris.status(account.username, status_id),
+        url=settings.uris.status_page(account.username, status_id),
         local=True,
         text=params.text,
         content=content,
@@ -352,7 +337,7 @@ async def reblog(
     status = Status(
         id=reblog_id,
         account_id=account.id,
-        uri=f"{status_uri(settings, account, reblog_id)}/activity",
+        uri=settings.uris.status_activity(account.username, reblog_id),
         url=None,
         local=True,
         text="",
