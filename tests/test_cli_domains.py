@@ -19,7 +19,9 @@ def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_domains_commands(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["domains", "block", "Spam.Example.", "--severity", "suspend"]) == 0
     assert "Blocked spam.example (suspend)" in capsys.readouterr().out
-    assert main(["domains", "block", "pics.example", "--severity", "noop", "--reject-media", "--obfuscate"]) == 0
+    assert (
+        main(["domains", "block", "pics.example", "--severity", "noop", "--reject-media", "--obfuscate"]) == 0
+    )
     capsys.readouterr()
     assert main(["domains", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()

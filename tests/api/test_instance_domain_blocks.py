@@ -52,7 +52,9 @@ async def test_configured_blocks_are_shown(client: httpx.AsyncClient, container:
 
     container.settings.show_domain_blocks = "all"
     async with container.db.uow() as uow:
-        await block_domain(uow.session, BlockRequest("spam.example", severity="suspend", public_comment="Spam"))
+        await block_domain(
+            uow.session, BlockRequest("spam.example", severity="suspend", public_comment="Spam")
+        )
         await block_domain(uow.session, BlockRequest("hidden.example", severity="silence", obfuscate=True))
         await block_domain(uow.session, BlockRequest("quiet.example", severity="noop"))
         await block_domain(uow.session, BlockRequest("pics.example", severity="noop", reject_media=True))

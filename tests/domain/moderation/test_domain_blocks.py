@@ -96,7 +96,9 @@ async def test_the_most_specific_block_wins_and_covers_subdomains(container: Con
         assert [b.domain for b in await list_blocks(uow.session)] == ["bad.example.com", "example.com"]
 
 
-async def test_suspend_marks_the_servers_accounts_and_unblock_lifts_only_its_own(container: Container) -> None:
+async def test_suspend_marks_the_servers_accounts_and_unblock_lifts_only_its_own(
+    container: Container,
+) -> None:
     victim = await _remote(container, "bob", "evil.example")
     sub = await _remote(container, "eve", "www.evil.example:8443")
     bystander = await _remote(container, "carol", "notevil.example")

@@ -41,7 +41,6 @@ from kinfolk.federation.render.instance_actor import render_instance_actor
 from kinfolk.federation.render.note import render_note, render_note_object, status_page, status_uri
 from kinfolk.kernel.errors import NotFound
 from kinfolk.kernel.ids import id_value
-from kinfolk.kernel.uris import Uris
 from kinfolk.web.templating import render_page as render_html
 
 # Public documents may be cached briefly; `Vary: Accept` keeps the page and the JSON apart.
@@ -55,7 +54,7 @@ class ActivityResponse(JSONResponse):
 
 def render_env(container: Container) -> RenderEnv:
     settings = container.settings
-    return RenderEnv(uris=Uris(settings.base_url), domain=settings.domain, media_url=container.storage.url)
+    return RenderEnv(uris=container.uris, domain=settings.domain, media_url=container.storage.url)
 
 
 def activity_json(document: dict[str, Any]) -> Response:
