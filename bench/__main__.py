@@ -160,6 +160,35 @@ class Bench:
         )
         return [r.rps for r in runs]
 
+    def measure_a_rt(self, instance: Instance, when: str) -> None:
+        anchor = self.anchor("A_rt", "ms", "one primary-key SELECT through asyncpg on PostgreSQL, prepared")
+        value = goals.a_rt(instance) * 1000
+        getattr(anchor, when).append(value)
+        log(f"A_rt {when}: {value:.3f} ms")
+
+    def g2_one_client(self, instance: Instance) -> None:
+        """The sequential post's latency against the floor of one database round trip, both
+        measured now: a post costs at most ten round trips' time (issue 12)."""
+        self.measure_a_rt(instance, "before")
+        p50s = []
+        for _ in range(self.d.runs):
+            timings = goals.posting_one_client(instance, self.d.sequential_posts)
+            p50s.append(median(timings) * 1000)
+        self.measure_a_rt(instance, "after")
+        a_rt = self.anchors["A_rt"].value
+        self.add(
+            Goal(
+                "G2.p50_1client",
+                "p50 of POST /api/v1/statuses, one client posting sequentially, author with 1 follower",
+                p50s,
+                "ms",
+                "<= 10",
+                anchor="A_rt",
+                anchor_value=a_rt,
+                detail={"posts_per_run": self.d.sequential_posts},
+            )
+        )
+
     def g5(self, instance: Instance, suffix: str, with_p99: bool = True) -> list[float]:
         a_fan = self.anchors[f"A_fan[{instance.backend}]"].value
         client = goals.Client(instance.base_url)
@@ -329,6 +358,7 @@ class Bench:
             self.single_pg["G1"] = median(self.g1(instance, "@postgresql", a_min, ">= 0.15"))
             self.g1_single(instance, "@postgresql")
             self.single_pg["G2"] = median(self.g2(instance, "@postgresql", a_min))
+            self.g2_one_client(instance)
             self.single_pg["G5"] = median(self.g5(instance, "@postgresql", with_p99=False))
         finally:
             instance.stop()

@@ -22,6 +22,7 @@ from bench import load, procs
 from bench.client import Client, status_text
 from bench.instance import Instance
 from bench.report import median, percentile
+from bench.seed import token_for
 
 HOME = "/api/v1/timelines/home?limit=20"
 POST = "/api/v1/statuses"
@@ -44,6 +45,8 @@ class Durations:
     server_rounds: int
     # repetitions of each subject (the median and spread are over these)
     runs: int = 3
+    # posts per run of G2.p50_1client (one client posting sequentially)
+    sequential_posts: int = 100
 
     @classmethod
     def for_mode(cls, quick: bool) -> Durations:
@@ -54,6 +57,7 @@ class Durations:
                 single=1,
                 posting=1,
                 latency_posts=3,
+                sequential_posts=20,
                 fanout_runs=1,
                 p99_window=1,
                 mixed=2,
@@ -159,6 +163,31 @@ def a_fan(instance: Instance, trials: int = 5) -> float:
     return median(timings)
 
 
+def a_rt(instance: Instance, trips: int = 2_000) -> float:
+    """Seconds for one primary-key read through asyncpg on the instance's PostgreSQL (median of
+    `trips` prepared `SELECT ... WHERE id = $1`): the floor under any statement a post runs."""
+    import asyncpg
+
+    async def go() -> float:
+        dsn = instance.database_url.replace("postgresql+asyncpg://", "postgresql://")
+        conn = await asyncpg.connect(dsn)
+        try:
+            ids = [row[0] for row in await conn.fetch("SELECT id FROM accounts ORDER BY id LIMIT 100")]
+            statement = await conn.prepare("SELECT id, username FROM accounts WHERE id = $1")
+            for i in range(100):  # warm the plan and the cache
+                await statement.fetchrow(ids[i % len(ids)])
+            timings: list[float] = []
+            for i in range(trips):
+                started = time.perf_counter()
+                await statement.fetchrow(ids[i % len(ids)])
+                timings.append(time.perf_counter() - started)
+            return median(timings)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
 # -- subjects ---------------------------------------------------------------------------------
 
 
@@ -222,6 +251,36 @@ def posting_latency(instance: Instance, posts: int) -> tuple[list[float], list[f
     finally:
         client.close()
     return timings[big], timings[quiet]
+
+
+def posting_one_client(instance: Instance, posts: int) -> list[float]:
+    """Seconds per post of one client posting sequentially as an author with one follower (a
+    reader follows `quiet` for the run, and stops after), each post after the previous post's
+    side effects finished, so each measures the request path alone."""
+    assert instance.seeded is not None
+    client = Client(instance.base_url)
+    follower = token_for(instance.seeded.readers[3])
+    timings: list[float] = []
+    try:
+        status, found, _ = client.request("GET", "/api/v1/accounts/lookup?acct=quiet", token=follower)
+        if status != 200:
+            raise RuntimeError(f"looking up quiet failed with {status}: {found}")
+        quiet_id = found["id"]
+        status, body, _ = client.request("POST", f"/api/v1/accounts/{quiet_id}/follow", {}, token=follower)
+        if status != 200:
+            raise RuntimeError(f"following quiet failed with {status}: {body}")
+        instance.wait_jobs_drained(60)
+        for i in range(posts):
+            _, elapsed, _ = client.post_status(
+                status_text(instance.seeded.readers[1], serial=10_000 + i), token=token_for("quiet")
+            )
+            timings.append(elapsed)
+            instance.wait_jobs_drained(60)
+        client.request("POST", f"/api/v1/accounts/{quiet_id}/unfollow", {}, token=follower)
+        instance.wait_jobs_drained(60)
+    finally:
+        client.close()
+    return timings
 
 
 def fanout_once(instance: Instance, client: Client, serial: int, timeout: float = 60.0) -> float:

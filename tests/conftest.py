@@ -14,6 +14,7 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -219,3 +220,25 @@ def drain_jobs(container: Container):  # type: ignore[no-untyped-def]
         return ran
 
     return drain
+
+
+@pytest.fixture
+def make_remote_account(container: Container):  # type: ignore[no-untyped-def]
+    """`await make_remote_account("bob", "remote.example")`: through the federation upsert."""
+    from tests import remote
+
+    async def factory(username: str = "bob", domain: str = "remote.example", **fields: Any) -> Any:
+        return await remote.make_remote_account(container, username, domain, **fields)
+
+    return factory
+
+
+@pytest.fixture
+def make_remote_status(container: Container):  # type: ignore[no-untyped-def]
+    """`await make_remote_status(account, "text")`: through the store a remote `Create` uses."""
+    from tests import remote
+
+    async def factory(account: Any, text: str = "", **kw: Any) -> Any:
+        return await remote.make_remote_status(container, account, text, **kw)
+
+    return factory

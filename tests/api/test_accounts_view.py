@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event, select, update
+from tests.remote import make_remote_account
 
 from kinfolk.api.entities.account import render_accounts
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account, AccountStats, User
-from kinfolk.domain.accounts.repo import acct_key
 
 
 async def set_account(container: Container, account_id: int, **values: Any) -> None:
@@ -21,21 +21,16 @@ async def set_account(container: Container, account_id: int, **values: Any) -> N
 
 
 async def add_remote(container: Container, username: str, domain: str) -> int:
-    async with container.db.uow() as uow:
-        account = Account(
-            username=username,
-            domain=domain,
-            acct_key=acct_key(username, domain),
-            display_name="Remote Person",
-            note="<p>remote bio</p>",
-            uri=f"https://{domain}/users/{username}",
-            url=f"https://{domain}/@{username}",
-            avatar_remote_url=f"https://{domain}/avatar.png",
-            fields=[{"name": "Site", "value": '<a href="https://x.example">x</a>', "verified_at": None}],
-        )
-        uow.session.add(account)
-        await uow.session.flush()
-        return account.id
+    account = await make_remote_account(
+        container,
+        username,
+        domain,
+        display_name="Remote Person",
+        note="<p>remote bio</p>",
+        avatar_remote_url=f"https://{domain}/avatar.png",
+        fields=[{"name": "Site", "value": '<a href="https://x.example">x</a>', "verified_at": None}],
+    )
+    return account.id
 
 
 async def test_public_profile_needs_no_token(client: httpx.AsyncClient, make_user: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import update
+from tests.remote import make_remote_account
 
 from kinfolk import MASTODON_API_VERSION, __version__
 from kinfolk.config import Settings
@@ -87,15 +88,7 @@ async def _set_user(container: Container, user_id: int, **values: Any) -> None:
 
 
 async def _add_remote_account(container: Container, username: str, domain: str) -> None:
-    async with container.db.uow() as uow:
-        uow.session.add(
-            Account(
-                username=username,
-                domain=domain,
-                acct_key=f"{username}@{domain}",
-                uri=f"https://{domain}/users/{username}",
-            )
-        )
+    await make_remote_account(container, username, domain)
 
 
 # --- v2 ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from tests.remote import make_remote_account
 
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account, AccountStats, User
@@ -28,22 +29,16 @@ def ids(response: httpx.Response) -> list[str]:
     return [a["id"] for a in response.json()]
 
 
-async def plain_accounts(
-    container: Container, *names: str, domain: str | None = None, **kw: Any
-) -> list[int]:
-    """Accounts without keys or tokens (local ones with a bare user): cheap rows to list and search."""
+async def plain_accounts(container: Container, *names: str, **kw: Any) -> list[int]:
+    """Local accounts without keys or tokens (with a bare user): cheap rows to list and search.
+    Remote ones come from `tests.remote`, through the federation upsert."""
     async with container.db.uow() as uow:
-        rows = [
-            Account(username=n, domain=domain, acct_key=f"{n.lower()}@{domain or ''}", **kw) for n in names
-        ]
+        rows = [Account(username=n, acct_key=f"{n.lower()}@", **kw) for n in names]
         uow.session.add_all(rows)
         await uow.session.flush()
         for row in rows:
             uow.session.add(AccountStats(account_id=row.id))
-            if domain is None:
-                uow.session.add(
-                    User(account_id=row.id, email=f"{row.username}@example.com", password_hash="-")
-                )
+            uow.session.add(User(account_id=row.id, email=f"{row.username}@example.com", password_hash="-"))
         return [r.id for r in rows]
 
 
@@ -194,8 +189,8 @@ async def test_blocks_mutes_and_requests_are_paged_by_row(client, container, mak
 
 async def test_domain_blocks(client, container, make_user, drain_jobs) -> None:
     alice = await make_user("alice")
-    remote = await plain_accounts(container, "far", domain="evil.example")
-    other = await plain_accounts(container, "near", domain="good.example")
+    remote = [(await make_remote_account(container, "far", "evil.example")).id]
+    other = [(await make_remote_account(container, "near", "good.example")).id]
     await add_rows(
         container,
         Follow(account_id=remote[0], target_account_id=alice.account_id),
@@ -296,7 +291,7 @@ async def test_account_search(client, container, make_user) -> None:
     bob_ids = await plain_accounts(container, "bob", display_name="Bob Builder")
     await plain_accounts(container, "under_score", display_name="")
     await plain_accounts(container, "underXscore", display_name="")
-    await plain_accounts(container, "bob", domain="remote.example", display_name="Remote Bob")
+    await make_remote_account(container, "bob", "remote.example", display_name="Remote Bob")
 
     async def search(**params: Any) -> list[str]:
         r = await client.get(f"{API}/search", params=params, headers=alice.headers)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import event, update
+from tests.remote import make_remote_account
 
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
@@ -258,9 +259,7 @@ class _FakeResolver:
 
 async def test_remote_resolution_goes_through_the_hook(client, make_user, container) -> None:  # type: ignore[no-untyped-def]
     alice = await make_user("alice")
-    async with container.db.uow() as uow:
-        remote = Account(username="zed", domain="remote.example", acct_key="zed@remote.example")
-        uow.session.add(remote)
+    remote = await make_remote_account(container, "zed", "remote.example")
     resolver = _FakeResolver(remote.id)
     container.extras[RESOLVER_KEY] = resolver
     try:

@@ -6,14 +6,11 @@ import re
 from typing import Any
 
 import httpx
+from tests.remote import make_remote_account, make_remote_status
 
 from kinfolk.container import Container
-from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.relationships.models import Mute
-from kinfolk.domain.statuses.models import Status, StatusStats
-from kinfolk.domain.tags import repo as tags_repo
-from kinfolk.kernel.ids import new_id
 
 PUBLIC = "/api/v1/timelines/public"
 _LINK_RE = re.compile(r'<([^>]+)>; rel="(\w+)"')
@@ -32,34 +29,10 @@ async def post(client: httpx.AsyncClient, user: Any, text: str, **data: Any) -> 
 
 
 async def _remote_status(container: Container, text: str, tag: str | None = None) -> str:
-    """A status from another server, as federation will store it."""
-    async with container.db.uow() as uow:
-        account = Account(
-            username="faraway",
-            domain="remote.example",
-            acct_key="faraway@remote.example",
-            uri="https://remote.example/users/faraway",
-        )
-        uow.session.add(account)
-        await uow.session.flush()
-        status = Status(
-            id=new_id(),
-            account_id=account.id,
-            uri="https://remote.example/statuses/1",
-            local=False,
-            text="",
-            content=f"<p>{text}</p>",
-            visibility="public",
-        )
-        uow.session.add(status)
-        uow.session.add(StatusStats(status_id=status.id))
-        await uow.session.flush()
-        if tag:
-            tags = await tags_repo.get_or_create_tags(uow.session, [tag])
-            await tags_repo.set_status_tags(
-                uow.session, status.id, account.id, False, tags, status.created_at
-            )
-        return str(status.id)
+    """A status from another server, stored as federation stores it."""
+    account = await make_remote_account(container, "faraway", "remote.example")
+    status = await make_remote_status(container, account, text, tag_names=[tag] if tag else [])
+    return str(status.id)
 
 
 async def test_public_timeline_local_remote_and_media(client, make_user, container: Container) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.remote import make_remote_account, make_remote_status
+
 from kinfolk.api.entities.filter import render_filter_result
 from kinfolk.container import Container
 from kinfolk.domain.filters.apply import apply_filters
@@ -136,14 +138,8 @@ async def test_remote_html_poll_options_and_media_descriptions(container, make_u
 
     alice = await make_user("alice")
     bob = await make_user("bob")
-    async with container.db.uow() as uow:
-        remote = Status(
-            account_id=bob.account_id,
-            local=False,
-            text="",
-            content="<p>Tasty<br/>br&amp;occoli</p><p>salad</p>",
-        )
-        uow.session.add(remote)
+    far = await make_remote_account(container, "carol", "remote.example")
+    remote = await make_remote_status(container, far, content="<p>Tasty<br/>br&amp;occoli</p><p>salad</p>")
     polled = await post(bob, "vote", poll=PollParams(options=["kale", "turnip"], expires_in=3600))
     pictured = await post(bob, "look")
     async with container.db.uow() as uow:

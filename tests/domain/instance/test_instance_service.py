@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from tests.remote import make_remote_account, make_remote_status
 
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account, User
@@ -79,7 +80,7 @@ async def test_usage_counts_only_people_who_can_use_the_server(container: Contai
         await uow.session.execute(
             update(Account).where(Account.id == suspended.account_id).values(suspended_at=utcnow())
         )
-        uow.session.add(Account(username="r", domain="remote.example", acct_key="r@remote.example"))
+    await make_remote_account(container, "r", "remote.example")
     async with container.db.uow(write=False) as uow:
         usage = await service.usage(uow.session)
         peers = await service.peers(uow.session)
@@ -155,11 +156,13 @@ async def test_weekly_activity_counts_local_statuses_written(container: Containe
                 first,
                 Status(id=id_at(now, 2), account_id=alice.account_id, created_at=now),
                 Status(id=id_at(two_weeks_ago, 1), account_id=alice.account_id, created_at=two_weeks_ago),
-                Status(id=id_at(now, 3), account_id=alice.account_id, local=False, created_at=now),
             ]
         )
         await uow.session.flush()
         uow.session.add(Status(id=id_at(now, 4), account_id=alice.account_id, reblog_of_id=first.id))
+    # A remote status of the same week is not counted.
+    remote = await make_remote_account(container, "far", "remote.example")
+    await make_remote_status(container, remote, "from afar", created_at=now)
     async with container.db.uow(write=False) as uow:
         weeks = await service.weekly_activity(uow.session)
     assert weeks[0].statuses == 2

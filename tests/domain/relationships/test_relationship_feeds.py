@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests.remote import make_remote_account
 
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account, AccountStats
@@ -244,11 +245,7 @@ async def test_expired_mutes_are_removed_by_the_periodic_job(container, drain_jo
 async def test_follow_of_locked_or_remote_accounts_is_a_request(container) -> None:
     alice = (await make_accounts(container, "alice"))[0]
     (locked,) = await make_accounts(container, "locked", locked=True)
-    async with container.db.uow() as uow:
-        remote = Account(username="far", domain="remote.example", acct_key="far@remote.example")
-        uow.session.add(remote)
-        await uow.session.flush()
-        remote_id = remote.id
+    remote_id = (await make_remote_account(container, "far", "remote.example")).id
     for target in (locked, remote_id):
         rel = await follow(container, alice, target)
         assert rel.requested is True and rel.following is False

@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kinfolk.api.entities.account import render_accounts
+from kinfolk.api.entities.account import account_json, render_accounts
 from kinfolk.api.entities.filter import render_filter_result
 from kinfolk.api.entities.media_attachment import render_media
 from kinfolk.api.entities.poll import render_poll
 from kinfolk.config import Settings
 from kinfolk.container import Container
-from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.filters.apply import FilterMatch
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.oauth.models import Application
@@ -291,7 +291,11 @@ async def render_status(
 
 
 async def render_posted(
-    session: AsyncSession, container: Container, posted: Posted, application: Application | None
+    session: AsyncSession,
+    container: Container,
+    posted: Posted,
+    application: Application | None,
+    user: User | None = None,
 ) -> dict[str, Any]:
     """A status just posted, for its author, from the rows the post made: nothing of it is read
     back (a post's response otherwise cost as many statements as its creation, bench/RESULTS.md,
@@ -301,7 +305,12 @@ async def render_posted(
     if not posted.fresh or status.quote_of_id is not None:
         return await render_status(session, container, status, viewer_id)
     loaded = _Loaded(statuses={status.id: status})
-    loaded.accounts = {viewer_id: (await render_accounts(session, [posted.author], container))[0]}
+    if posted.author_stats is not None and user is not None and user.account_id == viewer_id:
+        # The author's counters came back from the post's own update, and the user is the
+        # request's: nothing of the author is read again.
+        loaded.accounts = {viewer_id: account_json(posted.author, posted.author_stats, user, container)}
+    else:
+        loaded.accounts = {viewer_id: (await render_accounts(session, [posted.author], container))[0]}
     if posted.stats is not None:
         loaded.stats[status.id] = posted.stats
     if posted.media:

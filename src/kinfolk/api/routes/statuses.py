@@ -73,7 +73,7 @@ async def create(request: Request) -> Response:
         documents = request.app.state.status_documents
         stamp = await documents.account_stamp(container, account.id) if posted.fresh else None
         async with container.db.uow(write=False) as uow:
-            body = await render_posted(uow.session, container, posted, viewer.application)
+            body = await render_posted(uow.session, container, posted, viewer.application, user)
         if posted.fresh:
             documents.remember_posted(posted.status, body, stamp)
     except statuses.IdempotencyConflict:

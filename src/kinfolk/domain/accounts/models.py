@@ -48,6 +48,15 @@ class Account(Base):
     outbox_url: Mapped[str | None] = mapped_column(String(1024), default=None)
     shared_inbox_url: Mapped[str | None] = mapped_column(String(1024), default=None)
     followers_url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    following_url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    featured_url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    # The id of the actor's key (`publicKey.id`): signatures name the key, not the actor.
+    public_key_id: Mapped[str | None] = mapped_column(String(1024), default=None)
+    also_known_as: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    moved_to_uri: Mapped[str | None] = mapped_column(String(1024), default=None)
+    # Remote accounts: when the actor document and the WebFinger answer were last read.
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_webfingered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     public_key_pem: Mapped[str] = mapped_column(Text, default="")
     private_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -56,7 +65,10 @@ class Account(Base):
     silenced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     memorial: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (Index("ix_accounts_domain_username", "domain", "username"),)
+    __table_args__ = (
+        Index("ix_accounts_domain_username", "domain", "username"),
+        Index("ix_accounts_public_key_id", "public_key_id"),
+    )
 
     @property
     def is_local(self) -> bool:

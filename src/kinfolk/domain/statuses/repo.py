@@ -43,30 +43,35 @@ async def find_reblog(session: AsyncSession, account_id: int, status_id: int) ->
 
 
 async def bump_status_stat(session: AsyncSession, status_id: int, column: str, delta: int) -> None:
+    """Add `delta` to one counter of a status, never below 0, in one statement: the counters
+    row is made by the first change (a new status has none)."""
     col = getattr(StatusStats, column)
+    floor = func.max if session.bind is not None and session.bind.dialect.name == "sqlite" else func.greatest
     await session.execute(
         insert_for(session, StatusStats)
-        .values(status_id=status_id)
-        .on_conflict_do_nothing(index_elements=["status_id"])
-    )
-    await session.execute(
-        update(StatusStats)
-        .where(StatusStats.status_id == status_id)
-        .values({column: func.max(col + delta, 0)})
-        if session.bind is not None and session.bind.dialect.name == "sqlite"
-        else update(StatusStats)
-        .where(StatusStats.status_id == status_id)
-        .values({column: func.greatest(col + delta, 0)})
+        .values({"status_id": status_id, column: max(delta, 0)})
+        .on_conflict_do_update(index_elements=["status_id"], set_={column: floor(col + delta, 0)})
     )
 
 
-async def bump_account_statuses(session: AsyncSession, account_id: int, delta: int, *, touch: bool) -> None:
+async def bump_account_statuses(
+    session: AsyncSession, account_id: int, delta: int, *, touch: bool
+) -> AccountStats | None:
+    """Count a status more or less on its author; returns the counters as they now are (the
+    post's response renders them without reading them again)."""
     from kinfolk.kernel.clock import utcnow
 
     values: dict[str, object] = {"statuses_count": AccountStats.statuses_count + delta}
     if touch:
         values["last_status_at"] = utcnow()
-    await session.execute(update(AccountStats).where(AccountStats.account_id == account_id).values(values))
+    result = await session.execute(
+        update(AccountStats)
+        .where(AccountStats.account_id == account_id)
+        .values(values)
+        .returning(AccountStats)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalars().first()
 
 
 async def mentions_for(

@@ -24,16 +24,9 @@ from kinfolk.domain.media.service import apply_update as apply_media_update
 from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.polls.service import PollParams, build_poll, validate_poll
 from kinfolk.domain.statuses import repo
-from kinfolk.domain.statuses.models import (
-    VISIBILITIES,
-    Conversation,
-    IdempotencyKey,
-    Status,
-    StatusEdit,
-    StatusStats,
-)
+from kinfolk.domain.statuses.models import VISIBILITIES, IdempotencyKey, Status, StatusEdit
+from kinfolk.domain.statuses.store import NewStatus, Posted, store_status
 from kinfolk.domain.tags import repo as tags_repo
-from kinfolk.domain.tags.models import Tag
 from kinfolk.domain.visibility import can_see
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import Forbidden, NotFound, Unprocessable
@@ -69,23 +62,6 @@ class PostParams:
     media_attributes: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class Posted:
-    """A status as `post_status` made it, with the rows it made it from: enough to render it
-    for its author without reading any of it back. `fresh` is False when an Idempotency-Key
-    returned an earlier status, whose relations are not in hand."""
-
-    status: Status
-    author: Account
-    fresh: bool = False
-    stats: StatusStats | None = None
-    mentioned: list[Account] = field(default_factory=list)
-    tags: list[Tag] = field(default_factory=list)
-    media: list[MediaAttachment] = field(default_factory=list)
-    poll: Poll | None = None
-    thread: Status | None = None
-
-
 class IdempotencyConflict(Exception):
     """Another request with the same Idempotency-Key got there first; re-read its result."""
 
@@ -94,13 +70,21 @@ async def resolve_mentions(
     session: AsyncSession, settings: Settings, text: str
 ) -> dict[tuple[str, str | None], Account]:
     """Accounts mentioned in `text` that we know; `@user@ourdomain` is local."""
-    found: dict[tuple[str, str | None], Account] = {}
-    for username, domain in extract_mentions(text):
-        local = domain is None or domain == settings.domain
-        account = await accounts_repo.get_by_username(session, username, None if local else domain)
-        if account is not None and account.suspended_at is None:
-            found[(username, domain)] = account
-    return found
+    wanted = {
+        (username, domain): accounts_repo.acct_key(
+            username, None if domain is None or domain == settings.domain else domain
+        )
+        for username, domain in extract_mentions(text)
+    }
+    # One query for all of them: a post's statements do not grow with its mentions.
+    by_key = {
+        a.acct_key: a for a in await accounts_repo.get_by_acct_keys(session, list(set(wanted.values())))
+    }
+    return {
+        handle: account
+        for handle, key in wanted.items()
+        if (account := by_key.get(key)) is not None and account.suspended_at is None
+    }
 
 
 async def render_text(
@@ -225,71 +209,27 @@ async def post_status(
         except Exception as exc:  # unique violation: a concurrent request with the same key won
             raise IdempotencyConflict() from exc
 
-    if thread is not None and thread.conversation_id is not None:
-        conversation_id = thread.conversation_id
-    else:
-        # Written in the same flush as the status (the id is ours to choose).
-        conversation_id = new_id()
-        session.add(Conversation(id=conversation_id))
-
-    status = Status(
-        id=status_id,
-        account_id=account.id,
-        uri=settings.uris.status(account.username, status_id),
-        url=settings.uris.status_page(account.username, status_id),
+    new = NewStatus(
         local=True,
         text=params.text,
         content=content,
         spoiler_text=params.spoiler_text,
-        sensitive=params.sensitive or bool(params.spoiler_text),
+        sensitive=params.sensitive,
         visibility=visibility,
         language=language,
-        in_reply_to_id=thread.id if thread else None,
-        in_reply_to_account_id=thread.account_id if thread else None,
-        quote_of_id=quoted.id if quoted else None,
-        quote_state="accepted" if quoted else None,
+        in_reply_to=thread,
+        quote_of=quoted,
         quote_policy=params.quote_approval_policy
         or ((user.settings or {}).get("default_quote_policy", "public") if user else "public"),
-        conversation_id=conversation_id,
-        application_id=params.application_id,
-        created_at=created_at or utcnow(),
-    )
-    stats = StatusStats(status_id=status_id)
-    session.add(status)
-    session.add(stats)
-    await session.flush()
-
-    poll: Poll | None = None
-    if params.poll is not None:
-        poll = build_poll(account.id, params.poll)
-        poll.status_id = status_id
-        session.add(poll)
-        await session.flush()
-        status.poll_id = poll.id
-    for position, item in enumerate(media):
-        item.status_id = status_id
-        item.position = position
-    await repo.replace_mentions(session, status_id, [a.id for a in mentioned], new=True)
-    tags = await tags_repo.get_or_create_tags(session, tag_names)
-    await tags_repo.set_status_tags(session, status_id, account.id, True, tags, status.created_at, new=True)
-    await repo.bump_account_statuses(session, account.id, 1, touch=True)
-    if thread is not None:
-        await repo.bump_status_stat(session, thread.id, "replies_count", 1)
-    if quoted is not None:
-        await repo.bump_status_stat(session, quoted.id, "quotes_count", 1)
-    await session.flush()
-    await uow.enqueue("statuses.created", {"status_id": status_id})
-    return Posted(
-        status=status,
-        author=account,
-        fresh=True,
-        stats=stats,
-        mentioned=mentioned,
-        tags=tags,
+        created_at=created_at,
+        mentions=mentioned,
+        tag_names=tag_names,
         media=media,
-        poll=poll,
-        thread=thread,
+        poll=params.poll,
+        application_id=params.application_id,
+        status_id=status_id,
     )
+    return await store_status(uow, settings.uris, account, new)
 
 
 async def referenced(
@@ -333,25 +273,13 @@ async def reblog(
     reblog_visibility = visibility or "public"
     if target.visibility == "private":
         reblog_visibility = "private"
-    reblog_id = new_id()
-    status = Status(
-        id=reblog_id,
-        account_id=account.id,
-        uri=settings.uris.status_activity(account.username, reblog_id),
-        url=None,
+    new = NewStatus(
         local=True,
-        text="",
         content="",
         visibility=reblog_visibility if reblog_visibility != "direct" else "public",
-        reblog_of_id=target.id,
-        conversation_id=target.conversation_id,
+        reblog_of=target,
     )
-    session.add(status)
-    await session.flush()
-    await repo.bump_status_stat(session, target.id, "reblogs_count", 1)
-    await repo.bump_account_statuses(session, account.id, 1, touch=True)
-    await uow.enqueue("statuses.created", {"status_id": reblog_id})
-    return status
+    return (await store_status(uow, settings.uris, account, new)).status
 
 
 async def unreblog(uow: UnitOfWork, account: Account, status_id: int) -> Status:

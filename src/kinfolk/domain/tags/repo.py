@@ -22,8 +22,11 @@ from kinfolk.text.compose import normalize_tag
 MAX_TAG_NAME = 255
 
 
-async def get_or_create_tags(session: AsyncSession, names: list[str]) -> list[Tag]:
-    """Tags for `names` (as written), created where missing; concurrent creators don't collide."""
+async def get_or_create_tags(
+    session: AsyncSession, names: list[str], *, used_at: datetime | None = None
+) -> list[Tag]:
+    """Tags for `names` (as written), created where missing; concurrent creators don't collide.
+    A tag created for a status (`used_at`) is born used then, so it needs no update after."""
     if not names:
         return []
     by_key = {
@@ -40,8 +43,8 @@ async def get_or_create_tags(session: AsyncSession, names: list[str]) -> list[Ta
     missing = [key for key in by_key if key not in found]
     if missing:
         now = utcnow()
-        rows = [
-            {
+        rows = {
+            key: {
                 "id": new_id(),
                 "name": key,
                 "display_name": by_key[key],
@@ -49,14 +52,25 @@ async def get_or_create_tags(session: AsyncSession, names: list[str]) -> list[Ta
                 "trendable": True,
                 "listable": True,
                 "created_at": now,
+                "last_status_at": used_at,
             }
             for key in missing
-        ]
-        await session.execute(
-            insert_for(session, Tag).values(rows).on_conflict_do_nothing(index_elements=["name"])
+        }
+        inserted = await session.execute(
+            insert_for(session, Tag)
+            .values(list(rows.values()))
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(Tag.name)
         )
-        result = await session.execute(select(Tag).where(Tag.name.in_(missing)))
-        found.update((t.name, t) for t in result.scalars())
+        made = set(inserted.scalars())
+        # Ours: the rows are in hand, nothing to read back. Another writer's (a race): read.
+        for key in made:
+            tag = Tag(**rows[key])
+            found[key] = tag
+        raced = [key for key in missing if key not in made]
+        if raced:
+            result = await session.execute(select(Tag).where(Tag.name.in_(raced)))
+            found.update((t.name, t) for t in result.scalars())
     return [found[normalize_tag(n)] for n in dict.fromkeys(names) if normalize_tag(n) in found]
 
 

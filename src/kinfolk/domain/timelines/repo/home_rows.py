@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, false, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, false, func, select
 from sqlalchemy.orm import aliased
 
 from kinfolk.db.base import UTCDateTime
@@ -91,10 +91,12 @@ def _part(has: Has) -> list[Any]:
         status.poll_id,
         status.quote_of_id,
         status.edited_at,
-        stats.replies_count,
-        stats.reblogs_count,
-        stats.favourites_count,
-        stats.quotes_count,
+        # A status has no counters row until its first reply, boost, favourite or quote
+        # (`statuses.store`): no row reads as zeros, the stamp of a new status.
+        func.coalesce(stats.replies_count, 0),
+        func.coalesce(stats.reblogs_count, 0),
+        func.coalesce(stats.favourites_count, 0),
+        func.coalesce(stats.quotes_count, 0),
         *_ACCOUNT_STAMP_COLUMNS,
         _flag(
             has.favourites,
