@@ -16,6 +16,7 @@ from kinfolk.domain.suggestions import models as _suggestions
 from kinfolk.domain.tags import models as _tags
 from kinfolk.domain.timelines import models as _timelines
 from kinfolk.domain.trends import models as _trends
+from kinfolk.federation import models as _federation
 from kinfolk.jobs import models as _jobs
 
 __all__ = ["Base"]
@@ -36,4 +37,5 @@ _ = (
     _jobs,
     _suggestions,
     _trends,
+    _federation,
 )

@@ -23,6 +23,7 @@ from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.accounts.profile import attribution_domains
 from kinfolk.domain.statuses.models import Status
 from kinfolk.federation import repo
+from kinfolk.federation.http import inbox
 from kinfolk.federation.http.negotiation import CONTENT_TYPE, wants_json
 from kinfolk.federation.instance_key import instance_key
 from kinfolk.federation.render.actor import render_actor
@@ -287,4 +288,6 @@ routes: list[BaseRoute] = [
     _get("/users/{username}/following", _follow_collection(followers=False)),
     _get("/users/{username}/collections/featured", featured),
     _get("/users/{username}/collections/tags", featured_tags),
+    Route("/inbox", inbox.shared_inbox, methods=["POST"]),
+    Route("/users/{username}/inbox", inbox.user_inbox, methods=["POST"]),
 ]

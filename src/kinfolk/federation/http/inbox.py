@@ -1,0 +1,204 @@
+"""`POST /inbox` and `POST /users/{username}/inbox`: verify, store once, answer 202.
+
+Nothing slow happens here beyond, for a key we never saw, one fetch of it. The steps run
+cheapest first, and each refusal stores nothing:
+
+1. the body, read with a 1 MB cap (413), and its content type (415);
+2. the signature's key-free checks (`signatures.check_request`, 400/401) over the raw request
+   target as it came on the wire;
+3. the key's domain under a `suspend` block: 403 before any fetch;
+4. the activity's envelope (400), whose actor must not claim this server (checklist 33);
+5. the key (`keys.key_for`: stored, else fetched; private addresses refused, 401), the
+   signature verified, and on failure with a stored key one refetch for key rotation;
+6. the signer must be the activity's actor (401 "Key mismatch", checklist 18/19); a `Delete`
+   from an actor we never knew is acknowledged without any fetch (dead servers send many);
+7. a suspended actor may only retract (Delete, Undo, Reject): else 403;
+8. one unit of work: the `inbox_activities` row (a repeated id is a no-op) and its
+   `federation.ingress` job. 202.
+"""
+
+from __future__ import annotations
+
+import orjson
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kinfolk.api.app import get_container
+from kinfolk.api.http import json_response
+from kinfolk.container import Container
+from kinfolk.db.upsert import insert_for
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.moderation.domain_blocks import normalize_domain, policy_for
+from kinfolk.federation import keys
+from kinfolk.federation.models import InboxActivity
+from kinfolk.federation.parse.activity import ParsedActivity, parse_activity
+from kinfolk.federation.parse.values import ParseError, host
+from kinfolk.federation.signatures import SignatureError, SignatureParams, check_request, verify
+from kinfolk.kernel.errors import Unprocessable
+
+MAX_INBOX_BYTES = 1024 * 1024
+CONTENT_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
+# What a suspended actor may still send: taking things back.
+RETRACTIONS = frozenset({"Delete", "Undo", "Reject"})
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _error(status: int, reason: str) -> Response:
+    return json_response({"error": reason}, status_code=status)
+
+
+def _accepted() -> Response:
+    return Response(status_code=202)
+
+
+async def read_capped(request: Request, limit: int = MAX_INBOX_BYTES) -> bytes:
+    """The body, refused (413) as soon as it passes `limit`, whatever Content-Length said."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Refused(413, "Request entity too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, "Request entity too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def request_target(request: Request) -> str:
+    """Path and query exactly as the client sent them (percent-encoding kept): what was signed."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes | bytearray) else request.url.path
+    query = request.scope.get("query_string", b"")
+    return path + ("?" + query.decode("latin-1") if query else "")
+
+
+def _key_domain(key_id: str) -> str:
+    found = host(key_id)
+    if found is None:
+        raise Refused(401, "Invalid keyId: not an http(s) URL")
+    try:
+        return normalize_domain(found)
+    except Unprocessable as exc:
+        raise Refused(401, "Invalid keyId host") from exc
+
+
+async def _local_inbox_exists(container: Container, username: str) -> bool:
+    async with container.db.uow(write=False) as uow:
+        found = await uow.session.execute(
+            select(Account.id).where(
+                Account.domain.is_(None), Account.username == username, Account.suspended_at.is_(None)
+            )
+        )
+        return found.first() is not None
+
+
+async def _actor_known(container: Container, actor_uri: str) -> bool:
+    async with container.db.uow(write=False) as uow:
+        found = await uow.session.execute(select(Account.id).where(Account.uri == actor_uri))
+        return found.first() is not None
+
+
+def _parse(body: bytes) -> tuple[dict[str, object], ParsedActivity]:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Refused(400, "Error parsing JSON") from exc
+    if not isinstance(document, dict):
+        raise Refused(400, "Error parsing JSON: not an object")
+    try:
+        return document, parse_activity(document)
+    except ParseError as exc:
+        raise Refused(400, f"Invalid activity: {exc}") from exc
+
+
+async def _signer(
+    container: Container, request: Request, target: str, key_id: str, params: SignatureParams
+) -> tuple[Account, str]:
+    """The verified signer's account (key fetched when unknown, refetched once on failure)."""
+    cached = await keys.known_key(container, key_id)
+    try:
+        found = cached or await keys.key_for(container, key_id)
+    except (keys.KeyRefused, keys.KeyUnavailable) as exc:
+        raise Refused(401, exc.reason) from exc
+    if found is None:
+        raise Refused(401, f"Unable to fetch key {key_id}")
+    try:
+        verify(params, "POST", target, request.headers, found[1])
+        return found
+    except SignatureError as first_failure:
+        if cached is None:
+            raise Refused(first_failure.status, first_failure.reason) from first_failure
+        try:
+            again = await keys.key_for(container, key_id, refresh=True)
+        except (keys.KeyRefused, keys.KeyUnavailable):
+            again = None
+        if again is None or again[1] == found[1]:
+            raise Refused(first_failure.status, first_failure.reason) from first_failure
+        try:
+            verify(params, "POST", target, request.headers, again[1])
+        except SignatureError as exc:
+            raise Refused(exc.status, exc.reason) from exc
+        return again
+
+
+async def _receive(request: Request, container: Container, username: str | None) -> Response:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    body = await read_capped(request)
+    if media_type not in CONTENT_TYPES:
+        raise Refused(415, "Unsupported Media Type: send application/activity+json")
+    if username is not None and not await _local_inbox_exists(container, username):
+        raise Refused(404, "Record not found")
+    target = request_target(request)
+    try:
+        params = check_request("POST", target, request.headers, body)
+    except SignatureError as exc:
+        raise Refused(exc.status, exc.reason) from exc
+    domain = _key_domain(params.key_id)
+    async with container.db.uow(write=False) as uow:
+        if (await policy_for(uow.session, domain)).suspended:
+            raise Refused(403, "Domain is blocked")
+    document, activity = _parse(body)
+    uris = container.uris
+    if uris.is_local(activity.actor) or uris.is_local(activity.id):
+        raise Refused(401, "Activity claims to come from this server")
+    if activity.type == "Delete" and not await _actor_known(container, activity.actor):
+        return _accepted()  # a Delete from someone we never knew: nothing of theirs to remove
+    account, _ = await _signer(container, request, target, params.key_id, params)
+    if account.uri != activity.actor:
+        raise Refused(401, f"Key mismatch: signed by {account.uri}, not by the actor {activity.actor}")
+    if account.suspended_at is not None and activity.type not in RETRACTIONS:
+        raise Refused(403, "Actor is suspended")
+    async with container.db.uow() as uow:
+        stmt = (
+            insert_for(uow.session, InboxActivity)
+            .values(uri=activity.id, actor_id=account.id, type=activity.type[:64], raw=document, outcome="")
+            .on_conflict_do_nothing(index_elements=["uri"])
+            .returning(InboxActivity.id)
+        )
+        row_id = (await uow.session.execute(stmt)).scalar_one_or_none()
+        if row_id is not None:
+            await uow.enqueue("federation.ingress", {"id": row_id})
+    return _accepted()
+
+
+async def shared_inbox(request: Request) -> Response:
+    try:
+        return await _receive(request, get_container(request), None)
+    except Refused as exc:
+        return _error(exc.status, exc.reason)
+
+
+async def user_inbox(request: Request) -> Response:
+    try:
+        return await _receive(request, get_container(request), request.path_params["username"])
+    except Refused as exc:
+        return _error(exc.status, exc.reason)

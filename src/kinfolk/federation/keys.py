@@ -1,0 +1,157 @@
+"""The public key behind an incoming signature, and the remote account that owns it.
+
+A key we know is read from the accounts table (`public_key_id`, or the actor's id for servers
+that name the key by the actor). An unknown key is fetched once, signed by the instance actor,
+and believed only when the actor document lists exactly this key id as its own key
+(`publicKey.id == keyId`, `owner == actor id`, same origin as the key id: checklist 20); the
+actor is then stored through the one remote-account upsert.
+
+`refresh=True` is the inbox's second try after a failed verification (key rotation). It fetches
+again at most once per key per `REFRESH_COOL_DOWN` in this process, so forged signatures naming
+someone's key can't make us fetch that key over and over (checklist 16).
+
+No network runs inside a transaction: reads and the upsert are short units of work of their own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from kinfolk.container import Container
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.accounts.remote import RemoteAccountRefused, upsert_remote_account
+from kinfolk.federation import service
+from kinfolk.federation.actors import remote_account_data
+from kinfolk.federation.parse.actor import ParsedActor, is_actor, parse_actor
+from kinfolk.federation.parse.values import ParseError, first_id, same_origin
+from kinfolk.infra.fetch import FetchError
+from kinfolk.infra.outbound import DisallowedDestination, check_url
+from kinfolk.kernel.clock import utcnow
+
+REFRESH_COOL_DOWN = 300.0
+# Keys remembered for the cool-down; the oldest are forgotten past this (memory stays bounded).
+MAX_COOL_DOWN_ENTRIES = 10_000
+_COOL_DOWN = "federation.keys.refreshed"
+
+
+class KeyRefused(Exception):
+    """The key must not be fetched or believed (a private address, our own domain, a key its
+    actor does not claim). `reason` is for the 401 answer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class KeyUnavailable(Exception):
+    """The key could not be had; `gone` when its server said it does not exist (404/410)."""
+
+    def __init__(self, reason: str, *, gone: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.gone = gone
+
+
+def without_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+async def known_key(container: Container, key_id: str) -> tuple[Account, str] | None:
+    """The stored remote account whose key is `key_id`, with its PEM; None when we have none."""
+    async with container.db.uow(write=False) as uow:
+        rows = (
+            await uow.session.execute(
+                select(Account)
+                .where(
+                    Account.domain.is_not(None),
+                    or_(Account.public_key_id == key_id, Account.uri == without_fragment(key_id)),
+                )
+                .limit(4)
+            )
+        ).scalars()
+        for account in sorted(rows, key=lambda a: a.public_key_id != key_id):
+            if account.public_key_pem and account.public_key_id in (key_id, None):
+                return account, account.public_key_pem
+    return None
+
+
+def _may_refresh(container: Container, key_id: str) -> bool:
+    """True (and the time noted) when `key_id` was not refetched within the cool-down."""
+    seen: dict[str, float] = container.extras.setdefault(_COOL_DOWN, {})
+    now = time.monotonic()
+    last = seen.get(key_id)
+    if last is not None and now - last < REFRESH_COOL_DOWN:
+        return False
+    seen.pop(key_id, None)
+    seen[key_id] = now
+    while len(seen) > MAX_COOL_DOWN_ENTRIES:
+        del seen[next(iter(seen))]
+    return True
+
+
+async def key_for(container: Container, key_id: str, *, refresh: bool = False) -> tuple[Account, str] | None:
+    """The account and PEM of `key_id`: stored, else fetched. With `refresh`, fetched again
+    (once per cool-down; None when the cool-down forbids it). Raises `KeyRefused` and
+    `KeyUnavailable`."""
+    if container.uris.is_local(key_id):
+        raise KeyRefused("Key id names this server")
+    if not refresh:
+        found = await known_key(container, key_id)
+        if found is not None:
+            return found
+    elif not _may_refresh(container, key_id):
+        return None
+    parsed = await _fetch_key_actor(container, key_id)
+    try:
+        data = remote_account_data(parsed, utcnow())
+    except ValueError as exc:
+        raise KeyRefused(f"Unable to store the key's actor: {exc}") from exc
+    try:
+        async with container.db.uow() as uow:
+            account = await upsert_remote_account(uow.session, data)
+    except RemoteAccountRefused as exc:
+        raise KeyRefused(f"Unable to store the key's actor: {exc}") from exc
+    return account, data.public_key_pem
+
+
+async def _get(container: Container, url: str) -> Mapping[str, Any]:
+    try:
+        check_url(url, container.settings.allowed_private_networks)
+    except (DisallowedDestination, ValueError) as exc:
+        raise KeyRefused(f"Key id refused: private network address ({exc})") from exc
+    signer = await service.instance_signer(container)
+    try:
+        fetched = await service.transport(container).get_json(url, signer)
+    except FetchError as exc:
+        if exc.reason.startswith("refused destination"):
+            raise KeyRefused(f"Key id refused: private network address ({exc.reason})") from exc
+        raise KeyUnavailable(
+            f"Unable to fetch key {url}: {exc.reason}", gone=exc.status in (404, 410)
+        ) from exc
+    return fetched.json
+
+
+async def _fetch_key_actor(container: Container, key_id: str) -> ParsedActor:
+    """The actor that owns `key_id`, as fetched from its origin, checked to claim the key."""
+    document = await _get(container, without_fragment(key_id))
+    if not is_actor(document):
+        # A key document (`{"id": key, "owner": actor, "publicKeyPem": ...}`): its actor decides.
+        owner = first_id(document.get("owner"))
+        if owner is None or not same_origin(owner, key_id) or container.uris.is_local(owner):
+            raise KeyRefused(f"Key mismatch: {key_id} names no actor of its own origin")
+        document = await _get(container, without_fragment(owner))
+    try:
+        actor = parse_actor(document)
+    except ParseError as exc:
+        raise KeyUnavailable(f"Unable to fetch key {key_id}: {exc}") from exc
+    if not same_origin(actor.id, key_id) or container.uris.is_local(actor.id):
+        raise KeyRefused(f"Key mismatch: actor {actor.id} is not of the key's origin")
+    if actor.public_key_id != key_id or not actor.public_key_pem:
+        raise KeyRefused(f"Key mismatch: {actor.id} does not list {key_id} as its key")
+    if actor.public_key_owner is not None and actor.public_key_owner != actor.id:
+        raise KeyRefused(f"Key mismatch: {key_id} is owned by {actor.public_key_owner}, not {actor.id}")
+    return actor
