@@ -292,6 +292,9 @@ SCOPES: dict[tuple[str, str], Rule] = {
     ("GET", "/users/{username}/following"): PUBLIC,
     ("GET", "/users/{username}/collections/featured"): PUBLIC,
     ("GET", "/users/{username}/collections/tags"): PUBLIC,
+    # Inboxes: HTTP signatures, not OAuth (tests/federation/test_inbox*.py); a token changes nothing.
+    ("POST", "/inbox"): PUBLIC,
+    ("POST", "/users/{username}/inbox"): PUBLIC,
     # Media: every media endpoint, reads included, asks for write:media.
     ("POST", "/api/v2/media"): need("write:media"),
     ("POST", "/api/v1/media"): need("write:media"),

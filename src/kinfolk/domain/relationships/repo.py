@@ -125,8 +125,11 @@ async def insert_link(
     account_id: int,
     target_id: int,
     options: LinkOptions,
+    *,
+    uri: str | None = None,
 ) -> int | None:
-    """The new row's id, or None when the pair already exists."""
+    """The new row's id, or None when the pair already exists. `uri` is the `Follow`'s
+    ActivityPub id when one is known (a remote follower's, kept when its request is accepted)."""
     stmt = (
         insert_for(session, table)
         .values(
@@ -136,6 +139,7 @@ async def insert_link(
             show_reblogs=options.show_reblogs,
             notify=options.notify,
             languages=options.languages,
+            uri=uri,
         )
         .on_conflict_do_nothing(index_elements=["account_id", "target_account_id"])
         .returning(table.id)

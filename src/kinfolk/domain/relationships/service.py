@@ -193,6 +193,44 @@ async def follow(uow: UnitOfWork, viewer: Account, target_id: int, options: Foll
     return await relationship(session, viewer.id, target)
 
 
+async def remote_follow(uow: UnitOfWork, follower: Account, target: Account, uri: str) -> int | None:
+    """A remote account's `Follow` (id `uri`) of the local `target`, by the rules of `follow`.
+
+    A request when the target is locked or the follower silenced (the target is notified), else a
+    follow (notified, merged into nothing: the follower's feed is elsewhere). A follow or request
+    that exists already takes the new id, since the answer must name the Follow just sent. The
+    follow limit is not ours to hold a remote account to. Returns the follow's id when the
+    follower now follows (the caller answers with an Accept), None for a pending request; raises
+    Forbidden when either blocks the other or the target blocks the follower's domain."""
+    session = uow.session
+    if follower.is_local or not target.is_local or target.suspended_at is not None:
+        raise NotFound()
+    if await repo.blocked_either_way(session, follower.id, target.id) or await repo.domain_blocked(
+        session, target.id, follower.domain
+    ):
+        raise Forbidden()
+    for table in (Follow, FollowRequest):
+        existing = await repo.get_link(session, table, follower.id, target.id)
+        if existing is not None:
+            await repo.update_link(session, table, existing.id, {"uri": uri})
+            return existing.id if table is Follow else None
+    values = repo.LinkOptions()
+    if target.locked or follower.silenced_at is not None:
+        if (
+            await repo.insert_link(session, FollowRequest, follower.id, target.id, values, uri=uri)
+            is not None
+        ):
+            await notify_follow(
+                uow, kind="follow_request", recipient_id=target.id, from_account_id=follower.id
+            )
+        return None
+    follow_id = await repo.insert_link(session, Follow, follower.id, target.id, values, uri=uri)
+    if follow_id is not None:
+        await repo.bump_follow_counts(session, follower.id, target.id, +1)
+        await notify_follow(uow, kind="follow", recipient_id=target.id, from_account_id=follower.id)
+    return follow_id
+
+
 def _changed_options(link: FollowLink, options: FollowOptions) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if options.reblogs is not None and options.reblogs != link.show_reblogs:

@@ -253,8 +253,15 @@ async def referenced(
 
 
 async def reblog(
-    uow: UnitOfWork, settings: Settings, account: Account, status_id: int, visibility: str | None = None
+    uow: UnitOfWork,
+    settings: Settings,
+    account: Account,
+    status_id: int,
+    visibility: str | None = None,
+    *,
+    uri: str | None = None,
 ) -> Status:
+    """Boost a status; a remote account's boost keeps its `Announce` id as `uri`."""
     session = uow.session
     target = await repo.get_status(session, status_id)
     if target is None or not await can_see(session, target, account.id):
@@ -274,7 +281,8 @@ async def reblog(
     if target.visibility == "private":
         reblog_visibility = "private"
     new = NewStatus(
-        local=True,
+        local=account.is_local,
+        uri=uri,
         content="",
         visibility=reblog_visibility if reblog_visibility != "direct" else "public",
         reblog_of=target,

@@ -1,0 +1,95 @@
+"""Like, Announce and Block from remote actors, through the same domain code as a local user's.
+
+Each acts on local objects named by id: a favourite (its notification comes from the
+`statuses.favourited` job, as for a local favourite), a boost stored as a remote status whose id
+is the Announce's (the boost's notification comes from `statuses.created`), a block (follows end
+both ways, feeds purged). An embedded copy of the object is never believed: only its id is used.
+
+A boost of a remote status needs the status fetched from its origin
+(`federation.dereference.fetch_note`); until that exists such boosts are recorded and left.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from kinfolk.domain.relationships import service as relationships
+from kinfolk.domain.statuses import interactions
+from kinfolk.domain.statuses import service as statuses
+from kinfolk.domain.statuses.models import Status
+from kinfolk.federation.activities import IngressContext, handles_activity
+from kinfolk.federation.activities.lookup import local_account, local_status
+from kinfolk.federation.parse.activity import ParsedActivity
+
+PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
+
+
+def boost_visibility(activity: ParsedActivity) -> str:
+    """Mastodon's reading of an Announce's addressing: public in `to`, unlisted in `cc`, else
+    followers only."""
+    if PUBLIC & set(activity.to):
+        return "public"
+    if PUBLIC & set(activity.cc):
+        return "unlisted"
+    return "private"
+
+
+def _fetch_note() -> Callable[..., Awaitable[Status | None]] | None:
+    """`dereference.fetch_note(container, uri)` when the resolving side provides it."""
+    try:
+        module = importlib.import_module("kinfolk.federation.dereference")
+    except ImportError:
+        return None
+    found: Any = getattr(module, "fetch_note", None)
+    return cast(Callable[..., Awaitable[Status | None]], found) if callable(found) else None
+
+
+@handles_activity("Like")
+async def like(ctx: IngressContext, activity: ParsedActivity) -> str | None:
+    status = await local_status(ctx.uow.session, ctx.container.uris, activity.object_id)
+    if status is None:
+        return "not a local status"
+    await interactions.apply(ctx.uow, ctx.actor, status.id, "favourite")
+    return None
+
+
+@handles_activity("Announce")
+async def announce(ctx: IngressContext, activity: ParsedActivity) -> str | None:
+    uris = ctx.container.uris
+    object_id = activity.object_id
+    if object_id is None:
+        return "no object"
+    target_id: int | None = None
+    if not uris.is_local(object_id):
+        fetch_note = _fetch_note()
+        if fetch_note is None:
+            return "boost of a remote status: fetching it is not available"
+        fetched = await fetch_note(ctx.container, object_id)  # network before the unit of work
+        if fetched is None:
+            return "boosted status could not be fetched"
+        target_id = fetched.id
+    else:
+        found = await local_status(ctx.uow.session, uris, object_id)
+        if found is None:
+            return "not a local status"
+        target_id = found.id
+    await statuses.reblog(
+        ctx.uow,
+        ctx.container.settings,
+        ctx.actor,
+        target_id,
+        boost_visibility(activity),
+        uri=activity.id,
+    )
+    return None
+
+
+@handles_activity("Block")
+async def block(ctx: IngressContext, activity: ParsedActivity) -> str | None:
+    target = await local_account(ctx.uow.session, ctx.container.uris, activity.object_id)
+    if target is None:
+        return "not a local account"
+    await relationships.block(ctx.uow, ctx.actor, target.id)
+    return None

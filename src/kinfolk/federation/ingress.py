@@ -1,0 +1,73 @@
+"""The `federation.ingress` job: one stored inbox activity, parsed and handed to its handler.
+
+The row and its actor are read in a short read-only unit of work, so a handler that fetches
+(a boosted note, a reply's parent) does so before the job's own unit of work takes a write lock;
+the handler then writes through `ctx.uow`, and the row is marked processed in the same commit.
+A type nobody handles, or an activity that no longer parses, is recorded on the row and left.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import update
+
+from kinfolk.domain.accounts.models import Account
+from kinfolk.federation.activities import IngressContext, handler_for
+from kinfolk.federation.models import InboxActivity
+from kinfolk.federation.parse.activity import parse_activity
+from kinfolk.federation.parse.values import ParseError
+from kinfolk.jobs.context import JobContext
+from kinfolk.jobs.registry import PermanentJobError, handles
+from kinfolk.kernel.clock import utcnow
+from kinfolk.kernel.errors import KinfolkError
+
+log = logging.getLogger("kinfolk.federation.ingress")
+
+
+def _row_id(payload: dict[str, Any]) -> int:
+    value = payload.get("id")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PermanentJobError("payload has no valid id")
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise PermanentJobError("payload has no valid id") from exc
+
+
+@handles("federation.ingress")
+async def ingress(ctx: JobContext, payload: dict[str, Any]) -> None:
+    row_id = _row_id(payload)
+    async with ctx.container.db.uow(write=False) as uow:
+        row = await uow.session.get(InboxActivity, row_id)
+        actor = await uow.session.get(Account, row.actor_id) if row is not None else None
+    if row is None or actor is None or row.processed_at is not None:
+        return
+    outcome = await _dispatch(ctx, row, actor)
+    if outcome:
+        log.info("inbox activity %s (%s) not acted on: %s", row.uri, row.type, outcome)
+    await ctx.uow.session.execute(
+        update(InboxActivity)
+        .where(InboxActivity.id == row_id)
+        .values(processed_at=utcnow(), outcome=(outcome or "")[:255])
+    )
+
+
+async def _dispatch(ctx: JobContext, row: InboxActivity, actor: Account) -> str | None:
+    try:
+        activity = parse_activity(row.raw)
+    except ParseError as exc:
+        return f"unparsable: {exc}"
+    if activity.actor != actor.uri:  # the inbox checked this; a row from elsewhere is not trusted
+        return "actor mismatch"
+    handler = handler_for(activity.type)
+    if handler is None:
+        return f"unknown type {activity.type}"
+    context = IngressContext(job=ctx, actor=actor, raw=row.raw, container=ctx.container)
+    try:
+        return await handler(context, activity)
+    except KinfolkError as exc:
+        # A rule of the domain said no (blocked, not visible, ...): nothing to retry. Services
+        # check before they write, so nothing half-done is committed with the mark.
+        return f"refused: {exc.__class__.__name__} {exc}"[:255]
