@@ -81,10 +81,15 @@ def request_target(request: Request) -> str:
     return path + ("?" + query.decode("latin-1") if query else "")
 
 
-def _key_domain(key_id: str) -> str:
+def _key_domain(key_id: str) -> str | None:
+    """The domain a block would name for the key's host; None for an IP literal (no block names
+    one; the transport's guard decides whether it may be reached)."""
     found = host(key_id)
     if found is None:
         raise Refused(401, "Invalid keyId: not an http(s) URL")
+    bare = found.rsplit(":", 1)[0] if found.count(":") == 1 else found
+    if bare.startswith("[") or bare.replace(".", "").isdigit():
+        return None
     try:
         return normalize_domain(found)
     except Unprocessable as exc:
