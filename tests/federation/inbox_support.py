@@ -103,12 +103,15 @@ class Remote:
 
 def remote_settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"allowed_private_addresses": "127.0.0.1/32", "hosts": "remote.test=127.0.0.1,other.test=127.0.0.1"}
+        update={
+            "allowed_private_addresses": "127.0.0.1/32",
+            "hosts": "remote.test=127.0.0.1,other.test=127.0.0.1",
+        }
     )
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:  # noqa: F811 - the conftest's, with the remote names
+def settings(settings: Settings) -> Settings:  # the conftest fixture, with remote names
     return remote_settings(settings)
 
 

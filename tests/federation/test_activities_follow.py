@@ -149,7 +149,9 @@ async def test_accept_and_reject_of_our_follows(client, container, make_user, re
     assert await rows(container, Follow, account_id=alice.account_id) == []
     assert await rows(container, Follow, account_id=eve_id) == []
     assert len(await rows(container, Block, account_id=eve_id, target_account_id=alice.account_id)) == 1
-    await deliver(client, container, activity(eve, "Undo", activity(eve, "Block", alice_uri(), number=5), number=6), eve)
+    await deliver(
+        client, container, activity(eve, "Undo", activity(eve, "Block", alice_uri(), number=5), number=6), eve
+    )
     assert await rows(container, Block, account_id=eve_id) == []
 
 

@@ -72,7 +72,11 @@ async def test_follow_is_stored_once_and_queued(client, container, make_user, re
     assert len(await jobs_of(container, "federation.ingress")) == 1
     # The actor was fetched once, stored with its key and its summary sanitised.
     account = await account_by_uri(container, eve.uri)
-    assert account is not None and account.public_key_id == eve.key_id and account.domain == f"remote.test:{remote.port}"
+    assert (
+        account is not None
+        and account.public_key_id == eve.key_id
+        and account.domain == f"remote.test:{remote.port}"
+    )
     assert "<script>" not in account.note
     # A repeat (a sender's retry) is a no-op, and the stored key needs no fetch.
     fetches = len(remote.fetches)
@@ -154,7 +158,9 @@ async def test_replays_to_another_target(client, container, make_user, remote: R
 @pytest.mark.parametrize(
     "key_id", ["http://169.254.169.254/latest/key", "http://[::ffff:10.0.0.1]/k", "http://10.0.0.5/users/x#k"]
 )
-async def test_private_key_ids_are_never_fetched(client, container, make_user, remote: Remote, key_id: str) -> None:
+async def test_private_key_ids_are_never_fetched(
+    client, container, make_user, remote: Remote, key_id: str
+) -> None:
     """Checklist A 12."""
     await make_user("alice")
     eve = remote.actor("eve")
@@ -278,7 +284,9 @@ async def test_not_json_or_no_activity(client, container, make_user, remote: Rem
     assert AP
 
 
-async def test_forged_signatures_refetch_once_per_cool_down(client, container, make_user, remote: Remote) -> None:
+async def test_forged_signatures_refetch_once_per_cool_down(
+    client, container, make_user, remote: Remote
+) -> None:
     """Checklist A 16, the other half: forgeries naming a stored key cost one refetch, not one each."""
     await make_user("alice")
     eve = remote.actor("eve")
