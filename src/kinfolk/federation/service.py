@@ -16,6 +16,7 @@ from kinfolk.domain.accounts.models import Account
 from kinfolk.federation.instance_key import instance_key
 from kinfolk.federation.signatures import sign_request
 from kinfolk.federation.transport import Signer, Transport
+from kinfolk.kernel.uris import Uris
 
 _TRANSPORT = "federation.transport"
 
@@ -44,9 +45,18 @@ async def instance_signer(container: Container) -> Signer:
     )
 
 
-def account_signer(account: Account) -> Signer:
-    """Signs as a local account (key id `<actor>#main-key`); ValueError for an account without
-    a private key (a remote one)."""
-    if not account.private_key_pem or not account.uri:
-        raise ValueError(f"account {account.id} has no key of ours to sign with")
-    return partial(sign_request, key_id=f"{account.uri}#main-key", private_key_pem=account.private_key_pem)
+def account_signer(account: Account, uris: Uris | None = None) -> Signer:
+    """Signs as a local account, with the key its actor document publishes (its stored
+    `public_key_id`, else `<actor>#main-key`); ValueError for an account without a private key
+    (a remote one). The same signature as W2-C's (h-deliver) version, `uris` optional."""
+    if not account.private_key_pem:
+        raise ValueError(f"account {account.id} has no private key")
+    key_id = account.public_key_id
+    if not key_id:
+        if uris is not None:
+            key_id = uris.key_id(account.username)
+        elif account.uri:
+            key_id = f"{account.uri}#main-key"
+        else:
+            raise ValueError(f"account {account.id} has no actor id to name its key by")
+    return partial(sign_request, key_id=key_id, private_key_pem=account.private_key_pem)
