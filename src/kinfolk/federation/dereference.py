@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from urllib.parse import quote, urldefrag
 
 from sqlalchemy import select
 
+from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts import repo as accounts_repo
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.accounts.remote import RemoteAccountData, RemoteAccountRefused, upsert_remote_account
@@ -30,11 +30,11 @@ from kinfolk.domain.moderation.domain_blocks import policy_for
 from kinfolk.domain.statuses.models import Status, Tombstone
 from kinfolk.federation import notes
 from kinfolk.federation.instance_key import instance_key
-from kinfolk.federation.parse.actor import ParsedActor, is_actor, parse_actor
+from kinfolk.federation.parse.actor import ParsedActor, parse_actor
 from kinfolk.federation.parse.collection import parse_collection
 from kinfolk.federation.parse.discovery import parse_webfinger
 from kinfolk.federation.parse.object import ParsedNote, parse_note
-from kinfolk.federation.parse.values import ParseError, first_id, host, https_url, same_origin
+from kinfolk.federation.parse.values import ParseError, host, https_url, same_origin
 from kinfolk.federation.signatures import sign_request
 from kinfolk.federation.transport import Signer, Transport
 from kinfolk.infra.fetch import JRD_TYPES, FetchError
@@ -197,7 +197,12 @@ def account_data(parsed: ParsedActor) -> RemoteAccountData:
 
 
 async def store_actor(
-    container: Container, parsed: ParsedActor, *, counts: bool = False, keep_key: bool = False
+    container: Container,
+    parsed: ParsedActor,
+    *,
+    counts: bool = False,
+    keep_key: bool = False,
+    uow: UnitOfWork | None = None,
 ) -> Account | None:
     """Upsert a parsed actor (already fetched from its origin or verified) in a short unit of
     work. `keep_key`: an account that has a key keeps it (an `Update` does not rotate keys,
@@ -210,17 +215,23 @@ async def store_actor(
             _total(container, parsed.outbox),
         )
         data.followers_count, data.following_count, data.statuses_count = followers, following, statuses
+    if uow is not None:
+        return await _upsert(uow, data, keep_key=keep_key)
+    async with container.db.uow() as own:
+        return await _upsert(own, data, keep_key=keep_key)
+
+
+async def _upsert(uow: UnitOfWork, data: RemoteAccountData, *, keep_key: bool) -> Account | None:
+    session = uow.session
+    if keep_key:
+        held = (await session.execute(select(Account).where(Account.uri == data.uri))).scalar_one_or_none()
+        if held is not None and held.public_key_pem:
+            data.public_key_pem, data.public_key_id = held.public_key_pem, held.public_key_id
     try:
-        async with container.db.uow() as uow:
-            if keep_key:
-                held = (
-                    await uow.session.execute(select(Account).where(Account.uri == parsed.id))
-                ).scalar_one_or_none()
-                if held is not None and held.public_key_pem:
-                    data.public_key_pem, data.public_key_id = held.public_key_pem, held.public_key_id
-            return await upsert_remote_account(uow.session, data)
+        # Refusals come before any write (`upsert_remote_account` promises it).
+        return await upsert_remote_account(session, data)
     except RemoteAccountRefused as exc:
-        log.info("actor %s refused: %s", parsed.id, exc)
+        log.info("actor %s refused: %s", data.uri, exc)
         return None
 
 
@@ -247,48 +258,6 @@ async def fetch_actor(container: Container, uri: str, *, refresh: bool = False) 
     if not same_origin(parsed.id, clean):
         return stored
     return await store_actor(container, parsed, counts=True) or stored
-
-
-@dataclass(frozen=True)
-class ActorKey:
-    account: Account
-    public_key_pem: str
-
-
-async def key_for(container: Container, key_id: str, *, refresh: bool = False) -> ActorKey | None:
-    """The remote account owning `key_id` and its PEM, from the database unless `refresh` (a
-    verification failed: the actor may have a new key) or unknown; fetched from the key id's
-    origin otherwise. The key must be named by the actor document it came from."""
-    key_url = https_url(key_id)
-    if key_url is None or _own_domain(container, key_url):
-        return None
-    if not refresh:
-        async with container.db.uow(write=False) as uow:
-            account = (
-                await uow.session.execute(select(Account).where(Account.public_key_id == key_url).limit(1))
-            ).scalar_one_or_none()
-        if account is not None and account.public_key_pem and account.domain is not None:
-            return ActorKey(account, account.public_key_pem)
-    if await _suspended(container, key_url):
-        return None
-    try:
-        document = await _get(container, urldefrag(key_url)[0], expected_id=key_url)
-        if not is_actor(document):
-            # A stand-alone key document (`{"id": key, "owner": actor, "publicKeyPem": ...}`).
-            owner = first_id(document.get("owner"))
-            if owner is None or not same_origin(owner, key_url):
-                return None
-            document = await _get(container, owner)
-        parsed = parse_actor(document)
-    except (FetchError, ParseError) as exc:
-        log.info("key %s not fetched: %s", key_url, exc)
-        return None
-    if parsed.public_key_id != key_url or not same_origin(parsed.id, key_url):
-        return None
-    account = await store_actor(container, parsed)
-    if account is None or not account.public_key_pem:
-        return None
-    return ActorKey(account, account.public_key_pem)
 
 
 # --- Posts -------------------------------------------------------------------------------------
@@ -339,13 +308,21 @@ async def fetch_note(
 
 
 async def store_fetched_note(
-    container: Container, parsed: ParsedNote, *, depth: int = 0, visited: set[str] | None = None
+    container: Container,
+    parsed: ParsedNote,
+    *,
+    depth: int = 0,
+    visited: set[str] | None = None,
+    author: Account | None = None,
+    uow: UnitOfWork | None = None,
 ) -> Status | None:
     """Store a post whose document came from its own origin: its author fetched (sharing that
-    origin), its parent fetched first while the chain is short enough, then one write."""
+    origin), its parent fetched first while the chain is short enough, then one write (in `uow`
+    when given: a job's own unit of work, untouched until now)."""
     if not same_origin(parsed.attributed_to, parsed.id):
         return None
-    author = await fetch_actor(container, parsed.attributed_to)
+    if author is None or author.uri != parsed.attributed_to:
+        author = await fetch_actor(container, parsed.attributed_to)
     if author is None or author.domain is None or author.suspended_at is not None:
         return None
     seen = visited if visited is not None else {parsed.id}
@@ -353,5 +330,7 @@ async def store_fetched_note(
     parent: Status | None = None
     if parsed.in_reply_to is not None and parsed.in_reply_to not in seen and depth < MAX_REPLY_DEPTH:
         parent = await fetch_note(container, parsed.in_reply_to, depth=depth + 1, _visited=seen)
-    async with container.db.uow() as uow:
+    if uow is not None:
         return await notes.ingest_note(container, uow, author, parsed, in_reply_to=parent)
+    async with container.db.uow() as own:
+        return await notes.ingest_note(container, own, author, parsed, in_reply_to=parent)
