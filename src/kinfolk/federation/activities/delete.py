@@ -95,6 +95,9 @@ async def remove_actor(uow: UnitOfWork, account: Account) -> None:
         )
     )
     await session.execute(delete(Notification).where(Notification.from_account_id == account.id))
-    account.suspended_at = account.suspended_at or utcnow()
-    account.public_key_pem = ""
+    # `account` may come from another session (the inbox's): the change goes to this one's row.
+    row = await session.get(Account, account.id)
+    if row is not None:
+        row.suspended_at = row.suspended_at or utcnow()
+        row.public_key_pem = ""
     await session.flush()
