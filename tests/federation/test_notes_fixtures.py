@@ -9,13 +9,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from tests.federation.remote_docs import FakeRemote, fake_remote, remote_container, remote_settings
 
 from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.federation import dereference
 from kinfolk.federation.parse.object import is_note
 from kinfolk.federation.parse.shape import Shape, shape_of
+from tests.federation.remote_docs import FakeRemote, fake_remote, remote_container, remote_settings
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "activitypub"
 
