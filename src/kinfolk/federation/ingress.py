@@ -64,7 +64,7 @@ async def _dispatch(ctx: JobContext, row: InboxActivity, actor: Account) -> str 
     handler = handler_for(activity.type)
     if handler is None:
         return f"unknown type {activity.type}"
-    context = IngressContext(job=ctx, actor=actor, raw=row.raw, container=ctx.container)
+    context = IngressContext(job=ctx, actor=actor, raw=row.raw)
     try:
         return await handler(context, activity)
     except KinfolkError as exc:

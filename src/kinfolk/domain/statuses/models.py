@@ -201,3 +201,17 @@ class ScheduledStatus(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_scheduled_statuses_account_id_id", "account_id", "id"),)
+
+
+class Tombstone(Base):
+    """A remote status that was deleted: its id is remembered so that a `Create` arriving after
+    the `Delete` (deliveries are not ordered) stores nothing (security checklist 79)."""
+
+    __tablename__ = "tombstones"
+
+    uri: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    # Who deleted it (the status's author), when that account is known here.
+    account_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"), default=None, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

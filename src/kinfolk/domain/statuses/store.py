@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account, AccountStats
@@ -24,7 +24,14 @@ from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.polls.service import PollParams, build_poll
 from kinfolk.domain.statuses import repo
-from kinfolk.domain.statuses.models import VISIBILITIES, Conversation, Mention, Status, StatusStats
+from kinfolk.domain.statuses.models import (
+    VISIBILITIES,
+    Conversation,
+    Mention,
+    Status,
+    StatusEdit,
+    StatusStats,
+)
 from kinfolk.domain.tags import repo as tags_repo
 from kinfolk.domain.tags.models import Tag
 from kinfolk.kernel.clock import utcnow
@@ -109,6 +116,12 @@ def _check(author: Account, new: NewStatus) -> None:
             raise Unprocessable("Validation failed: URI is too long")
     if len(new.mentions) > MAX_MENTIONS or len(new.tag_names) > MAX_TAGS:
         raise Unprocessable("Validation failed: too many mentions or tags")
+
+
+def check_new_status(author: Account, new: NewStatus) -> None:
+    """The store's own checks, for a caller that must know before it writes anything else
+    (remote media rows); raises Unprocessable."""
+    _check(author, new)
 
 
 async def store_status(uow: UnitOfWork, uris: Uris, author: Account, new: NewStatus) -> Posted:
@@ -226,3 +239,73 @@ async def store_remote_status(uow: UnitOfWork, uris: Uris, author: Account, new:
             raise Unprocessable("Validation failed: the status belongs to another actor")
         return Posted(status=existing, author=author)
     return await store_status(uow, uris, author, new)
+
+
+async def edit_remote_status(uow: UnitOfWork, status: Status, author: Account, new: NewStatus) -> bool:
+    """Apply a remote `Update` of `status` as a local edit is recorded: the first edit keeps the
+    original as revision one, each edit adds a revision, and `statuses.updated` re-renders it
+    everywhere. Returns False (nothing written) when the update is not newer than what is stored
+    (checklist 80) or `status` is not `author`'s (checklist 24)."""
+    if new.local or status.local or status.account_id != author.id:
+        return False
+    _check(author, new)
+    stored = status.edited_at or status.created_at
+    edited_at = new.edited_at or utcnow()
+    if edited_at <= stored:
+        return False
+    session = uow.session
+    current_media = [
+        row[0]
+        for row in (
+            await session.execute(
+                select(MediaAttachment.id)
+                .where(MediaAttachment.status_id == status.id)
+                .order_by(MediaAttachment.position)
+            )
+        ).all()
+    ]
+    if not await repo.edits_for(session, status.id):
+        session.add(
+            StatusEdit(
+                status_id=status.id,
+                account_id=author.id,
+                content=status.content,
+                spoiler_text=status.spoiler_text,
+                sensitive=status.sensitive,
+                media_attachment_ids=current_media,
+                created_at=status.created_at,
+            )
+        )
+    status.content = new.content
+    status.spoiler_text = new.spoiler_text
+    status.sensitive = new.sensitive or bool(new.spoiler_text)
+    if new.language:
+        status.language = new.language
+    status.edited_at = edited_at
+    media_ids = current_media
+    if new.media:
+        # New attachments replace the old ones, in the order given.
+        await session.execute(
+            update(MediaAttachment).where(MediaAttachment.status_id == status.id).values(status_id=None)
+        )
+        for position, item in enumerate(new.media):
+            item.status_id = status.id
+            item.position = position
+        media_ids = [m.id for m in new.media]
+    await repo.replace_mentions(session, status.id, [a.id for a in {a.id: a for a in new.mentions}.values()])
+    tags = await tags_repo.get_or_create_tags(session, new.tag_names, used_at=edited_at)
+    await tags_repo.set_status_tags(session, status.id, author.id, False, tags, edited_at)
+    session.add(
+        StatusEdit(
+            status_id=status.id,
+            account_id=author.id,
+            content=status.content,
+            spoiler_text=status.spoiler_text,
+            sensitive=status.sensitive,
+            media_attachment_ids=media_ids,
+            created_at=edited_at,
+        )
+    )
+    await session.flush()
+    await uow.enqueue("statuses.updated", {"status_id": status.id})
+    return True

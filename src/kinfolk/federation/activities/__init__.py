@@ -30,6 +30,9 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.federation.activities.follow",
     "kinfolk.federation.activities.interactions",
     "kinfolk.federation.activities.undo",
+    "kinfolk.federation.activities.create",
+    "kinfolk.federation.activities.update",
+    "kinfolk.federation.activities.delete",
 )
 
 
@@ -39,7 +42,10 @@ class IngressContext:
     # The remote account that signed the request, which the inbox checked is the activity's actor.
     actor: Account
     raw: Mapping[str, Any]
-    container: Container
+
+    @property
+    def container(self) -> Container:
+        return self.job.container
 
     @property
     def uow(self) -> UnitOfWork:
@@ -64,9 +70,10 @@ def handles_activity(kind: str) -> Callable[[Handler], Handler]:
     return bind
 
 
-def load_handlers() -> None:
+def load_handlers() -> dict[str, Handler]:
     for name in HANDLER_MODULES:
         importlib.import_module(name)
+    return dict(_HANDLERS)
 
 
 def handler_for(kind: str) -> Handler | None:

@@ -11,14 +11,10 @@ A boost of a remote status needs the status fetched from its origin
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable
-from typing import Any, cast
-
 from kinfolk.domain.relationships import service as relationships
 from kinfolk.domain.statuses import interactions
 from kinfolk.domain.statuses import service as statuses
-from kinfolk.domain.statuses.models import Status
+from kinfolk.federation import dereference
 from kinfolk.federation.activities import IngressContext, handles_activity
 from kinfolk.federation.activities.lookup import local_account, local_status
 from kinfolk.federation.parse.activity import ParsedActivity
@@ -34,16 +30,6 @@ def boost_visibility(activity: ParsedActivity) -> str:
     if PUBLIC & set(activity.cc):
         return "unlisted"
     return "private"
-
-
-def _fetch_note() -> Callable[..., Awaitable[Status | None]] | None:
-    """`dereference.fetch_note(container, uri)` when the resolving side provides it."""
-    try:
-        module = importlib.import_module("kinfolk.federation.dereference")
-    except ImportError:
-        return None
-    found: Any = getattr(module, "fetch_note", None)
-    return cast(Callable[..., Awaitable[Status | None]], found) if callable(found) else None
 
 
 @handles_activity("Like")
@@ -63,10 +49,7 @@ async def announce(ctx: IngressContext, activity: ParsedActivity) -> str | None:
         return "no object"
     target_id: int | None = None
     if not uris.is_local(object_id):
-        fetch_note = _fetch_note()
-        if fetch_note is None:
-            return "boost of a remote status: fetching it is not available"
-        fetched = await fetch_note(ctx.container, object_id)  # network before the unit of work
+        fetched = await dereference.fetch_note(ctx.container, object_id)  # network before the unit of work
         if fetched is None:
             return "boosted status could not be fetched"
         target_id = fetched.id

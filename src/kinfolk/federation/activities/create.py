@@ -1,0 +1,46 @@
+"""`Create` of a post (Note, Article, Page, Question, Event, Video, Audio, Image, ...).
+
+The embedded object is believed only when it could only have come from the actor: its id on the
+actor's origin and `attributedTo` the actor. An object on another origin is dropped (checklist
+22); one on the actor's origin but attributed to someone else (a forwarded-looking copy) is
+fetched by id from its origin and stored only as fetched (checklist 23). A post id stored
+already for another author stores nothing (checklist 32), a tombstoned one neither (79).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from kinfolk.federation import dereference
+from kinfolk.federation.activities import IngressContext, handles_activity
+from kinfolk.federation.parse.activity import ParsedActivity
+from kinfolk.federation.parse.object import is_note, parse_note
+from kinfolk.federation.parse.values import ParseError, same_origin
+
+log = logging.getLogger("kinfolk.federation")
+
+
+@handles_activity("Create")
+async def on_create(ctx: IngressContext, activity: ParsedActivity) -> None:
+    actor = ctx.actor
+    if actor.uri is None:
+        return
+    obj = activity.object
+    object_id = activity.object_id
+    if object_id is None or not same_origin(object_id, actor.uri):
+        log.info("Create %s: object %s is not on the actor's origin", activity.id, object_id)
+        return
+    if isinstance(obj, Mapping):
+        if not is_note(obj):
+            return
+        try:
+            parsed = parse_note(obj)
+        except ParseError as exc:
+            log.info("Create %s: unusable object: %s", activity.id, exc)
+            return
+        if parsed.id == object_id and parsed.attributed_to == actor.uri:
+            await dereference.store_fetched_note(ctx.container, parsed, author=actor, uow=ctx.job.uow)
+            return
+    # A bare id, or an embedded copy we may not believe: what its origin serves is the truth.
+    await dereference.fetch_note(ctx.container, object_id)

@@ -1,0 +1,308 @@
+"""Finding things on other servers: WebFinger, actors, their keys, and posts by id.
+
+Every function here does its network first and writes afterwards, in one short unit of work of
+its own: no transaction is ever open while a remote server is being waited for (on SQLite that
+would hold the write lock for every writer of the process).
+
+What is trusted comes from where it was fetched: `Transport.get_json` refuses a document whose
+`id` is on another origin than the URL that served it (checklist 34), a post's author must share
+the post's origin, an actor's key must be the actor's own. Fetches are signed with the instance
+actor's key (authorized-fetch servers answer only signed requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urldefrag
+
+from sqlalchemy import select
+
+from kinfolk.db.database import UnitOfWork
+from kinfolk.domain.accounts import repo as accounts_repo
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.accounts.remote import RemoteAccountData, RemoteAccountRefused, upsert_remote_account
+from kinfolk.domain.moderation.domain_blocks import policy_for
+from kinfolk.domain.statuses.models import Status, Tombstone
+from kinfolk.federation import notes
+from kinfolk.federation.parse.actor import ParsedActor, parse_actor
+from kinfolk.federation.parse.collection import parse_collection
+from kinfolk.federation.parse.discovery import parse_webfinger
+from kinfolk.federation.parse.object import ParsedNote, parse_note
+from kinfolk.federation.parse.values import ParseError, host, https_url, same_origin
+from kinfolk.federation.service import instance_signer, transport
+from kinfolk.infra.fetch import JRD_TYPES, FetchError
+from kinfolk.kernel.clock import utcnow
+from kinfolk.text.sanitize import sanitize_html
+
+if TYPE_CHECKING:
+    from kinfolk.container import Container
+
+log = logging.getLogger("kinfolk.federation")
+
+# An actor is fetched again when what we hold is older than this (Mastodon: a day).
+ACTOR_REFRESH = timedelta(days=1)
+# How far up a reply chain a fetched post's parents are fetched (checklist 44).
+MAX_REPLY_DEPTH = 5
+# The collections' totalItems are worth one short GET each, not a slow server's deadline.
+COUNT_TIMEOUT = 5.0
+JRD_ACCEPT = "application/jrd+json, application/json"
+
+
+async def _get(container: Container, url: str, *, expected_id: str | None = None) -> dict[str, Any]:
+    signer = await instance_signer(container)
+    document = await transport(container).get_json(url, signer, expected_id=expected_id or url)
+    return document.json
+
+
+def _own_domain(container: Container, url: str) -> bool:
+    return container.uris.is_local(url)
+
+
+async def _suspended(container: Container, url: str) -> bool:
+    """Whether `url`'s server is suspended here (nothing is fetched from it, nothing stored)."""
+    domain = host(url)
+    if domain is None:
+        return True
+    async with container.db.uow(write=False) as uow:
+        return (await policy_for(uow.session, domain.split(":", 1)[0])).suspended
+
+
+# --- WebFinger ---------------------------------------------------------------------------------
+
+
+async def webfinger(container: Container, username: str, domain: str) -> str | None:
+    """The actor id `acct:username@domain` names, or None. The scheme is ours (https, or http in
+    a harness running over plain HTTP)."""
+    username = username.strip().lstrip("@")
+    domain = domain.strip().lower()
+    if not username or "/" in username or "@" in username or len(username) > 255:
+        return None
+    origin = https_url(f"{container.settings.protocol}://{domain}/")
+    if origin is None or host(origin) != domain:
+        return None
+    resource = quote(f"acct:{username}@{domain}", safe=":@")
+    url = f"{origin}.well-known/webfinger?resource={resource}"
+    try:
+        document = await transport(container).get_json(
+            url,
+            accept=JRD_ACCEPT,
+            content_types=JRD_TYPES | {"application/activity+json"},
+            check_id_origin=False,
+        )
+        parsed = parse_webfinger(document.json)
+    except (FetchError, ParseError) as exc:
+        log.info("webfinger %s@%s failed: %s", username, domain, exc)
+        return None
+    return parsed.actor_url
+
+
+# --- Actors ------------------------------------------------------------------------------------
+
+
+async def _stored_actor(container: Container, uri: str) -> Account | None:
+    async with container.db.uow(write=False) as uow:
+        if _own_domain(container, uri):
+            name = container.uris.parse_actor(uri)
+            return await accounts_repo.get_by_username(uow.session, name) if name else None
+        found: Account | None = (
+            await uow.session.execute(select(Account).where(Account.uri == uri))
+        ).scalar_one_or_none()
+        return found
+
+
+def _fresh(account: Account) -> bool:
+    return account.fetched_at is not None and utcnow() - account.fetched_at < ACTOR_REFRESH
+
+
+async def _total(container: Container, url: str | None) -> int | None:
+    if url is None:
+        return None
+    try:
+        async with asyncio.timeout(COUNT_TIMEOUT):
+            document = await _get(container, url)
+        return parse_collection(document).total_items
+    except (FetchError, ParseError, TimeoutError):
+        return None
+
+
+def account_data(parsed: ParsedActor) -> RemoteAccountData:
+    """A parsed actor as the accounts domain stores it: HTML sanitised, the key kept only when
+    the document says it is the actor's own and it lives on the actor's origin."""
+    domain = host(parsed.id) or ""
+    key_ok = (
+        parsed.public_key_pem is not None
+        and parsed.public_key_owner in (None, parsed.id)
+        and (parsed.public_key_id is None or same_origin(parsed.public_key_id, parsed.id))
+    )
+    return RemoteAccountData(
+        uri=parsed.id,
+        username=parsed.preferred_username,
+        domain=domain,
+        display_name=parsed.name or "",
+        note=sanitize_html(parsed.summary or ""),
+        fields=[{"name": f.name, "value": sanitize_html(f.value)} for f in parsed.fields],
+        url=parsed.url,
+        inbox_url=parsed.inbox,
+        outbox_url=parsed.outbox,
+        shared_inbox_url=parsed.shared_inbox,
+        followers_url=parsed.followers,
+        following_url=parsed.following,
+        featured_url=parsed.featured,
+        public_key_pem=(parsed.public_key_pem or "") if key_ok else "",
+        public_key_id=parsed.public_key_id if key_ok else None,
+        avatar_remote_url=parsed.icon_url,
+        header_remote_url=parsed.image_url,
+        locked=parsed.manually_approves_followers,
+        bot=parsed.bot,
+        group=parsed.type == "Group",
+        discoverable=bool(parsed.discoverable),
+        indexable=bool(parsed.indexable),
+        actor_type=parsed.type,
+        published=parsed.published,
+        also_known_as=list(parsed.also_known_as),
+        moved_to_uri=parsed.moved_to,
+        fetched_at=utcnow(),
+    )
+
+
+async def store_actor(
+    container: Container,
+    parsed: ParsedActor,
+    *,
+    counts: bool = False,
+    keep_key: bool = False,
+    uow: UnitOfWork | None = None,
+) -> Account | None:
+    """Upsert a parsed actor (already fetched from its origin or verified) in a short unit of
+    work. `keep_key`: an account that has a key keeps it (an `Update` does not rotate keys,
+    checklist 21; only a refetch after a failed verification does)."""
+    data = account_data(parsed)
+    if counts:
+        followers, following, statuses = await asyncio.gather(
+            _total(container, parsed.followers),
+            _total(container, parsed.following),
+            _total(container, parsed.outbox),
+        )
+        data.followers_count, data.following_count, data.statuses_count = followers, following, statuses
+    if uow is not None:
+        return await _upsert(uow, data, keep_key=keep_key)
+    async with container.db.uow() as own:
+        return await _upsert(own, data, keep_key=keep_key)
+
+
+async def _upsert(uow: UnitOfWork, data: RemoteAccountData, *, keep_key: bool) -> Account | None:
+    session = uow.session
+    if keep_key:
+        held = (await session.execute(select(Account).where(Account.uri == data.uri))).scalar_one_or_none()
+        if held is not None and held.public_key_pem:
+            data.public_key_pem, data.public_key_id = held.public_key_pem, held.public_key_id
+    try:
+        # Refusals come before any write (`upsert_remote_account` promises it).
+        return await upsert_remote_account(session, data)
+    except RemoteAccountRefused as exc:
+        log.info("actor %s refused: %s", data.uri, exc)
+        return None
+
+
+async def fetch_actor(container: Container, uri: str, *, refresh: bool = False) -> Account | None:
+    """The account for actor id `uri`: ours without any fetch, a remote one from the database
+    when fetched less than a day ago (unless `refresh`), else fetched, parsed and upserted.
+    None when it cannot be had (and nothing usable was stored before)."""
+    clean = https_url(urldefrag(uri)[0] if "#" in uri else uri)
+    if clean is None:
+        return None
+    stored = await _stored_actor(container, clean)
+    if _own_domain(container, clean):
+        return stored
+    if stored is not None and not refresh and _fresh(stored):
+        return stored
+    if await _suspended(container, clean):
+        return None
+    try:
+        document = await _get(container, clean)
+        parsed = parse_actor(document)
+    except (FetchError, ParseError) as exc:
+        log.info("actor %s not fetched: %s", clean, exc)
+        return stored
+    if not same_origin(parsed.id, clean):
+        return stored
+    return await store_actor(container, parsed, counts=True) or stored
+
+
+# --- Posts -------------------------------------------------------------------------------------
+
+
+async def _stored_status(container: Container, uri: str) -> tuple[Status | None, bool]:
+    """(the status stored under `uri` or our own status at that URL, whether `uri` is tombstoned)."""
+    async with container.db.uow(write=False) as uow:
+        session = uow.session
+        named = container.uris.parse_status(uri) if _own_domain(container, uri) else None
+        if named is not None:
+            local = await session.get(Status, named[1])
+            return (local if local is not None and local.deleted_at is None else None), False
+        status = (await session.execute(select(Status).where(Status.uri == uri))).scalar_one_or_none()
+        tombstoned = status is None and await session.get(Tombstone, uri) is not None
+        return status, tombstoned
+
+
+async def fetch_note(
+    container: Container, uri: str, *, depth: int = 0, _visited: set[str] | None = None
+) -> Status | None:
+    """The status with id `uri`: stored already, or fetched from its origin, checked (its author
+    shares its origin), its parents fetched first up to `MAX_REPLY_DEPTH` (a visited set stops
+    cycles) and stored through `notes.ingest_note`. None when it cannot be had or is refused."""
+    clean = https_url(uri)
+    if clean is None:
+        return None
+    visited = _visited if _visited is not None else set()
+    visited.add(clean)
+    stored, tombstoned = await _stored_status(container, clean)
+    if stored is not None or tombstoned or _own_domain(container, clean):
+        return stored
+    if await _suspended(container, clean):
+        return None
+    try:
+        document = await _get(container, clean)
+        parsed = parse_note(document)
+    except (FetchError, ParseError) as exc:
+        log.info("note %s not fetched: %s", clean, exc)
+        return None
+    if parsed.id != clean:
+        # Fetched by its page URL: the id it gives (same origin, checked) is what we store.
+        visited.add(parsed.id)
+        stored, tombstoned = await _stored_status(container, parsed.id)
+        if stored is not None or tombstoned:
+            return stored
+    return await store_fetched_note(container, parsed, depth=depth, visited=visited)
+
+
+async def store_fetched_note(
+    container: Container,
+    parsed: ParsedNote,
+    *,
+    depth: int = 0,
+    visited: set[str] | None = None,
+    author: Account | None = None,
+    uow: UnitOfWork | None = None,
+) -> Status | None:
+    """Store a post whose document came from its own origin: its author fetched (sharing that
+    origin), its parent fetched first while the chain is short enough, then one write (in `uow`
+    when given: a job's own unit of work, untouched until now)."""
+    if not same_origin(parsed.attributed_to, parsed.id):
+        return None
+    if author is None or author.uri != parsed.attributed_to:
+        author = await fetch_actor(container, parsed.attributed_to)
+    if author is None or author.domain is None or author.suspended_at is not None:
+        return None
+    seen = visited if visited is not None else {parsed.id}
+    seen.add(parsed.id)
+    parent: Status | None = None
+    if parsed.in_reply_to is not None and parsed.in_reply_to not in seen and depth < MAX_REPLY_DEPTH:
+        parent = await fetch_note(container, parsed.in_reply_to, depth=depth + 1, _visited=seen)
+    if uow is not None:
+        return await notes.ingest_note(container, uow, author, parsed, in_reply_to=parent)
+    async with container.db.uow() as own:
+        return await notes.ingest_note(container, own, author, parsed, in_reply_to=parent)

@@ -1,0 +1,263 @@
+"""A remote post (a parsed Note, Article, Question, ...) as a status in the one store.
+
+Everything here runs inside the caller's unit of work and touches no network: the author, the
+parent and anything else worth fetching were fetched before (`dereference.py`). Mapping follows
+Mastodon:
+
+- visibility from the audience: the Public collection in `to` is public, in `cc` unlisted; the
+  author's followers collection is private (followers only); anything else is direct;
+- content is sanitised to Mastodon's allow-list (`text/sanitize.py`); a post declaring another
+  `mediaType` (Markdown, plain text) is shown as escaped text, never interpreted;
+- mentions of our own accounts are found by their actor ids (`Uris.parse_actor`), so they are
+  notified; remote mentions only when the account is known already (no fetch from here);
+  audience entries naming our accounts mention them too (how a direct message reaches them);
+- hashtags become tags; custom emojis are not kept (there is no emoji model yet);
+- attachments become remote media rows (`domain/media/remote.add_remote_media`, which queues
+  the copy), none from a server whose media we reject;
+- polls keep their options and end; remote vote counts are not kept (the store starts at zero).
+
+Idempotent by id: a status already stored is returned as it is; a tombstoned id stores nothing
+(checklist 79); an id held by another author stores nothing (checklist 32).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select
+
+from kinfolk.db.database import UnitOfWork
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.instance.languages import known_language
+from kinfolk.domain.media.models import MediaAttachment
+from kinfolk.domain.media.remote import add_remote_media
+from kinfolk.domain.moderation.domain_blocks import policy_for
+from kinfolk.domain.polls.service import PollParams
+from kinfolk.domain.statuses.models import Status, Tombstone
+from kinfolk.domain.statuses.store import (
+    MAX_MENTIONS,
+    MAX_TAGS,
+    NewStatus,
+    check_new_status,
+    edit_remote_status,
+    store_remote_status,
+)
+from kinfolk.federation.parse.object import ParsedAttachment, ParsedNote
+from kinfolk.kernel.clock import utcnow
+from kinfolk.kernel.errors import Unprocessable
+from kinfolk.text.sanitize import sanitize_html
+
+if TYPE_CHECKING:
+    from kinfolk.container import Container
+
+PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
+HTML_TYPES = frozenset({None, "text/html"})
+MAX_TAG_NAME = 100
+MAX_POLL_OPTIONS = 20
+MAX_POLL_SECONDS = 366 * 24 * 3600
+_TAG_NAME = re.compile(r"^[\w·]+$")
+
+
+def visibility_of(parsed: ParsedNote, author: Account) -> str:
+    """Mastodon's reading of `to`/`cc`: public, unlisted, private (followers) or direct."""
+    if any(entry in PUBLIC for entry in parsed.to):
+        return "public"
+    if any(entry in PUBLIC for entry in parsed.cc):
+        return "unlisted"
+    followers = author.followers_url
+    if followers and (followers in parsed.to or followers in parsed.cc):
+        return "private"
+    return "direct"
+
+
+def content_of(parsed: ParsedNote) -> str:
+    """Safe HTML for the post's content: sanitised HTML, or another media type escaped."""
+    content = parsed.content or ""
+    if (parsed.media_type or None) in HTML_TYPES:
+        return sanitize_html(content)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", content.replace("\r\n", "\n")) if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line, quote=False) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+
+
+def tag_names(parsed: ParsedNote) -> list[str]:
+    names: dict[str, str] = {}
+    for tag in parsed.hashtags:
+        name = tag.name.lstrip("#").strip()
+        if name and len(name) <= MAX_TAG_NAME and _TAG_NAME.match(name):
+            names.setdefault(name.lower(), name)
+    return list(names.values())[:MAX_TAGS]
+
+
+async def mentioned_accounts(container: Container, uow: UnitOfWork, parsed: ParsedNote) -> list[Account]:
+    """Accounts the post mentions: ours by actor id (and by audience), others only if known."""
+    uris = container.uris
+    hrefs = list(dict.fromkeys(m.href for m in parsed.mentions))[:MAX_MENTIONS]
+    audience = [a for a in dict.fromkeys((*parsed.to, *parsed.cc)) if uris.is_local(a)][:MAX_MENTIONS]
+    local_names = {
+        name.lower() for href in (*hrefs, *audience) if (name := uris.parse_actor(href)) is not None
+    }
+    remote = [href for href in hrefs if not uris.is_local(href)]
+    if not local_names and not remote:
+        return []
+    conditions = []
+    if local_names:
+        conditions.append(Account.acct_key.in_([f"{name}@" for name in local_names]))
+    if remote:
+        conditions.append(Account.uri.in_(remote))
+    rows = (await uow.session.execute(select(Account).where(or_(*conditions)))).scalars()
+    return [a for a in rows if a.suspended_at is None][:MAX_MENTIONS]
+
+
+def _media_kind(item: ParsedAttachment) -> str:
+    mime = (item.media_type or "").split("/", 1)[0].lower()
+    if mime in ("image", "video", "audio"):
+        return mime
+    kind = (item.type or "").lower()
+    return kind if kind in ("image", "video", "audio") else "unknown"
+
+
+async def _media(
+    container: Container, uow: UnitOfWork, author: Account, parsed: ParsedNote
+) -> list[MediaAttachment]:
+    if not parsed.attachments:
+        return []
+    if (await policy_for(uow.session, author.domain)).reject_media:
+        return []
+    return [
+        await add_remote_media(
+            uow,
+            container.settings,
+            account_id=author.id,
+            remote_url=item.url,
+            media_type=_media_kind(item),
+            description=item.description,
+            blurhash=item.blurhash,
+            focus=item.focal_point,
+            position=position,
+        )
+        for position, item in enumerate(parsed.attachments)
+    ]
+
+
+def _poll(parsed: ParsedNote) -> PollParams | None:
+    poll = parsed.poll
+    if poll is None or len(poll.options) < 1:
+        return None
+    end = poll.end_time or poll.closed
+    seconds = int((end - utcnow()).total_seconds()) if end is not None else MAX_POLL_SECONDS
+    return PollParams(
+        options=[o.name for o in poll.options[:MAX_POLL_OPTIONS]],
+        expires_in=max(0, min(seconds, MAX_POLL_SECONDS)),
+        multiple=poll.multiple,
+    )
+
+
+async def _parent(container: Container, uow: UnitOfWork, uri: str) -> Status | None:
+    named = container.uris.parse_status(uri) if container.uris.is_local(uri) else None
+    if named is not None:
+        return await uow.session.get(Status, named[1])
+    found: Status | None = (
+        await uow.session.execute(select(Status).where(Status.uri == uri))
+    ).scalar_one_or_none()
+    return found
+
+
+async def new_status(
+    container: Container,
+    uow: UnitOfWork,
+    author: Account,
+    parsed: ParsedNote,
+    *,
+    in_reply_to: Status | None = None,
+) -> NewStatus:
+    """The `NewStatus` a parsed post stores as, without its media (`add_media` adds them once
+    the store's checks passed, so a refused post leaves no media rows behind)."""
+    now = utcnow()
+    published = parsed.published if parsed.published is not None and parsed.published <= now else now
+    updated = parsed.updated if parsed.updated is not None and parsed.updated > published else None
+    if updated is not None and updated > now + timedelta(minutes=5):
+        updated = now
+    parent = in_reply_to
+    if parent is None and parsed.in_reply_to is not None:
+        parent = await _parent(container, uow, parsed.in_reply_to)
+    if parent is not None and parent.deleted_at is not None:
+        parent = None
+    return NewStatus(
+        local=False,
+        uri=parsed.id,
+        url=parsed.url,
+        content=content_of(parsed),
+        spoiler_text=parsed.summary or "",
+        visibility=visibility_of(parsed, author),
+        sensitive=parsed.sensitive,
+        language=known_language(parsed.language),
+        in_reply_to=parent,
+        created_at=published,
+        edited_at=updated,
+        mentions=await mentioned_accounts(container, uow, parsed),
+        tag_names=tag_names(parsed),
+        poll=_poll(parsed),
+    )
+
+
+async def is_tombstoned(uow: UnitOfWork, uri: str) -> bool:
+    return await uow.session.get(Tombstone, uri) is not None
+
+
+async def ingest_note(
+    container: Container,
+    uow: UnitOfWork,
+    author: Account,
+    parsed: ParsedNote,
+    *,
+    in_reply_to: Status | None = None,
+) -> Status | None:
+    """Store `parsed` (already checked to be `author`'s, from its origin) once. Returns the
+    stored status (new or the one already there), or None when it is refused: tombstoned,
+    another author's id, or data the store will not take."""
+    if author.domain is None or parsed.attributed_to != author.uri:
+        return None
+    session = uow.session
+    existing = (await session.execute(select(Status).where(Status.uri == parsed.id))).scalar_one_or_none()
+    if existing is not None:
+        return existing if existing.account_id == author.id else None
+    if await is_tombstoned(uow, parsed.id):
+        return None
+    new = await new_status(container, uow, author, parsed, in_reply_to=in_reply_to)
+    try:
+        check_new_status(author, new)
+    except Unprocessable:
+        return None
+    new.media = await _media(container, uow, author, parsed)
+    posted = await store_remote_status(uow, container.uris, author, new)
+    return posted.status
+
+
+async def apply_update(
+    container: Container, uow: UnitOfWork, author: Account, parsed: ParsedNote
+) -> Status | None:
+    """A remote `Update` of a post: only its author's (checklist 24), only when newer than what
+    is stored (checklist 80), recorded as an edit with history. Unknown posts are not created
+    (Mastodon does not either). Returns the status when it changed."""
+    status = (await uow.session.execute(select(Status).where(Status.uri == parsed.id))).scalar_one_or_none()
+    if status is None or status.account_id != author.id or status.deleted_at is not None:
+        return None
+    if parsed.attributed_to != author.uri:
+        return None
+    if parsed.updated is None or parsed.updated <= (status.edited_at or status.created_at):
+        return None
+    new = await new_status(container, uow, author, parsed, in_reply_to=None)
+    new.edited_at = min(parsed.updated, utcnow())
+    try:
+        check_new_status(author, new)
+    except Unprocessable:
+        return None
+    new.media = await _media(container, uow, author, parsed)
+    changed = await edit_remote_status(uow, status, author, new)
+    return status if changed else None

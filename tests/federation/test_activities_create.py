@@ -1,0 +1,270 @@
+"""Create, Update and Delete handlers called with a constructed IngressContext (the inbox
+endpoint lives on another branch): each checklist case asserts what is (not) stored."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from kinfolk.config import Settings
+from kinfolk.container import Container
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.notifications.models import Notification
+from kinfolk.domain.statuses.models import Status, StatusEdit, Tombstone
+from kinfolk.federation import dereference
+from kinfolk.federation.activities import IngressContext, load_handlers
+from kinfolk.federation.parse.activity import parse_activity
+from kinfolk.jobs.context import JobContext, JobUnitOfWork
+from tests.federation.remote_docs import PUBLIC, FakeRemote, fake_remote, remote_container, remote_settings
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return remote_settings(db_url, tmp_path)
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    async with remote_container(settings) as made:
+        yield made
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[FakeRemote]:
+    async with fake_remote() as server:
+        yield server
+
+
+Deliver = Callable[[Account, dict[str, Any]], Awaitable[None]]
+
+
+@pytest.fixture
+def deliver(container: Container) -> Deliver:
+    """Runs an activity through its handler as the ingress job would, signed by `actor`."""
+    handlers = load_handlers()
+
+    async def run(actor: Account, raw: dict[str, Any]) -> None:
+        activity = parse_activity(raw)
+        async with JobUnitOfWork(container.db) as uow:
+            job = JobContext(container, uow, 0, "federation.ingress", "ingress", 1, 5, "test")
+            await handlers[activity.type](IngressContext(job=job, actor=actor, raw=raw), activity)
+
+    return run
+
+
+def activity(kind: str, actor: str, obj: Any, number: int = 1) -> dict[str, Any]:
+    return {"id": f"{actor}/activities/{kind}/{number}", "type": kind, "actor": actor, "object": obj}
+
+
+async def statuses(container: Container) -> list[Status]:
+    async with container.db.uow(write=False) as uow:
+        return list((await uow.session.execute(select(Status).order_by(Status.id))).scalars())
+
+
+async def actor(container: Container, remote: FakeRemote, name: str, host: str = "remote.test") -> Account:
+    found = await dereference.fetch_actor(container, remote.actor(name, host=host))
+    assert found is not None
+    return found
+
+
+async def test_create_stores_embedded_note(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    bob = await actor(container, remote, "bob")
+    note = remote.note(bob.uri or "", 1, "hello")
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    [status] = await statuses(container)
+    assert status.uri == note["id"] and status.account_id == bob.id and "hello" in status.content
+    # A repeat stores nothing more.
+    await deliver(bob, activity("Create", bob.uri or "", note, 2))
+    assert len(await statuses(container)) == 1
+
+
+async def test_create_of_object_on_another_origin_is_dropped(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    """Checklist 22."""
+    eve = await actor(container, remote, "eve")
+    bob_other = remote.actor("bob", host="other.test")
+    note = remote.note(bob_other, 1, "forged")
+    note["attributedTo"] = eve.uri
+    await deliver(eve, activity("Create", eve.uri or "", note))
+    assert await statuses(container) == []
+    assert remote.hits[note["id"]] == 0
+
+
+async def test_forwarded_looking_create_is_refetched(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    """Checklist 23: the embedded copy's content is ignored; what the origin serves is stored."""
+    eve = await actor(container, remote, "eve")
+    bob = remote.actor("bob")
+    real = remote.note(bob, 1, "the real text")
+    forged = {**real, "content": "<p>altered</p>"}
+    await deliver(eve, activity("Create", eve.uri or "", forged))
+    [status] = await statuses(container)
+    assert "the real text" in status.content and "altered" not in status.content
+    assert status.account_id != eve.id
+
+
+async def test_create_of_someone_elses_uri_changes_nothing(
+    container: Container, remote: FakeRemote, deliver: Deliver, make_user: Any
+) -> None:
+    """Checklist 32: an existing status's id with new recipients: no mention, no visibility change."""
+    await make_user("alice")
+    bob = await actor(container, remote, "bob")
+    eve = await actor(container, remote, "eve")
+    note = remote.note(bob.uri or "", 1, "mine", to=[f"{bob.uri}/followers"], cc=[])
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    hijack = {**note, "attributedTo": eve.uri, "to": [PUBLIC], "cc": [container.uris.actor("alice")]}
+    await deliver(eve, activity("Create", eve.uri or "", hijack))
+    [status] = await statuses(container)
+    assert status.account_id == bob.id and status.visibility == "private"
+    async with container.db.uow(write=False) as uow:
+        assert (await uow.session.execute(select(func.count()).select_from(Notification))).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    ("to", "cc", "expected"),
+    [
+        ([PUBLIC], [], "public"),
+        ([], [PUBLIC], "unlisted"),
+        (["{followers}"], [], "private"),
+        (["{alice}"], [], "direct"),
+    ],
+)
+async def test_visibility_from_the_audience(
+    container: Container,
+    remote: FakeRemote,
+    deliver: Deliver,
+    make_user: Any,
+    to: list[str],
+    cc: list[str],
+    expected: str,
+) -> None:
+    await make_user("alice")
+    bob = await actor(container, remote, "bob")
+    names = {"followers": f"{bob.uri}/followers", "alice": container.uris.actor("alice")}
+    note = remote.note(
+        bob.uri or "", 1, "x", to=[t.format(**names) for t in to], cc=[c.format(**names) for c in cc]
+    )
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    [status] = await statuses(container)
+    assert status.visibility == expected
+
+
+async def test_mention_of_a_local_account_notifies(
+    container: Container, remote: FakeRemote, deliver: Deliver, make_user: Any, drain_jobs: Any
+) -> None:
+    alice = await make_user("alice")
+    bob = await actor(container, remote, "bob")
+    alice_uri = container.uris.actor("alice")
+    note = remote.note(
+        bob.uri or "",
+        1,
+        "hi @alice",
+        cc=[alice_uri],
+        tag=[
+            {"type": "Mention", "href": alice_uri, "name": "@alice"},
+            {"type": "Hashtag", "name": "#Kinfolk", "href": "https://remote.test/tags/kinfolk"},
+        ],
+    )
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    await drain_jobs()
+    async with container.db.uow(write=False) as uow:
+        rows = (await uow.session.execute(select(Notification.account_id, Notification.type))).all()
+    assert (alice.account_id, "mention") in [tuple(r) for r in rows]
+
+
+async def test_update_only_by_author_and_only_newer(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    """Checklists 24 and 80, and an edit recorded with history."""
+    bob = await actor(container, remote, "bob")
+    eve = await actor(container, remote, "eve")
+    note = remote.note(bob.uri or "", 1, "v1")
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    v2 = {**note, "content": "<p>v2</p>", "updated": "2026-02-01T00:00:00Z"}
+    await deliver(eve, activity("Update", eve.uri or "", {**v2, "content": "<p>eve</p>"}))
+    [status] = await statuses(container)
+    assert "v1" in status.content
+    await deliver(bob, activity("Update", bob.uri or "", v2, 2))
+    older = {**note, "content": "<p>old</p>", "updated": "2026-01-15T00:00:00Z"}
+    await deliver(bob, activity("Update", bob.uri or "", older, 3))
+    [status] = await statuses(container)
+    assert "v2" in status.content and status.edited_at == datetime(2026, 2, 1, tzinfo=UTC)
+    async with container.db.uow(write=False) as uow:
+        edits = list(
+            (await uow.session.execute(select(StatusEdit.content).order_by(StatusEdit.id))).scalars()
+        )
+    assert len(edits) == 2 and "v1" in edits[0] and "v2" in edits[1]
+
+
+async def test_update_of_actor(container: Container, remote: FakeRemote, deliver: Deliver) -> None:
+    """Checklists 26 (only itself) and 21 (the key is not replaced by an Update)."""
+    bob = await actor(container, remote, "bob")
+    eve = await actor(container, remote, "eve")
+    changed = {**remote.docs[bob.uri or ""], "name": "Robert"}
+    await deliver(eve, activity("Update", eve.uri or "", changed))
+    new_key = {
+        **changed["publicKey"],
+        "publicKeyPem": changed["publicKey"]["publicKeyPem"].replace("MII", "XXX"),
+    }
+    await deliver(bob, activity("Update", bob.uri or "", {**changed, "publicKey": new_key}, 2))
+    async with container.db.uow(write=False) as uow:
+        stored = await uow.session.get(Account, bob.id)
+    assert stored is not None and stored.display_name == "Robert"
+    assert stored.public_key_pem == bob.public_key_pem
+
+
+async def test_delete_only_by_author_then_tombstoned(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    """Checklists 25 and 79."""
+    bob = await actor(container, remote, "bob")
+    eve = await actor(container, remote, "eve")
+    note = remote.note(bob.uri or "", 1, "doomed")
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    await deliver(eve, activity("Delete", eve.uri or "", note["id"]))
+    [status] = await statuses(container)
+    assert status.deleted_at is None
+    await deliver(bob, activity("Delete", bob.uri or "", {"id": note["id"], "type": "Tombstone"}, 2))
+    [status] = await statuses(container)
+    assert status.deleted_at is not None
+    async with container.db.uow(write=False) as uow:
+        assert await uow.session.get(Tombstone, note["id"]) is not None
+
+
+async def test_delete_before_create_stores_nothing(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    """Checklist 79."""
+    bob = await actor(container, remote, "bob")
+    note = remote.note(bob.uri or "", 1, "late")
+    await deliver(bob, activity("Delete", bob.uri or "", note["id"]))
+    await deliver(bob, activity("Create", bob.uri or "", note, 2))
+    assert await statuses(container) == []
+    assert await dereference.fetch_note(container, note["id"]) is None
+
+
+async def test_delete_of_actor_removes_its_things(
+    container: Container, remote: FakeRemote, deliver: Deliver, make_user: Any
+) -> None:
+    bob = await actor(container, remote, "bob")
+    eve = await actor(container, remote, "eve")
+    note = remote.note(bob.uri or "", 1, "bye")
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    await deliver(eve, activity("Delete", eve.uri or "", bob.uri))
+    [status] = await statuses(container)
+    assert status.deleted_at is None
+    await deliver(bob, activity("Delete", bob.uri or "", bob.uri, 2))
+    [status] = await statuses(container)
+    assert status.deleted_at is not None
+    async with container.db.uow(write=False) as uow:
+        stored = await uow.session.get(Account, bob.id)
+    assert stored is not None and stored.suspended_at is not None
