@@ -56,6 +56,8 @@ class FollowLink:
     show_reblogs: bool
     notify: bool
     languages: list[str] | None
+    # The ActivityPub id of the `Follow` (ours for a local follower, theirs for a remote one).
+    uri: str | None = None
 
     @property
     def options(self) -> LinkOptions:
@@ -70,6 +72,7 @@ def _link(row: Row[Any]) -> FollowLink:
         show_reblogs=bool(row.show_reblogs),
         notify=bool(row.notify),
         languages=list(row.languages) if row.languages else None,
+        uri=row.uri,
     )
 
 
@@ -81,6 +84,7 @@ def _link_columns(table: FollowTable) -> tuple[Any, ...]:
         table.show_reblogs,
         table.notify,
         table.languages,
+        table.uri,
     )
 
 
@@ -125,8 +129,11 @@ async def insert_link(
     account_id: int,
     target_id: int,
     options: LinkOptions,
+    *,
+    uri: str | None = None,
 ) -> int | None:
-    """The new row's id, or None when the pair already exists."""
+    """The new row's id, or None when the pair already exists. `uri` is the `Follow`'s
+    ActivityPub id when one is known (a remote follower's, kept when its request is accepted)."""
     stmt = (
         insert_for(session, table)
         .values(
@@ -136,6 +143,7 @@ async def insert_link(
             show_reblogs=options.show_reblogs,
             notify=options.notify,
             languages=options.languages,
+            uri=uri,
         )
         .on_conflict_do_nothing(index_elements=["account_id", "target_account_id"])
         .returning(table.id)
@@ -223,13 +231,14 @@ async def insert_block(session: AsyncSession, account_id: int, target_id: int) -
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def delete_block(session: AsyncSession, account_id: int, target_id: int) -> bool:
+async def delete_block(session: AsyncSession, account_id: int, target_id: int) -> int | None:
+    """The removed block's id, or None when there was none."""
     stmt = (
         delete(Block)
         .where(Block.account_id == account_id, Block.target_account_id == target_id)
         .returning(Block.id)
     )
-    return (await session.execute(stmt)).first() is not None
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def blocks(session: AsyncSession, account_id: int, target_id: int) -> bool:
