@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ class Container:
     ratelimiter: RateLimiter
     redis: Redis | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Closed first by `close()`, newest first: services made lazily in `extras` (a transport).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Streaming events: in process, or Redis pub/sub when KINFOLK_REDIS_URL is set.
     pubsub: PubSub = field(default_factory=MemoryPubSub)
 
@@ -63,6 +66,8 @@ class Container:
         )
 
     async def close(self) -> None:
+        while self.closers:
+            await self.closers.pop()()
         await self.pubsub.close()
         if self.redis is not None:
             await self.redis.aclose()
