@@ -291,3 +291,72 @@ async def test_delete_reaches_everyone_the_status_reached(
     for received in deletes:
         assert received.document["object"] == {"id": uri, "type": "Tombstone", "atomUri": uri}
     assert dave.id != erin.id
+
+
+async def test_edit_boost_unboost_profile_and_block_reach_remote_followers(
+    container: Container,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_remote_account: Any,
+    make_remote_status: Any,
+    inboxes: Inboxes,
+) -> None:
+    alice = await make_user("alice")
+    bob = await remote_follower(
+        container, make_remote_account, inboxes, "bob", "remote.test", alice.account_id
+    )
+    dave = await make_remote_account(
+        "dave", "other.test", **await remote_fields(inboxes, "other.test", "dave")
+    )
+    await trust_local_keys(container, inboxes)
+    status = await post(client, alice, "first draft")
+    await run_jobs(container)
+
+    def last(host: str) -> dict[str, Any]:
+        return inboxes.to(host)[-1].document
+
+    response = await client.put(
+        f"/api/v1/statuses/{status['id']}", headers=alice.headers, json={"status": "second draft"}
+    )
+    assert response.status_code == 200, response.text
+    await run_jobs(container)
+    update = last("remote.test")
+    assert update["type"] == "Update" and update["object"]["id"] == status["uri"]
+    assert "second draft" in update["object"]["content"]
+
+    # A boost of dave's post goes to alice's followers and to dave.
+    theirs = await make_remote_status(dave, "dave says")
+    response = await client.post(f"/api/v1/statuses/{theirs.id}/reblog", headers=alice.headers)
+    assert response.status_code == 200
+    await run_jobs(container)
+    announce = last("remote.test")
+    assert announce["type"] == "Announce" and announce["object"] == theirs.uri
+    assert last("other.test") == announce
+    response = await client.post(f"/api/v1/statuses/{theirs.id}/unreblog", headers=alice.headers)
+    assert response.status_code == 200
+    await run_jobs(container)
+    undo = last("other.test")
+    assert undo["type"] == "Undo" and undo["object"]["id"] == announce["id"]
+    assert last("remote.test") == undo
+
+    response = await client.patch(
+        "/api/v1/accounts/update_credentials", headers=alice.headers, json={"display_name": "Alice A."}
+    )
+    assert response.status_code == 200, response.text
+    await run_jobs(container)
+    person = last("remote.test")
+    assert person["type"] == "Update" and person["object"]["type"] == "Person"
+    assert person["object"]["name"] == "Alice A." and "@context" not in person["object"]
+
+    response = await client.post(f"/api/v1/accounts/{bob.id}/block", headers=alice.headers)
+    assert response.status_code == 200
+    await run_jobs(container)
+    block = inboxes.to("remote.test", "/users/bob/inbox")[-1].document
+    assert block["type"] == "Block" and block["object"] == bob.uri
+    response = await client.post(f"/api/v1/accounts/{bob.id}/unblock", headers=alice.headers)
+    assert response.status_code == 200
+    await run_jobs(container)
+    unblock = inboxes.to("remote.test", "/users/bob/inbox")[-1].document
+    assert unblock["type"] == "Undo" and unblock["object"]["id"] == block["id"]
+    for received in inboxes.received:
+        assert received.verified
