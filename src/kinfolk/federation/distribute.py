@@ -128,12 +128,6 @@ async def _status_and_author(session: AsyncSession, status_id: int) -> tuple[Sta
     return None if author is None else (status, author)
 
 
-async def _mentioned_ids(session: AsyncSession, status_id: int) -> set[int]:
-    from kinfolk.domain.outbox import remote_mentions
-
-    return set(await remote_mentions(session, status_id))
-
-
 def _followers_for(visibility: str, author_id: int) -> int | None:
     """Whose followers receive a status of `visibility`: none for a direct message."""
     return None if visibility == "direct" else author_id
