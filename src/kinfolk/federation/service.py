@@ -48,7 +48,7 @@ async def instance_signer(container: Container) -> Signer:
 def account_signer(account: Account, uris: Uris | None = None) -> Signer:
     """Signs as a local account, with the key its actor document publishes (its stored
     `public_key_id`, else `<actor>#main-key`); ValueError for an account without a private key
-    (a remote one). The same signature as W2-C's (h-deliver) version, `uris` optional."""
+    (a remote one)."""
     if not account.private_key_pem:
         raise ValueError(f"account {account.id} has no private key")
     key_id = account.public_key_id

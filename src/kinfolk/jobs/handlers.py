@@ -20,11 +20,13 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.domain.timelines.jobs",
     "kinfolk.domain.trends.jobs",
     "kinfolk.federation.ingress",
+    "kinfolk.federation.distribute",
+    "kinfolk.federation.deliver",
 )
 
 # Declared kinds whose handlers are not written yet: the federation work binds them and empties
 # this set (tests/jobs/test_kinds.py checks that every other declared kind has a handler).
-PENDING_KINDS: frozenset[str] = frozenset({"federation.deliver", "federation.distribute", "federation.fetch"})
+PENDING_KINDS: frozenset[str] = frozenset({"federation.fetch"})
 
 ENV_VAR = "KINFOLK_JOB_MODULES"
 

@@ -18,6 +18,7 @@ from kinfolk.api.entities.token import render_token
 from kinfolk.api.http import as_bool, json_response, read_params
 from kinfolk.api.rate_limits import record
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import outbox
 from kinfolk.domain.accounts import service
 from kinfolk.domain.accounts.profile import PROFILE_IMAGE_MAX_BYTES, REMOVE, ImageInput
 from kinfolk.domain.accounts.registration import (
@@ -130,6 +131,7 @@ async def update_credentials(request: Request) -> Response:
                 local_domain=container.settings.domain,
                 files=files,
             )
+            await outbox.profile_updated(uow, account.id)
             body = await render_credential_account(uow.session, account, user, container)
     except BaseException:
         await service.discard_files(container.storage, files.written)
@@ -160,6 +162,7 @@ async def delete_picture(request: Request) -> Response:
             local_domain=container.settings.domain,
             files=files,
         )
+        await outbox.profile_updated(uow, account.id)
         body = await render_credential_account(uow.session, account, user, container)
     await service.discard_files(container.storage, files.replaced)
     return json_response(body)

@@ -36,3 +36,21 @@ class InstanceKey(Base):
     public_key_pem: Mapped[str] = mapped_column(Text)
     private_key_pem: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryHost(Base):
+    """How deliveries to one remote domain have been going, so a dead server stops costing us.
+
+    A failure counts once per day (`failure_days`); after `delivery_hosts.UNAVAILABLE_DAYS`
+    distinct days, or failing for that long, the domain is `unavailable_at` and deliveries to it
+    are dropped until any sign of life (a success, a signed request from it) clears the row.
+    """
+
+    __tablename__ = "delivery_hosts"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    failure_days: Mapped[int] = mapped_column(default=0)
+    unavailable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

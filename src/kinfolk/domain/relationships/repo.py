@@ -56,6 +56,8 @@ class FollowLink:
     show_reblogs: bool
     notify: bool
     languages: list[str] | None
+    # The ActivityPub id of the `Follow` (ours for a local follower, theirs for a remote one).
+    uri: str | None = None
 
     @property
     def options(self) -> LinkOptions:
@@ -70,6 +72,7 @@ def _link(row: Row[Any]) -> FollowLink:
         show_reblogs=bool(row.show_reblogs),
         notify=bool(row.notify),
         languages=list(row.languages) if row.languages else None,
+        uri=row.uri,
     )
 
 
@@ -81,6 +84,7 @@ def _link_columns(table: FollowTable) -> tuple[Any, ...]:
         table.show_reblogs,
         table.notify,
         table.languages,
+        table.uri,
     )
 
 
@@ -227,13 +231,14 @@ async def insert_block(session: AsyncSession, account_id: int, target_id: int) -
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def delete_block(session: AsyncSession, account_id: int, target_id: int) -> bool:
+async def delete_block(session: AsyncSession, account_id: int, target_id: int) -> int | None:
+    """The removed block's id, or None when there was none."""
     stmt = (
         delete(Block)
         .where(Block.account_id == account_id, Block.target_account_id == target_id)
         .returning(Block.id)
     )
-    return (await session.execute(stmt)).first() is not None
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def blocks(session: AsyncSession, account_id: int, target_id: int) -> bool:

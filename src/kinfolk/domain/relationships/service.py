@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import outbox
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.instance.languages import known_language
 from kinfolk.domain.notifications.service import notify
@@ -186,8 +187,13 @@ async def follow(uow: UnitOfWork, viewer: Account, target_id: int, options: Foll
         languages=options.languages,
     )
     if target.locked or not target.is_local or viewer.silenced_at is not None:
-        if await repo.insert_link(session, FollowRequest, viewer.id, target.id, values) is not None:
+        request_id = await repo.insert_link(session, FollowRequest, viewer.id, target.id, values)
+        if request_id is not None:
             await notify_follow(uow, kind="follow_request", recipient_id=target.id, from_account_id=viewer.id)
+            if viewer.is_local and not target.is_local:
+                # The Follow's id is made and stored by the job, before anything is sent.
+                follow = {"account_id": viewer.id, "target_id": target.id, "request_id": request_id}
+                await outbox.publish(uow, "Follow", follow)
     else:
         await _start_follow(uow, viewer.id, target.id, values)
     return await relationship(session, viewer.id, target)
@@ -258,29 +264,43 @@ async def _start_follow(
     await uow.enqueue("feeds.merge", {"account_id": follower_id, "target_account_id": followee_id})
 
 
-async def _end_follow(uow: UnitOfWork, follower_id: int, followee_id: int) -> bool:
-    """Remove a follow with everything that hangs on it; False if there was none."""
+async def _end_follow(uow: UnitOfWork, follower_id: int, followee_id: int) -> FollowLink | None:
+    """Remove a follow with everything that hangs on it; the removed row, None if there was none."""
     removed = await repo.delete_link(uow.session, Follow, follower_id, followee_id)
     if removed is None:
-        return False
+        return None
     await repo.bump_follow_counts(uow.session, follower_id, followee_id, -1)
     # Endorsing needs following, so the endorsement goes with the follow (list memberships
     # go by the foreign key).
     await repo.delete_pin(uow.session, follower_id, followee_id)
     await uow.enqueue("feeds.unmerge", {"account_id": follower_id, "target_account_id": followee_id})
-    return True
+    return removed
+
+
+async def _tell_follow_ended(
+    uow: UnitOfWork, kind: str, local: Account, remote: Account, link: FollowLink | None
+) -> None:
+    """`Undo` (our follow of them) or `Reject` (their follow of us) for a follow that ended."""
+    if link is None or not local.is_local or remote.is_local:
+        return
+    payload = {"account_id": local.id, "target_id": remote.id, "follow_id": link.id, "follow_uri": link.uri}
+    if kind == "Undo":
+        payload["object_type"] = "Follow"
+    await outbox.publish(uow, kind, payload)
 
 
 async def unfollow(uow: UnitOfWork, viewer: Account, target_id: int) -> Relationship:
     target = await get_target(uow.session, target_id)
-    if not await _end_follow(uow, viewer.id, target.id):
-        await repo.delete_link(uow.session, FollowRequest, viewer.id, target.id)
+    link = await _end_follow(uow, viewer.id, target.id)
+    if link is None:
+        link = await repo.delete_link(uow.session, FollowRequest, viewer.id, target.id)
+    await _tell_follow_ended(uow, "Undo", viewer, target, link)
     return await relationship(uow.session, viewer.id, target)
 
 
 async def remove_from_followers(uow: UnitOfWork, viewer: Account, target_id: int) -> Relationship:
     target = await get_target(uow.session, target_id)
-    await _end_follow(uow, target.id, viewer.id)
+    await _tell_follow_ended(uow, "Reject", viewer, target, await _end_follow(uow, target.id, viewer.id))
     return await relationship(uow.session, viewer.id, target)
 
 
@@ -289,15 +309,22 @@ async def authorize_follow_request(uow: UnitOfWork, viewer: Account, requester_i
     request = await repo.delete_link(uow.session, FollowRequest, requester.id, viewer.id)
     if request is None:
         raise NotFound()
-    await _start_follow_accepted(uow, requester.id, viewer.id, request.options)
+    await _start_follow_accepted(uow, requester.id, viewer.id, request.options, uri=request.uri)
+    await _tell_follow_ended(uow, "Accept", viewer, requester, request)
     return await relationship(uow.session, viewer.id, requester)
 
 
 async def _start_follow_accepted(
-    uow: UnitOfWork, follower_id: int, followee_id: int, options: repo.LinkOptions
+    uow: UnitOfWork,
+    follower_id: int,
+    followee_id: int,
+    options: repo.LinkOptions,
+    *,
+    uri: str | None = None,
 ) -> None:
-    """An accepted request becomes a follow; the followee was told of the request already."""
-    if await repo.insert_link(uow.session, Follow, follower_id, followee_id, options) is None:
+    """An accepted request becomes a follow (keeping the `Follow`'s id); the followee was told of
+    the request already."""
+    if await repo.insert_link(uow.session, Follow, follower_id, followee_id, options, uri=uri) is None:
         return
     await repo.bump_follow_counts(uow.session, follower_id, followee_id, +1)
     await uow.enqueue("feeds.merge", {"account_id": follower_id, "target_account_id": followee_id})
@@ -305,8 +332,10 @@ async def _start_follow_accepted(
 
 async def reject_follow_request(uow: UnitOfWork, viewer: Account, requester_id: int) -> Relationship:
     requester = await get_target(uow.session, requester_id)
-    if await repo.delete_link(uow.session, FollowRequest, requester.id, viewer.id) is None:
+    request = await repo.delete_link(uow.session, FollowRequest, requester.id, viewer.id)
+    if request is None:
         raise NotFound()
+    await _tell_follow_ended(uow, "Reject", viewer, requester, request)
     return await relationship(uow.session, viewer.id, requester)
 
 
@@ -323,17 +352,25 @@ async def block(uow: UnitOfWork, viewer: Account, target_id: int) -> Relationshi
     await _end_follow(uow, target.id, viewer.id)
     await repo.delete_link(session, FollowRequest, viewer.id, target.id)
     await repo.delete_link(session, FollowRequest, target.id, viewer.id)
-    if await repo.insert_block(session, viewer.id, target.id) is not None:
+    block_id = await repo.insert_block(session, viewer.id, target.id)
+    if block_id is not None:
         for account_id, other_id in ((viewer.id, target.id), (target.id, viewer.id)):
             await uow.enqueue(
                 "feeds.unmerge", {"account_id": account_id, "target_account_id": other_id, "purge": True}
             )
+        if viewer.is_local and not target.is_local:
+            # The remote side ends the follows both ways itself when it receives the Block.
+            blocked = {"account_id": viewer.id, "target_id": target.id, "block_id": block_id}
+            await outbox.publish(uow, "Block", blocked)
     return await relationship(session, viewer.id, target)
 
 
 async def unblock(uow: UnitOfWork, viewer: Account, target_id: int) -> Relationship:
     target = await get_target(uow.session, target_id)
-    await repo.delete_block(uow.session, viewer.id, target.id)
+    block_id = await repo.delete_block(uow.session, viewer.id, target.id)
+    if block_id is not None and viewer.is_local and not target.is_local:
+        undo = {"object_type": "Block", "account_id": viewer.id, "target_id": target.id}
+        await outbox.publish(uow, "Undo", {**undo, "block_id": block_id})
     return await relationship(uow.session, viewer.id, target)
 
 
@@ -454,7 +491,7 @@ async def apply_domain_block(uow: UnitOfWork, account_id: int, domain: str) -> i
         return 0
     ended = 0
     for link in await repo.links_with_domain(session, Follow, account_id, domain):
-        ended += await _end_follow(uow, link.account_id, link.target_account_id)
+        ended += await _end_follow(uow, link.account_id, link.target_account_id) is not None
     for link in await repo.links_with_domain(session, FollowRequest, account_id, domain):
         await repo.delete_link(session, FollowRequest, link.account_id, link.target_account_id)
     return ended

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import outbox
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.polls.service import vote as cast_vote
@@ -24,12 +25,20 @@ async def apply(uow: UnitOfWork, account: Account, status_id: int, action: str) 
     if status.reblog_of_id is not None and action in ("favourite", "unfavourite", "bookmark", "unbookmark"):
         status = await repo.get_status(session, status.reblog_of_id) or status
     if action == "favourite":
-        if await repo.add_interaction(session, Favourite, account.id, status.id):
+        favourite_id = await repo.add_interaction(session, Favourite, account.id, status.id)
+        if favourite_id is not None:
             await repo.bump_status_stat(session, status.id, "favourites_count", 1)
             await uow.enqueue("statuses.favourited", {"status_id": status.id, "account_id": account.id})
+            if account.domain is None and not status.local:
+                like = {"account_id": account.id, "status_id": status.id, "favourite_id": favourite_id}
+                await outbox.publish(uow, "Like", like)
     elif action == "unfavourite":
-        if await repo.remove_interaction(session, Favourite, account.id, status.id):
+        favourite_id = await repo.remove_interaction(session, Favourite, account.id, status.id)
+        if favourite_id is not None:
             await repo.bump_status_stat(session, status.id, "favourites_count", -1)
+            if account.domain is None and not status.local:
+                undo = {"object_type": "Like", "account_id": account.id, "status_id": status.id}
+                await outbox.publish(uow, "Undo", {**undo, "favourite_id": favourite_id})
     elif action == "bookmark":
         await repo.add_interaction(session, Bookmark, account.id, status.id)
     elif action == "unbookmark":

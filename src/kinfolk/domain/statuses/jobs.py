@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import BigInteger, bindparam, select
 
 from kinfolk.db.prepared import Prepared, run_in
+from kinfolk.domain import outbox
+from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.notifications.service import notify
 from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Mention, Status
@@ -43,6 +45,7 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
         await ctx.uow.enqueue(FAN_OUT_SLICE, {"status_id": status.id, "after": after, "upto": upto})
     # Streams hear about it once this job commits; direct messages update conversations.
     await distribution.status_created(ctx.uow, status, fanned)
+    await _publish_created(ctx, status)
     if status.reblog_of_id is not None:
         original = await session.get(Status, status.reblog_of_id)
         if original is not None:
@@ -89,6 +92,23 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
             )
 
 
+async def _publish_created(ctx: JobContext, status: Status) -> None:
+    """A local status (or boost) goes to other servers when someone there may see it: a remote
+    follower of its author, a remote account it mentions, the remote author of what it boosts.
+    Checked here, in the job, so that posting itself costs nothing more."""
+    if not status.local:
+        return
+    session = ctx.uow.session
+    if status.reblog_of_id is not None:
+        original = await session.get(Status, status.reblog_of_id)
+        original_author = await session.get(Account, original.account_id) if original else None
+        remote_author = original_author is not None and original_author.domain is not None
+        if remote_author or await outbox.reaches_remote(session, status.account_id):
+            await outbox.publish(ctx.uow, "Announce", {"status_id": status.id})
+    elif await outbox.reaches_remote(session, status.account_id, status.id):
+        await outbox.publish(ctx.uow, "Create", {"status_id": status.id})
+
+
 @handles(FAN_OUT_SLICE)
 async def status_fan_out_slice(ctx: JobContext, payload: dict[str, Any]) -> None:
     """A further slice of a status's followers (`fanout.FOLLOWER_SLICE` follows), in a
@@ -110,6 +130,8 @@ async def status_updated(ctx: JobContext, payload: dict[str, Any]) -> None:
     if status is None or status.deleted_at is not None:
         return
     await distribution.status_updated(ctx.uow, status)
+    if status.local and await outbox.reaches_remote(session, status.account_id, status.id):
+        await outbox.publish(ctx.uow, "Update", {"status_id": status.id})
     boosters = (
         await session.execute(
             select(Status.account_id)

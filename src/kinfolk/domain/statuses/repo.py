@@ -130,8 +130,8 @@ async def interaction_exists(session: AsyncSession, model: type, account_id: int
     return result.first() is not None
 
 
-async def add_interaction(session: AsyncSession, model: type, account_id: int, status_id: int) -> bool:
-    """Insert a favourite/bookmark/pin row; False if it already existed (idempotent)."""
+async def add_interaction(session: AsyncSession, model: type, account_id: int, status_id: int) -> int | None:
+    """Insert a favourite/bookmark/pin row; its id, or None if it already existed (idempotent)."""
     from kinfolk.kernel.ids import new_id
 
     result = await session.execute(
@@ -140,16 +140,19 @@ async def add_interaction(session: AsyncSession, model: type, account_id: int, s
         .on_conflict_do_nothing(index_elements=["account_id", "status_id"])
         .returning(model.id)  # type: ignore[attr-defined]
     )
-    return result.first() is not None
+    return result.scalar_one_or_none()
 
 
-async def remove_interaction(session: AsyncSession, model: type, account_id: int, status_id: int) -> bool:
+async def remove_interaction(
+    session: AsyncSession, model: type, account_id: int, status_id: int
+) -> int | None:
+    """Delete the row; its id, or None if there was none."""
     result = await session.execute(
         model.__table__.delete()  # type: ignore[attr-defined]
         .where(model.account_id == account_id, model.status_id == status_id)  # type: ignore[attr-defined]
         .returning(model.id)  # type: ignore[attr-defined]
     )
-    return result.first() is not None
+    return result.scalar_one_or_none()
 
 
 async def count_pins(session: AsyncSession, account_id: int) -> int:

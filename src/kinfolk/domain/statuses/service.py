@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.config import Settings
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import outbox
 from kinfolk.domain.accounts import repo as accounts_repo
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.instance.languages import known_language
@@ -301,6 +302,19 @@ async def unreblog(uow: UnitOfWork, account: Account, status_id: int) -> Status:
     existing = await repo.find_reblog(session, account.id, target.id)
     if existing is not None:
         await _discard(uow, existing)
+        if account.domain is None:
+            await outbox.publish(
+                uow,
+                "Undo",
+                {
+                    "object_type": "Announce",
+                    "status_id": existing.id,
+                    "account_id": account.id,
+                    "uri": existing.uri,
+                    "reblog_of_id": target.id,
+                    "visibility": existing.visibility,
+                },
+            )
     return target
 
 
@@ -337,6 +351,19 @@ async def delete_status(
     for boost in list(reblogs):
         await _discard(uow, boost)
     await _discard(uow, status)
+    if account.domain is None:
+        # What the recipients are planned from, in case the rows go before the job runs.
+        await outbox.publish(
+            uow,
+            "Delete",
+            {
+                "status_id": status.id,
+                "account_id": account.id,
+                "uri": status.uri,
+                "visibility": status.visibility,
+                "mentioned_ids": await outbox.remote_mentions(session, status.id),
+            },
+        )
     if delete_media:
         # Nothing is kept to redraft with; the files go by a job once this commits.
         media = list(

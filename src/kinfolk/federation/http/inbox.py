@@ -29,6 +29,7 @@ from kinfolk.api.http import json_response
 from kinfolk.container import Container
 from kinfolk.db.upsert import insert_for
 from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.instance.delivery_hosts import mark_domain_alive
 from kinfolk.domain.moderation.domain_blocks import normalize_domain, policy_for
 from kinfolk.federation import keys
 from kinfolk.federation.models import InboxActivity
@@ -192,6 +193,9 @@ async def _receive(request: Request, container: Container, username: str | None)
         row_id = (await uow.session.execute(stmt)).scalar_one_or_none()
         if row_id is not None:
             await uow.enqueue("federation.ingress", {"id": row_id})
+        if account.domain is not None:
+            # A server that talks to us is up: deliveries to it resume at once (checklist H.76).
+            await mark_domain_alive(uow.session, account.domain)
     return _accepted()
 
 

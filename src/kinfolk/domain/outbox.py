@@ -1,0 +1,78 @@
+"""What the domain tells the federation side: "this happened, tell whoever must know".
+
+The domain never imports federation (ARCHITECTURE.md, layers); it enqueues a
+`federation.distribute` job in the same unit of work as the change, naming the activity type and
+the ids the federation side needs to render it and plan its recipients. A rollback publishes
+nothing, a commit cannot lose it. Call sites check cheaply that a remote party may be involved,
+so purely local actions cost no job.
+
+Payload shapes, by `type` (every id an int; kinfolk/federation/distribute.py reads them):
+
+    Create    {status_id}                                  a local status with a remote audience
+    Announce  {status_id}                                  a local boost (status_id is the boost)
+    Update    {status_id}                                  a local status edited
+    Update    {object_type: "Person", account_id}          a local profile changed
+    Delete    {status_id, account_id, uri, visibility, mentioned_ids}   a local status deleted
+    Undo      {object_type: "Announce", status_id, account_id, uri, reblog_of_id, visibility}
+    Like      {account_id, status_id, favourite_id}        a local account liked a remote status
+    Undo      {object_type: "Like", account_id, status_id, favourite_id}
+    Follow    {account_id, target_id, request_id}          asking a remote account
+    Undo      {object_type: "Follow", account_id, target_id, follow_id, follow_uri}
+    Accept    {account_id, target_id, follow_id, follow_uri}   a local account accepts a remote
+    Reject    {account_id, target_id, follow_id, follow_uri}   follower (or removes / refuses one)
+    Block     {account_id, target_id, block_id}
+    Undo      {object_type: "Block", account_id, target_id, block_id}
+
+`account_id` is always the local actor; `target_id` the remote account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kinfolk.db.database import UnitOfWork
+from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.relationships.models import Follow
+from kinfolk.domain.statuses.models import Mention
+
+DISTRIBUTE = "federation.distribute"
+
+
+async def publish(uow: UnitOfWork, kind: str, payload: dict[str, Any]) -> None:
+    """Enqueue the distribution of one activity of type `kind` (see the module's table)."""
+    await uow.enqueue(DISTRIBUTE, {"type": kind, **payload})
+
+
+async def reaches_remote(session: AsyncSession, account_id: int, status_id: int | None = None) -> bool:
+    """Does the account have a remote follower, or the status mention a remote account? One query."""
+    remote_follower = exists().where(
+        Follow.target_account_id == account_id,
+        Follow.account_id == Account.id,
+        Account.domain.is_not(None),
+    )
+    condition: ColumnElement[bool] = remote_follower
+    if status_id is not None:
+        remote_mention = exists().where(
+            Mention.status_id == status_id, Mention.account_id == Account.id, Account.domain.is_not(None)
+        )
+        condition = remote_follower | remote_mention
+    return bool((await session.execute(select(condition))).scalar())
+
+
+async def remote_mentions(session: AsyncSession, status_id: int) -> list[int]:
+    """Ids of the remote accounts a status mentions."""
+    stmt = (
+        select(Mention.account_id)
+        .join(Account, Account.id == Mention.account_id)
+        .where(Mention.status_id == status_id, Account.domain.is_not(None))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def profile_updated(uow: UnitOfWork, account_id: int) -> None:
+    """A local profile changed: servers where it has followers refresh their copy."""
+    if await reaches_remote(uow.session, account_id):
+        await publish(uow, "Update", {"object_type": "Person", "account_id": account_id})
