@@ -119,7 +119,9 @@ async def test_blocked_follower_is_rejected(client, container, make_user, remote
     await deliver(client, container, follow, eve)
     assert await rows(container, Follow, account_id=eve_id) == []
     planned = await jobs_of(container, "federation.distribute")
-    assert [(p["type"], p["follow_uri"]) for p in planned] == [("Reject", follow["id"])]
+    # The block itself was announced to eve's server first; the refused follow gets a Reject.
+    assert [p["type"] for p in planned] == ["Block", "Reject"]
+    assert planned[1]["follow_uri"] == follow["id"]
 
 
 async def test_accept_and_reject_of_our_follows(client, container, make_user, remote: Remote) -> None:
