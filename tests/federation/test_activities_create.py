@@ -205,6 +205,24 @@ async def test_update_only_by_author_and_only_newer(
     assert len(edits) == 2 and "v1" in edits[0] and "v2" in edits[1]
 
 
+async def test_first_edit_in_the_second_of_publishing(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    """Timestamps travel in whole seconds: a first edit stamped with the second the post was
+    published in is still an edit (Mastodon compares only with the last edit)."""
+    bob = await actor(container, remote, "bob")
+    note = remote.note(bob.uri or "", 1, "v1")
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    same_second = {**note, "content": "<p>v2</p>", "updated": note["published"]}
+    await deliver(bob, activity("Update", bob.uri or "", same_second, 2))
+    [status] = await statuses(container)
+    assert "v2" in status.content and status.edited_at is not None
+    again = {**note, "content": "<p>v3</p>", "updated": note["published"]}
+    await deliver(bob, activity("Update", bob.uri or "", again, 3))
+    [status] = await statuses(container)
+    assert "v2" in status.content
+
+
 async def test_update_of_actor(container: Container, remote: FakeRemote, deliver: Deliver) -> None:
     """Checklists 26 (only itself) and 21 (the key is not replaced by an Update)."""
     bob = await actor(container, remote, "bob")

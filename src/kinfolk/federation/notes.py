@@ -250,10 +250,12 @@ async def apply_update(
         return None
     if parsed.attributed_to != author.uri:
         return None
-    if parsed.updated is None or parsed.updated <= (status.edited_at or status.created_at):
+    # As Mastodon: an edit needs `updated`, and must be newer than the last edit we hold; the
+    # first edit is taken even in the second the post was published (timestamps are whole seconds).
+    if parsed.updated is None or (status.edited_at is not None and parsed.updated <= status.edited_at):
         return None
     new = await new_status(container, uow, author, parsed, in_reply_to=None)
-    new.edited_at = min(parsed.updated, utcnow())
+    new.edited_at = max(min(parsed.updated, utcnow()), status.created_at)
     try:
         check_new_status(author, new)
     except Unprocessable:

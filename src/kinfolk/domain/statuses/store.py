@@ -249,9 +249,10 @@ async def edit_remote_status(uow: UnitOfWork, status: Status, author: Account, n
     if new.local or status.local or status.account_id != author.id:
         return False
     _check(author, new)
-    stored = status.edited_at or status.created_at
-    edited_at = new.edited_at or utcnow()
-    if edited_at <= stored:
+    edited_at = max(new.edited_at or utcnow(), status.created_at)
+    # Newer than the last edit, as Mastodon compares; a first edit may carry the very second of
+    # publishing, since ActivityStreams times are whole seconds.
+    if status.edited_at is not None and edited_at <= status.edited_at:
         return False
     session = uow.session
     current_media = [
