@@ -82,6 +82,36 @@ async def test_mention_favourite_reblog_and_follow_notify(client, make_user, dra
     assert await _list(client, bob) == []
 
 
+async def test_undone_favourite_and_boost_take_their_notifications_back(
+    client, make_user, drain_jobs
+) -> None:  # type: ignore[no-untyped-def]
+    """As Mastodon: the notification goes with the favourite or boost it was about, also when the
+    action is undone before the job that notifies has run."""
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    own = await _post(client, alice, status="my post")
+    for action in ("favourite", "reblog"):
+        assert (
+            await client.post(f"/api/v1/statuses/{own['id']}/{action}", headers=bob.headers)
+        ).status_code == 200
+    await drain_jobs()
+    assert sorted(n["type"] for n in await _list(client, alice)) == ["favourite", "reblog"]
+    for action in ("unfavourite", "unreblog"):
+        assert (
+            await client.post(f"/api/v1/statuses/{own['id']}/{action}", headers=bob.headers)
+        ).status_code == 200
+    await drain_jobs()
+    assert await _list(client, alice) == []
+
+    # Favourited and unfavourited before the worker ran: no notification appears afterwards.
+    for action in ("favourite", "unfavourite"):
+        assert (
+            await client.post(f"/api/v1/statuses/{own['id']}/{action}", headers=bob.headers)
+        ).status_code == 200
+    await drain_jobs()
+    assert await _list(client, alice) == []
+
+
 async def test_follow_request_notifies_the_locked_account(client, make_user) -> None:  # type: ignore[no-untyped-def]
     alice = await make_user("alice", locked=True)
     bob = await make_user("bob")

@@ -939,3 +939,19 @@ async def local_voters(session: AsyncSession, poll_id: int) -> list[int]:
         .distinct()
     )
     return sorted(rows.scalars())
+
+
+async def remove_notifications(
+    session: AsyncSession, *, type_: str, from_account_id: int, status_id: int
+) -> None:
+    """Take back what an undone action notified (an unfavourite, an unboost): Mastodon deletes
+    the notification with the favourite or boost it was about."""
+    await session.execute(
+        delete(Notification)
+        .where(
+            Notification.type == type_,
+            Notification.from_account_id == from_account_id,
+            Notification.status_id == status_id,
+        )
+        .execution_options(synchronize_session=False)
+    )

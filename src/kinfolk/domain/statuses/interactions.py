@@ -7,6 +7,7 @@ from sqlalchemy import delete
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain import outbox
 from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.notifications import repo as notifications_repo
 from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.polls.service import vote as cast_vote
 from kinfolk.domain.statuses import repo
@@ -36,6 +37,9 @@ async def apply(uow: UnitOfWork, account: Account, status_id: int, action: str) 
         favourite_id = await repo.remove_interaction(session, Favourite, account.id, status.id)
         if favourite_id is not None:
             await repo.bump_status_stat(session, status.id, "favourites_count", -1)
+            await notifications_repo.remove_notifications(
+                session, type_="favourite", from_account_id=account.id, status_id=status.id
+            )
             if account.domain is None and not status.local:
                 undo = {"object_type": "Like", "account_id": account.id, "status_id": status.id}
                 await outbox.publish(uow, "Undo", {**undo, "favourite_id": favourite_id})

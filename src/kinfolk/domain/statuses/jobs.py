@@ -11,7 +11,8 @@ from kinfolk.domain import outbox
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.notifications.service import notify
 from kinfolk.domain.relationships.models import Follow
-from kinfolk.domain.statuses.models import Mention, Status
+from kinfolk.domain.statuses import repo
+from kinfolk.domain.statuses.models import Favourite, Mention, Status
 from kinfolk.domain.statuses.scheduled import publish_due
 from kinfolk.domain.timelines import distribution
 from kinfolk.domain.timelines.fanout import fan_out, fan_out_slice, remove_from_feeds
@@ -162,6 +163,8 @@ async def status_favourited(ctx: JobContext, payload: dict[str, Any]) -> None:
     status = await session.get(Status, int(payload["status_id"]))
     if status is None or status.deleted_at is not None:
         return
+    if not await repo.interaction_exists(session, Favourite, int(payload["account_id"]), status.id):
+        return  # taken back before this job ran: nothing to notify
     await notify(
         ctx.uow,
         type="favourite",

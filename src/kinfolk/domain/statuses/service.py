@@ -22,6 +22,7 @@ from kinfolk.domain.instance.languages import known_language
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.media.service import PreparedUpdate
 from kinfolk.domain.media.service import apply_update as apply_media_update
+from kinfolk.domain.notifications import repo as notifications_repo
 from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.polls.service import PollParams, build_poll, validate_poll
 from kinfolk.domain.statuses import repo
@@ -325,6 +326,9 @@ async def _discard(uow: UnitOfWork, status: Status) -> None:
     await repo.bump_account_statuses(session, status.account_id, -1, touch=False)
     if status.reblog_of_id is not None:
         await repo.bump_status_stat(session, status.reblog_of_id, "reblogs_count", -1)
+        await notifications_repo.remove_notifications(
+            session, type_="reblog", from_account_id=status.account_id, status_id=status.reblog_of_id
+        )
     if status.in_reply_to_id is not None:
         await repo.bump_status_stat(session, status.in_reply_to_id, "replies_count", -1)
     if status.quote_of_id is not None:
