@@ -61,9 +61,15 @@ class Container:
         pubsub: PubSub = (
             RedisPubSub(redis, prefix=settings.redis_prefix) if redis is not None else MemoryPubSub()
         )
-        return cls(
+        container = cls(
             settings=settings, db=db, storage=storage, ratelimiter=ratelimiter, redis=redis, pubsub=pubsub
         )
+        # Searches resolve remote accounts and posts through federation (imported here: it
+        # imports this module).
+        from kinfolk.federation.resolver import install
+
+        install(container)
+        return container
 
     async def close(self) -> None:
         while self.closers:

@@ -248,13 +248,13 @@ class _FakeResolver:
         self.account_id = account_id
         self.calls: list[tuple[str, ...]] = []
 
-    async def resolve_url(self, session, url: str, viewer_id: int):  # type: ignore[no-untyped-def]
+    async def resolve_url(self, url: str) -> tuple[str, int]:
         self.calls.append(("url", url))
-        return await session.get(Account, self.account_id)
+        return ("account", self.account_id)
 
-    async def resolve_handle(self, session, username: str, domain: str, viewer_id: int):  # type: ignore[no-untyped-def]
+    async def resolve_handle(self, username: str, domain: str) -> int:
         self.calls.append(("handle", username, domain))
-        return await session.get(Account, self.account_id)
+        return self.account_id
 
 
 async def test_remote_resolution_goes_through_the_hook(client, make_user, container) -> None:  # type: ignore[no-untyped-def]

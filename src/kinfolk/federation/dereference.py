@@ -57,6 +57,14 @@ async def _get(container: Container, url: str, *, expected_id: str | None = None
     return document.json
 
 
+async def get_document(container: Container, url: str) -> dict[str, Any]:
+    """One signed GET of a remote object whose kind is not known yet (a URL pasted in a search);
+    a suspended server is not asked (FetchError)."""
+    if _own_domain(container, url) or await _suspended(container, url):
+        raise FetchError("not fetched: our own or a suspended server", permanent=True)
+    return await _get(container, url)
+
+
 def _own_domain(container: Container, url: str) -> bool:
     return container.uris.is_local(url)
 
@@ -244,6 +252,8 @@ async def _stored_status(container: Container, uri: str) -> tuple[Status | None,
             local = await session.get(Status, named[1])
             return (local if local is not None and local.deleted_at is None else None), False
         status = (await session.execute(select(Status).where(Status.uri == uri))).scalar_one_or_none()
+        if status is not None and status.deleted_at is not None:
+            return None, True  # deleted here: never handed out again, nor fetched anew
         tombstoned = status is None and await session.get(Tombstone, uri) is not None
         return status, tombstoned
 

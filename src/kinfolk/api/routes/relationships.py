@@ -33,6 +33,7 @@ from kinfolk.domain import rate_limits
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships import service
 from kinfolk.domain.relationships.service import FollowOptions, Relationship
+from kinfolk.domain.search.resolver import load_resolved, local_hosts, parse_handle, remote_resolver
 from kinfolk.kernel.errors import BadRequest, Unprocessable
 
 _ID_MAX = (1 << 63) - 1
@@ -220,18 +221,30 @@ async def search(request: Request) -> Response:
     container = get_container(request)
     params = await read_params(request)
     q = params.get("q")
+    query = q if isinstance(q, str) else ""
+    limit = parse_limit(params.get("limit"), ACCOUNTS)
     async with container.db.uow(write=False) as uow:
         account = await _user(request, uow, "read:accounts")
+    resolved: int | None = None
+    handle = parse_handle(query) if as_bool(params.get("resolve")) else None
+    if handle is not None and handle[1] not in local_hosts(container.uris.host):
+        # Outside any unit of work: WebFinger and the actor fetched (and stored) first.
+        resolved = await remote_resolver(container.extras).resolve_handle(*handle)
+    async with container.db.uow(write=False) as uow:
         found = await service.search_accounts(
             uow.session,
             account.id,
-            q if isinstance(q, str) else "",
+            query,
             local_domain=container.settings.domain,
-            limit=parse_limit(params.get("limit"), ACCOUNTS),
+            limit=limit,
             offset=_offset(params.get("offset")),
             following=as_bool(params.get("following")),
             resolve=as_bool(params.get("resolve")),
         )
+        if resolved is not None:
+            first = await load_resolved(uow.session, ("account", resolved), account.id)
+            if isinstance(first, Account):
+                found = [first, *[a for a in found if a.id != first.id]][:limit]
         body = await render_accounts(uow.session, found, container)
     return json_response(body)
 

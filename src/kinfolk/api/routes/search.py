@@ -14,7 +14,7 @@ from kinfolk.api.entities.search import render_search
 from kinfolk.api.http import as_bool, is_digits, json_response, read_params
 from kinfolk.api.paging import STATUSES, parse_id, parse_limit
 from kinfolk.domain.search.resolver import remote_resolver
-from kinfolk.domain.search.service import SearchParams, search
+from kinfolk.domain.search.service import SearchParams, resolve_remote, search
 from kinfolk.kernel.errors import BadRequest
 
 
@@ -58,12 +58,13 @@ async def index(request: Request) -> Response:
         # The token first, as Mastodon's before_actions: a scope refusal wins over a bad query.
         viewer_id = viewer_account_id(await authorize_if_token(request, uow, "read:search"))
         parsed = _params(params)
+    # Remote lookups happen between two units of work: no transaction waits on another server.
+    resolved = await resolve_remote(
+        parsed, viewer_id=viewer_id, uris=container.uris, resolver=remote_resolver(container.extras)
+    )
+    async with container.db.uow(write=False) as uow:
         results = await search(
-            uow.session,
-            parsed,
-            viewer_id=viewer_id,
-            uris=container.uris,
-            resolver=remote_resolver(container.extras),
+            uow.session, parsed, viewer_id=viewer_id, uris=container.uris, resolved=resolved
         )
         return json_response(await render_search(uow.session, container, results, viewer_id))
 

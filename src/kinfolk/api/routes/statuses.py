@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from kinfolk.container import Container
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain import rate_limits
 from kinfolk.domain.media import service as media_service
+from kinfolk.domain.search.resolver import remote_resolver
 from kinfolk.domain.statuses import interactions, queries, scheduled
 from kinfolk.domain.statuses import service as statuses
 from kinfolk.domain.statuses.models import Status
@@ -43,10 +45,28 @@ async def _render(
     return await render_status(uow.session, container, status, viewer_id)
 
 
+async def _resolve_mentions(request: Request, container: Container, params: dict[str, Any]) -> None:
+    """Look up unknown `@user@host` mentions on their servers before the post's unit of work
+    opens (a slow server must not hold the transaction); the post then finds them stored."""
+    text = params.get("status")
+    if not isinstance(text, str) or "@" not in text:
+        return
+    remote = statuses.remote_mentions(container.settings, text)
+    if not remote:
+        return
+    async with container.db.uow(write=False) as uow:
+        await require_user(request, uow, "write:statuses")
+        unknown = await statuses.unknown_remote_mentions(uow.session, remote)
+    if unknown:
+        resolver = remote_resolver(container.extras)
+        await asyncio.gather(*(resolver.resolve_handle(u, d) for u, d in unknown))
+
+
 async def create(request: Request) -> Response:
     container = get_container(request)
     params = await read_params(request)
     key = idempotency_key(request.headers.get("idempotency-key"))
+    await _resolve_mentions(request, container, params)
     try:
         async with container.db.uow() as uow:
             viewer, account, user = await require_user(request, uow, "write:statuses")
@@ -137,6 +157,7 @@ async def update(request: Request) -> Response:
     async with container.db.uow(write=False) as uow:
         await require_user(request, uow, "write:statuses")
     post = parse_post(params, None, max_characters=container.settings.max_status_characters)
+    await _resolve_mentions(request, container, params)
     # New thumbnails are processed and stored before the transaction, and removed if it fails.
     thumbnails = await _prepare_thumbnails(container, post.media_attributes)
     written = [k for p in thumbnails.values() for k in p.files.written]

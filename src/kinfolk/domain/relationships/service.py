@@ -608,7 +608,7 @@ async def search_accounts(
 ) -> list[Account]:
     """Known accounts by handle prefix or display name; `@user@ourdomain` is a local handle.
 
-    `resolve` (looking up unknown remote handles) belongs to federation and does nothing yet.
+    `resolve` (looking up an unknown remote handle) is done by the route before this runs.
     """
     text = " ".join(query.split()).lower().lstrip("@")
     if not text or limit < 1 or offset > SEARCH_OFFSET_MAX:

@@ -19,7 +19,7 @@ from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.polls.models import PollVote
 from kinfolk.domain.relationships.repo import not_excluded_by, visible_account
 from kinfolk.domain.statuses.models import Bookmark, Favourite, Mention, Status
-from kinfolk.domain.visibility import visible_to
+from kinfolk.domain.visibility import account_exists, visible_to
 
 PG_DOCUMENT = (
     "to_tsvector('simple'::regconfig, statuses.spoiler_text || ' ' || "
@@ -172,3 +172,11 @@ async def local_account(session: AsyncSession, username: str) -> Account | None:
 
 async def get_status(session: AsyncSession, status_id: int) -> Status | None:
     return await session.get(Status, status_id)
+
+
+async def existing_account(session: AsyncSession, account_id: int) -> Account | None:
+    """An account that exists for the outside (not suspended, not awaiting approval)."""
+    result = await session.execute(
+        select(Account).where(Account.id == account_id, Account.suspended_at.is_(None), account_exists())
+    )
+    return result.scalar_one_or_none()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,27 +24,28 @@ RESOLVER_KEY = "search.remote_resolver"
 _HANDLE = re.compile(r"^@?(?P<username>[\w.-]+)@(?P<domain>[\w.-]+\w(?::\d+)?)$")
 
 
+Resolved = tuple[Literal["account", "status"], int]
+
+
 class RemoteResolver(Protocol):
-    """Looks up objects on other servers (federation provides the implementation)."""
+    """Looks up objects on other servers (federation provides the implementation).
 
-    async def resolve_url(
-        self, session: AsyncSession, url: str, viewer_id: int
-    ) -> Account | Status | None: ...
+    It is called before any unit of work opens (a slow server must never hold a transaction),
+    stores what it found through its own short writes, and answers only ids: the caller loads
+    them in its own unit of work and applies the visibility rules there."""
 
-    async def resolve_handle(
-        self, session: AsyncSession, username: str, domain: str, viewer_id: int
-    ) -> Account | None: ...
+    async def resolve_url(self, url: str) -> Resolved | None: ...
+
+    async def resolve_handle(self, username: str, domain: str) -> int | None: ...
 
 
 class NoRemoteResolver:
     """The default until federation is wired in: nothing remote is ever found."""
 
-    async def resolve_url(self, session: AsyncSession, url: str, viewer_id: int) -> Account | Status | None:
+    async def resolve_url(self, url: str) -> Resolved | None:
         return None
 
-    async def resolve_handle(
-        self, session: AsyncSession, username: str, domain: str, viewer_id: int
-    ) -> Account | None:
+    async def resolve_handle(self, username: str, domain: str) -> int | None:
         return None
 
 
@@ -85,3 +86,15 @@ async def resolve_local_url(
         return status
     actor = uris.parse_actor(url)
     return await repo.local_account(session, actor) if actor is not None else None
+
+
+async def load_resolved(session: AsyncSession, resolved: Resolved, viewer_id: int) -> Account | Status | None:
+    """What a resolver found, loaded in the caller's unit of work and shown only as the viewer
+    may see it: an account that exists for the outside, a status not deleted and visible to them."""
+    kind, object_id = resolved
+    if kind == "account":
+        return await repo.existing_account(session, object_id)
+    status = await session.get(Status, object_id)
+    if status is None or status.deleted_at is not None or not await can_see(session, status, viewer_id):
+        return None
+    return status

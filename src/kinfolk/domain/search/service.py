@@ -19,7 +19,14 @@ from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships.service import search_accounts
 from kinfolk.domain.search import repo
 from kinfolk.domain.search.query import MAX_QUERY_CHARS, parse
-from kinfolk.domain.search.resolver import RemoteResolver, local_hosts, parse_handle, resolve_local_url
+from kinfolk.domain.search.resolver import (
+    RemoteResolver,
+    Resolved,
+    load_resolved,
+    local_hosts,
+    parse_handle,
+    resolve_local_url,
+)
 from kinfolk.domain.statuses.models import Status
 from kinfolk.domain.tags import repo as tags_repo
 from kinfolk.domain.tags import service as tags
@@ -63,13 +70,33 @@ def _wants(params: SearchParams, kind: str) -> bool:
     return not params.type or params.type == kind
 
 
+async def resolve_remote(
+    params: SearchParams, *, viewer_id: int | None, uris: Uris, resolver: RemoteResolver
+) -> Resolved | None:
+    """The network half of a `resolve=true` search, run before its unit of work opens: a remote
+    URL or `user@host` looked up (and stored) by the resolver, as an id for `search` to load.
+    Only signed-in viewers resolve, as in Mastodon."""
+    query = params.q.strip()
+    if not params.resolve or viewer_id is None or not query or len(query) > MAX_QUERY_CHARS:
+        return None
+    if _URL.match(query):
+        if uris.is_local(query) or params.offset > 0:
+            return None
+        return await resolver.resolve_url(query)
+    handle = parse_handle(query)
+    if handle is None or handle[1] in local_hosts(uris.host) or not _wants(params, "accounts"):
+        return None
+    account_id = await resolver.resolve_handle(handle[0], handle[1])
+    return ("account", account_id) if account_id is not None else None
+
+
 async def search(
     session: AsyncSession,
     params: SearchParams,
     *,
     viewer_id: int | None,
     uris: Uris,
-    resolver: RemoteResolver,
+    resolved: Resolved | None = None,
 ) -> SearchResults:
     local_domain = uris.host
     if viewer_id is None and params.offset_given:
@@ -90,12 +117,12 @@ async def search(
     if params.resolve and _URL.match(query):
         assert viewer_id is not None
         if offset == 0:
-            await _resolve_url(session, params, query, viewer_id, uris, resolver, results)
+            await _resolve_url(session, params, query, viewer_id, uris, resolved, results)
         return results
 
     starts_with_hash = query.startswith("#")
     if _wants(params, "accounts") and not (starts_with_hash or ("@" in query and " " in query)):
-        results.accounts = await _accounts(session, params, query, viewer_id, local_domain, resolver, offset)
+        results.accounts = await _accounts(session, params, query, viewer_id, local_domain, resolved, offset)
     if (
         _wants(params, "statuses")
         and viewer_id is not None
@@ -113,12 +140,12 @@ async def _resolve_url(
     url: str,
     viewer_id: int,
     uris: Uris,
-    resolver: RemoteResolver,
+    resolved: Resolved | None,
     results: SearchResults,
 ) -> None:
     found = await resolve_local_url(session, url, uris, viewer_id)
-    if found is None:
-        found = await resolver.resolve_url(session, url, viewer_id)
+    if found is None and resolved is not None:
+        found = await load_resolved(session, resolved, viewer_id)
     if isinstance(found, Account) and _wants(params, "accounts"):
         results.accounts = [found]
     elif isinstance(found, Status) and _wants(params, "statuses"):
@@ -131,13 +158,13 @@ async def _accounts(
     query: str,
     viewer_id: int | None,
     local_domain: str,
-    resolver: RemoteResolver,
+    resolved_ref: Resolved | None,
     offset: int,
 ) -> list[Account]:
     resolved: Account | None = None
-    handle = parse_handle(query)
-    if params.resolve and viewer_id is not None and handle and handle[1] not in local_hosts(local_domain):
-        resolved = await resolver.resolve_handle(session, handle[0], handle[1], viewer_id)
+    if resolved_ref is not None and resolved_ref[0] == "account" and viewer_id is not None:
+        found_account = await load_resolved(session, resolved_ref, viewer_id)
+        resolved = found_account if isinstance(found_account, Account) else None
     found = await search_accounts(
         session,
         viewer_id if viewer_id is not None else _NOBODY,

@@ -68,6 +68,26 @@ class IdempotencyConflict(Exception):
     """Another request with the same Idempotency-Key got there first; re-read its result."""
 
 
+# Unknown remote handles a post may look up before it is stored (each a WebFinger and a fetch).
+MAX_RESOLVED_MENTIONS = 5
+
+
+def remote_mentions(settings: Settings, text: str) -> list[tuple[str, str]]:
+    """The `@user@host` mentions in `text` naming other servers (no database needed)."""
+    return [(u, d) for u, d in extract_mentions(text) if d is not None and d != settings.domain]
+
+
+async def unknown_remote_mentions(
+    session: AsyncSession, remote: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Those of `remote` naming no account we know, at most `MAX_RESOLVED_MENTIONS`: what the
+    API looks up on other servers before the post's unit of work opens, so that the post links
+    and notifies them like known accounts."""
+    keys = {handle: accounts_repo.acct_key(*handle) for handle in remote}
+    known = {a.acct_key for a in await accounts_repo.get_by_acct_keys(session, list(set(keys.values())))}
+    return [handle for handle, key in keys.items() if key not in known][:MAX_RESOLVED_MENTIONS]
+
+
 async def resolve_mentions(
     session: AsyncSession, settings: Settings, text: str
 ) -> dict[tuple[str, str | None], Account]:
