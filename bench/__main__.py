@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--sections sqlite,postgresql,scaled,servers]`: the whole benchmark.
+"""`python -m bench [--quick] [--sections sqlite,...,federation]`: the whole benchmark.
 
 Order: anchors first (A_imports, A_min), then each database's section (seed, A_fan, subjects,
 A_fan again), then A_min again, so every anchor is measured before and after its subjects.
@@ -21,7 +21,7 @@ from bench.instance import REDIS_URL, Instance
 from bench.report import Anchor, Goal, median, percentile
 from bench.seed import FULL, QUICK, Sizes
 
-SECTIONS = ("sqlite", "servers", "postgresql", "scaled", "media")
+SECTIONS = ("sqlite", "servers", "postgresql", "scaled", "media", "federation")
 
 
 def log(message: str) -> None:
@@ -421,6 +421,88 @@ class Bench:
             if extra:
                 self.comparisons["media"] = extra
 
+    def federation(self) -> None:
+        """Issue 12's rows on SQLite, then PostgreSQL (`BENCH_FEDERATION_BACKENDS` picks): the
+        inbox (G3), its processing, deliveries (G4) against A_sign, measured in the same run."""
+        from bench import federation
+
+        backends = os.environ.get("BENCH_FEDERATION_BACKENDS", "sqlite,postgresql").split(",")
+        sign = self.anchor(
+            "A_sign", "signatures/s", "RSA-2048 draft-cavage signatures (sign_request, 1 KB body)"
+        )
+        a_min = self.anchors["A_min"].value
+        for backend in (b.strip() for b in backends if b.strip()):
+            suffix = "" if backend == "sqlite" else f"@{backend}"
+            try:
+                m = federation.measure(backend, self.quick)
+            except Exception:
+                self.notes.append(f"federation on {backend} failed: {traceback.format_exc(limit=8)}")
+                log(self.notes[-1])
+                continue
+            sign.before.append(m.a_sign_before)
+            sign.after.append(m.a_sign_after)
+            a_sign = sign.value
+            self.add(
+                Goal(
+                    f"G3{suffix}",
+                    "inbox: signed Creates accepted (verified, stored, enqueued), 16 connections",
+                    m.g3,
+                    "req/s",
+                    ">= 0.15",
+                    anchor="A_min",
+                    anchor_value=a_min,
+                    detail=m.g3_detail,
+                )
+            )
+            self.add(
+                Goal(
+                    f"G3{suffix}.processed",
+                    "the same Creates processed by one worker (stored, fanned out to 10 local followers)",
+                    m.g3_processed,
+                    "activities/s",
+                    ">= 0.05",
+                    anchor="A_min",
+                    anchor_value=a_min,
+                    detail=m.g3_processed_detail,
+                )
+            )
+            self.add(
+                Goal(
+                    f"G4{suffix}",
+                    "signed deliveries per second, one worker process (--concurrency 16), sink answering 202",
+                    m.g4,
+                    "deliveries/s",
+                    ">= 0.5",
+                    anchor="A_sign",
+                    anchor_value=a_sign,
+                    detail=m.g4_detail,
+                )
+            )
+            g4 = median(m.g4)
+            self.add(
+                Goal(
+                    f"G4{suffix}.dead",
+                    "G4 with every fifth inbox never answering: live deliveries per second",
+                    m.g4_dead,
+                    "deliveries/s",
+                    ">= 0.8",
+                    ratio_values=[v / g4 for v in m.g4_dead],
+                    detail=m.g4_dead_detail,
+                )
+            )
+            self.add(
+                Goal(
+                    f"G4{suffix}.fanout",
+                    "post by an author with followers on 1,000 servers: the 200 to the last delivery",
+                    m.g4_fanout,
+                    "s",
+                    "<= 1.5",
+                    anchor="1000/G4",
+                    anchor_value=1000 / g4,
+                    detail=m.g4_fanout_detail,
+                )
+            )
+
     # -- the run -----------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
@@ -446,6 +528,8 @@ class Bench:
                     self.scaled(pg_instance)
                 elif section == "media":
                     self.media()
+                elif section == "federation":
+                    self.federation()
             except Exception:
                 self.notes.append(f"section {section} failed: {traceback.format_exc(limit=5)}")
                 log(self.notes[-1])
