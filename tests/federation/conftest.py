@@ -4,6 +4,7 @@ on PostgreSQL, whose logs are attached to a failed test's report.
 - `federation`: alpha and beta, started once per module and backend and shared by its tests.
   Tests that share it must not depend on each other's accounts or posts: each makes its own
   users (`server.create_user`), and none stops or kills a shared server.
+- `trio`: alpha, beta and gamma, shared the same way.
 - `start_federation(names, peers=..., env=...)`: a set of the test's own, killed at its end;
   for tests that stop, kill or reconfigure servers.
 - `independent_peer`: the pubby server of independent.py (`peer.test:<port>`), beside the
@@ -88,6 +89,22 @@ def federation(
     start = _starter(request, federation_backend, tmp_path_factory.mktemp("federation"), started)
     try:
         yield start()
+    finally:
+        for federation in started:
+            federation.close()
+
+
+@pytest.fixture(scope="module")
+def trio(
+    request: pytest.FixtureRequest, federation_backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Federation]:
+    """alpha, beta and gamma, shared by the tests of a module (one set per backend): for
+    scenarios that need a third server (a reply thread across three, a server that must not
+    receive what two others share)."""
+    started: list[Federation] = []
+    start = _starter(request, federation_backend, tmp_path_factory.mktemp("trio"), started)
+    try:
+        yield start(["alpha", "beta", "gamma"])
     finally:
         for federation in started:
             federation.close()

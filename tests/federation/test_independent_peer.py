@@ -1,6 +1,6 @@
 """The independent peer (independent.py) works on its own, before Kinfolk federates: two pubby
 servers under their own names follow each other, deliver signed notes and refuse unsigned ones.
-What these show about pubby is what the Kinfolk-against-pubby tests will rely on."""
+What these show about pubby is what the Kinfolk-against-pubby tests below rely on."""
 
 from __future__ import annotations
 
@@ -108,3 +108,27 @@ def test_the_peer_reaches_kinfolk_servers_by_name(
     status, body = independent_peer.fetch(f"{alpha.origin}/.well-known/webfinger?{query}")
     assert status == 200, body
     assert json.loads(body)["subject"] == f"acct:{user.acct}"
+
+
+# -- Kinfolk and the independent peer, both directions ------------------------------------------
+
+
+def test_a_followers_only_post_is_refused_to_a_signed_stranger(
+    federation: Federation, independent_peer: PubbyPeer
+) -> None:
+    """A crafted fetch, signed by a real remote actor that does not follow the author, of a
+    followers-only post: 404, as if it did not exist; the author's public post answers."""
+    alice = federation["alpha"].create_user("alice_peer_private")
+    private = alice.api.status_post("followers only", visibility="private")
+    public = alice.api.status_post("everyone", visibility="public")
+    status, body = independent_peer.fetch(private["uri"])
+    assert status == 404, body
+    assert "followers only" not in body
+    status, body = independent_peer.fetch(public["uri"])
+    assert status == 200, body
+    assert json.loads(body)["id"] == public["uri"]
+
+
+def _object_id(activity: dict[str, object]) -> object:
+    obj = activity.get("object")
+    return obj.get("id") if isinstance(obj, dict) else obj
