@@ -1,6 +1,7 @@
 """The independent peer (independent.py) works on its own, before Kinfolk federates: two pubby
 servers under their own names follow each other, deliver signed notes and refuse unsigned ones.
-What these show about pubby is what the Kinfolk-against-pubby tests below rely on."""
+What these show about pubby is what the Kinfolk-against-pubby tests below rely on: follow, post,
+reply and delete between pubby and Kinfolk in both directions."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import unavailable
-from tests.federation.harness import Federation
+from tests.federation.harness import Federation, wait_until
 from tests.federation.independent import PubbyPeer, available
+from tests.federation.social import actor_id, home_uris, notifications, relationship, wait_in_home
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +113,95 @@ def test_the_peer_reaches_kinfolk_servers_by_name(
 
 
 # -- Kinfolk and the independent peer, both directions ------------------------------------------
+
+
+def test_the_peer_follows_kinfolk_and_receives_its_posts(
+    federation: Federation, independent_peer: PubbyPeer
+) -> None:
+    """pubby follows alice@alpha: Kinfolk accepts (signed, verified by pubby), delivers alice's
+    public post, shows pubby's reply in the thread with a mention, and ends the follow on pubby's
+    Undo. (pubby sends its Delete of a note to its followers only, so a Delete from pubby is in
+    the next test, where alice follows it.)"""
+    alice = federation["alpha"].create_user("alice_peer_followed")
+    alice_actor = actor_id(alice)
+    follow = independent_peer.follow(alice_actor)
+    accept = independent_peer.wait_received("Accept", actor=alice_actor)
+    accepted = accept["object"]
+    assert (accepted if isinstance(accepted, str) else accepted["id"]) == follow["id"]
+    me = alice.api.me()
+    followers = wait_until(
+        lambda: alice.api.account_followers(me["id"]), what="the peer among alice's followers"
+    )
+    assert [a["acct"] for a in followers] == [independent_peer.acct]
+
+    posted = alice.api.status_post("hello, independent peer", visibility="public")
+    create = wait_until(
+        lambda: next(
+            (a for a in independent_peer.received("Create") if _object_id(a) == posted["uri"]), None
+        ),
+        what="alice's post verified by the peer",
+    )
+    assert create["actor"] == alice_actor
+    assert "hello, independent peer" in create["object"]["content"]
+
+    reply = independent_peer.post(
+        f'<p><a href="{alice_actor}">@{alice.username}</a> hello back</p>',
+        in_reply_to=posted["uri"],
+        mention=[alice_actor],
+    )["object"]
+    context = wait_until(
+        lambda: alice.api.status_context(posted["id"])["descendants"], what="the peer's reply on alpha"
+    )
+    assert [s["uri"] for s in context] == [reply["id"]]
+    assert context[0]["account"]["acct"] == independent_peer.acct
+    assert "hello back" in context[0]["content"]
+    wait_until(
+        lambda: [n["status"]["uri"] for n in notifications(alice, "mention")] == [reply["id"]],
+        what="alice notified of the peer's mention",
+    )
+
+    independent_peer.unfollow(follow)
+    wait_until(lambda: alice.api.account_followers(me["id"]) == [], what="the peer's unfollow on alpha")
+
+
+def test_kinfolk_follows_the_peer_and_replies_to_it(
+    federation: Federation, independent_peer: PubbyPeer
+) -> None:
+    """alice@alpha finds and follows pubby (which accepts), sees its posts in her home timeline,
+    replies (pubby verifies the reply) and deletes the reply (pubby verifies the Delete)."""
+    alice = federation["alpha"].create_user("alice_peer_follower")
+    found = alice.api.account_search(f"@{independent_peer.acct}", resolve=True)
+    assert [a["acct"] for a in found] == [independent_peer.acct]
+    peer_account = found[0]
+    alice.api.account_follow(peer_account["id"])
+    wait_until(
+        lambda: relationship(alice, peer_account["id"])["following"], what="pubby accepted alice's follow"
+    )
+    assert actor_id(alice) in independent_peer.followers()
+
+    note = independent_peer.post("<p>news from the peer</p>")["object"]
+    seen = wait_in_home(alice, note["id"])
+    assert seen["account"]["acct"] == independent_peer.acct
+    assert "news from the peer" in seen["content"]
+
+    reply = alice.api.status_post(
+        f"@{independent_peer.acct} well said", in_reply_to_id=seen["id"], visibility="public"
+    )
+    create = wait_until(
+        lambda: next((a for a in independent_peer.received("Create") if _object_id(a) == reply["uri"]), None),
+        what="alice's reply verified by the peer",
+    )
+    assert create["object"]["inReplyTo"] == note["id"]
+
+    alice.api.status_delete(reply["id"])
+    deleted = wait_until(
+        lambda: next((a for a in independent_peer.received("Delete") if _object_id(a) == reply["uri"]), None),
+        what="alice's Delete verified by the peer",
+    )
+    assert deleted["actor"] == actor_id(alice)
+
+    independent_peer.delete(note["id"])
+    wait_until(lambda: note["id"] not in home_uris(alice), what="the peer's note deleted on alpha")
 
 
 def test_a_followers_only_post_is_refused_to_a_signed_stranger(
