@@ -204,3 +204,15 @@ async def test_a_suspended_server_is_never_asked(
     )
     assert response.status_code == 200 and response.json()["mentions"] == []
     assert sum(remote.hits.values()) == 0
+
+
+async def test_a_resolved_remote_account_can_be_followed(
+    client: httpx.AsyncClient, make_user: Any, remote: FakeRemote
+) -> None:
+    alice = await make_user("alice")
+    remote.actor("bob")
+    [bob] = (await _search(client, alice, f"@bob@remote.test:{remote.port}", resolve="true"))["accounts"]
+    response = await client.post(f"/api/v1/accounts/{bob['id']}/follow", headers=alice.headers)
+    assert response.status_code == 200, response.text
+    # A remote follow waits for the other server's Accept.
+    assert response.json()["requested"] is True and response.json()["following"] is False
