@@ -5,7 +5,7 @@ documents a test puts in `docs` by URL, and counting what was asked."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ class FakeRemote:
         self.docs: dict[str, dict[str, Any]] = {}
         self.hits: Counter[str] = Counter()
         self.port = 0
+        # Awaited with each request before it is answered (a test's check of our side's state).
+        self.on_request: Callable[[web.Request], Awaitable[None]] | None = None
 
     def origin(self, host: str = "remote.test") -> str:
         return f"http://{host}:{self.port}"
@@ -53,6 +55,8 @@ class FakeRemote:
             url = f"http://{request.host}{request.path}"
             content_type = AP
         self.hits[url] += 1
+        if self.on_request is not None:
+            await self.on_request(request)
         doc = self.docs.get(url)
         if doc is None:
             raise web.HTTPNotFound()

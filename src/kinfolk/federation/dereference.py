@@ -91,6 +91,8 @@ async def webfinger(container: Container, username: str, domain: str) -> str | N
     origin = https_url(f"{container.settings.protocol}://{domain}/")
     if origin is None or host(origin) != domain:
         return None
+    if await _suspended(container, origin):
+        return None  # a suspended server is not even asked
     resource = quote(f"acct:{username}@{domain}", safe=":@")
     url = f"{origin}.well-known/webfinger?resource={resource}"
     try:
@@ -121,7 +123,8 @@ async def _stored_actor(container: Container, uri: str) -> Account | None:
         return found
 
 
-def _fresh(account: Account) -> bool:
+def fresh(account: Account) -> bool:
+    """Whether a remote account was fetched recently enough to be used as it is."""
     return account.fetched_at is not None and utcnow() - account.fetched_at < ACTOR_REFRESH
 
 
@@ -225,7 +228,7 @@ async def fetch_actor(container: Container, uri: str, *, refresh: bool = False) 
     stored = await _stored_actor(container, clean)
     if _own_domain(container, clean):
         return stored
-    if stored is not None and not refresh and _fresh(stored):
+    if stored is not None and not refresh and fresh(stored):
         return stored
     if await _suspended(container, clean):
         return None

@@ -12,11 +12,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
+from kinfolk.domain.accounts import repo as accounts_repo
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.search.resolver import RESOLVER_KEY, Resolved
-from kinfolk.domain.statuses.models import Status
+from kinfolk.domain.statuses.models import Status, Tombstone
 from kinfolk.federation import dereference
 from kinfolk.federation.parse.actor import parse_actor
 from kinfolk.federation.parse.object import parse_note
@@ -41,68 +42,91 @@ class FederationResolver:
     async def resolve_handle(self, username: str, domain: str) -> int | None:
         try:
             async with asyncio.timeout(self.timeout):
-                uri = await dereference.webfinger(self.container, username, domain)
-                if uri is None:
-                    return None
-                account = await dereference.fetch_actor(self.container, uri)
-        except TimeoutError:
-            log.info("resolving %s@%s timed out", username, domain)
-            return None
-        return account.id if account is not None else None
+                return await self._handle(username, domain.strip().lower())
+        except (TimeoutError, FetchError, ParseError) as exc:
+            log.info("resolving %s@%s failed: %r", username, domain, exc)
+        except Exception:
+            # Whatever else goes wrong, a lookup finds nothing rather than failing the request
+            # (a search, a post); the traceback is kept for us.
+            log.warning("resolving %s@%s failed", username, domain, exc_info=True)
+        return None
 
     async def resolve_url(self, url: str) -> Resolved | None:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self._url(url)
+        except (TimeoutError, FetchError, ParseError) as exc:
+            log.info("resolving %s failed: %r", url, exc)
+        except Exception:
+            log.warning("resolving %s failed", url, exc_info=True)
+        return None
+
+    async def _handle(self, username: str, domain: str) -> int | None:
+        """A known account fetched within the day answers without any request (as Mastodon);
+        otherwise WebFinger and the actor. What we hold is kept when the server fails."""
+        async with self.container.db.uow(write=False) as uow:
+            stored = await accounts_repo.get_by_username(uow.session, username, domain)
+        if stored is not None and stored.domain is not None and dereference.fresh(stored):
+            return stored.id
+        held = stored.id if stored is not None and stored.domain is not None else None
+        uri = await dereference.webfinger(self.container, username, domain)
+        if uri is None:
+            return held
+        account = await dereference.fetch_actor(self.container, uri, refresh=held is not None)
+        return account.id if account is not None and account.domain is not None else held
+
+    async def _url(self, url: str) -> Resolved | None:
         clean = https_url(url)
         if clean is None:
             return None
-        known = await self._known(clean)
-        if known is not None:
+        known, gone = await self._known(clean)
+        if known is not None or gone:
             return known
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await self._fetch(clean)
-        except TimeoutError:
-            log.info("resolving %s timed out", clean)
-            return None
+        return await self._fetch(clean)
 
-    async def _known(self, url: str) -> Resolved | None:
-        """A post or actor already stored under this id or page URL: no fetch at all."""
+    async def _known(self, url: str) -> tuple[Resolved | None, bool]:
+        """(A post or actor already stored under this id, whether a post by this id was deleted
+        here): either way no fetch at all. By id only: page URLs have no index; the one fetch
+        tells their id, and what is stored under it is used."""
         async with self.container.db.uow(write=False) as uow:
             session = uow.session
-            status_id = (
-                await session.execute(
-                    select(Status.id).where(
-                        or_(Status.uri == url, Status.url == url), Status.deleted_at.is_(None)
-                    )
-                )
-            ).scalar()
-            if status_id is not None:
-                return ("status", status_id)
+            row = (
+                await session.execute(select(Status.id, Status.deleted_at).where(Status.uri == url))
+            ).one_or_none()
+            if row is not None:
+                return (None, True) if row.deleted_at is not None else (("status", row.id), False)
+            if await session.get(Tombstone, url) is not None:
+                return None, True
             account_id = (
-                await session.execute(select(Account.id).where(or_(Account.uri == url, Account.url == url)))
-            ).scalar()
-            return ("account", account_id) if account_id is not None else None
+                await session.execute(
+                    select(Account.id).where(Account.uri == url, Account.domain.is_not(None))
+                )
+            ).scalar_one_or_none()
+            return (("account", account_id) if account_id is not None else None), False
 
     async def _fetch(self, url: str) -> Resolved | None:
-        """One signed GET; the document's shape says whether it is a post or an actor."""
-        try:
-            document = await dereference.get_document(self.container, url)
-        except FetchError as exc:
-            log.info("resolving %s failed: %s", url, exc)
-            return None
-        try:
-            shape = shape_of(document)
-            if shape is Shape.NOTE:
-                parsed_note = parse_note(document)
-                status = await dereference.fetch_note(self.container, parsed_note.id)
-                return ("status", status.id) if status is not None else None
-            if shape is Shape.ACTOR:
-                parsed_actor = parse_actor(document)
-                if not same_origin(parsed_actor.id, url):
-                    return None
-                account = await dereference.fetch_actor(self.container, parsed_actor.id)
-                return ("account", account.id) if account is not None else None
-        except ParseError as exc:
-            log.info("resolving %s: unusable document: %s", url, exc)
+        """One signed GET; the document's shape says whether it is a post or an actor, and it
+        is stored as fetched (no second GET of the same object)."""
+        document = await dereference.get_document(self.container, url)
+        shape = shape_of(document)
+        if shape is Shape.NOTE:
+            note = parse_note(document)
+            if note.id != url:
+                # Fetched by its page URL: the id it gives (same origin, checked) may be known.
+                known, gone = await self._known(note.id)
+                if known is not None or gone:
+                    return known if known is not None and known[0] == "status" else None
+            status = await dereference.store_fetched_note(self.container, note)
+            return ("status", status.id) if status is not None else None
+        if shape is Shape.ACTOR:
+            actor = parse_actor(document)
+            if not same_origin(actor.id, url):
+                return None
+            known, _ = await self._known(actor.id) if actor.id != url else (None, False)
+            if known is not None:
+                return known if known[0] == "account" else None
+            account = await dereference.store_actor(self.container, actor, counts=True)
+            return ("account", account.id) if account is not None else None
         return None
 
 
