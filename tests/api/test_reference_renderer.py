@@ -8,6 +8,7 @@ both paths, compared like every other field.)"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -60,7 +61,9 @@ def differences(got: list[Any], want: list[Any]) -> list[tuple[str, str, Any, An
             if canonical(a.get(key, "<absent>")) != canonical(b.get(key, "<absent>")):
                 found.append((a["id"], key, a.get(key, "<absent>"), b.get(key, "<absent>")))
     for status_id, key, fast, reference in found:
-        print(f"{status_id} {key}:\n  fast      {canonical(fast).decode()}\n  reference {canonical(reference).decode()}")
+        print(
+            f"{status_id} {key}:\n  fast      {canonical(fast).decode()}\n  reference {canonical(reference).decode()}"
+        )
     return found
 
 
@@ -72,7 +75,9 @@ async def post(client: httpx.AsyncClient, user: Any, text: str, **data: Any) -> 
 
 
 async def upload(client: httpx.AsyncClient, user: Any) -> str:
-    response = await client.post("/api/v2/media", files={"file": ("a.png", PNG, "image/png")}, headers=user.headers)
+    response = await client.post(
+        "/api/v2/media", files={"file": ("a.png", PNG, "image/png")}, headers=user.headers
+    )
     assert response.status_code == 200, response.text
     media_id: str = response.json()["id"]
     return media_id
@@ -134,7 +139,9 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
         language="en",
     )
     await make_remote_status(remote, "remote poll", poll=PollParams(options=["x", "y"], expires_in=3600))
-    await make_remote_status(remote, "remote, edited", edited_at=utcnow(), spoiler_text="spoiler", sensitive=True)
+    await make_remote_status(
+        remote, "remote, edited", edited_at=utcnow(), spoiler_text="spoiler", sensitive=True
+    )
     await make_remote_status(remote, "remote reply", in_reply_to=await _status(container, int(tagged["id"])))
     by_other = await make_remote_status(other_remote, "someone the viewer does not follow")
     remote_media = await make_remote_status(remote, "a remote picture", sensitive=True)
@@ -194,7 +201,18 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
     want = reference.json()
     count = len(want)
     ids = {s["id"] for s in want}
-    for expected in (tagged, with_media, voted_poll, open_poll, own, quote, reply, sensitive, edited, processing):
+    for expected in (
+        tagged,
+        with_media,
+        voted_poll,
+        open_poll,
+        own,
+        quote,
+        reply,
+        sensitive,
+        edited,
+        processing,
+    ):
         assert expected["id"] in ids
     assert {str(remote_plain.id), str(remote_media.id)} <= ids
     boosted = {s["reblog"]["id"] for s in want if s["reblog"]}
@@ -204,9 +222,13 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
     async with container.db.uow(write=False) as uow:
         by_id = {
             s.id: s
-            for s in (await uow.session.execute(select(Status).where(Status.id.in_([int(i) for i in ids])))).scalars()
+            for s in (
+                await uow.session.execute(select(Status).where(Status.id.in_([int(i) for i in ids])))
+            ).scalars()
         }
-        rendered = await render_statuses(uow.session, container, [by_id[int(s["id"])] for s in want], viewer.account_id)
+        rendered = await render_statuses(
+            uow.session, container, [by_id[int(s["id"])] for s in want], viewer.account_id
+        )
     direct = orjson.loads(orjson.dumps(rendered))
     assert differences(want, direct) == []
 
@@ -253,3 +275,104 @@ async def _status(container: Container, status_id: int) -> Status:
         found = await uow.session.get(Status, status_id)
     assert found is not None
     return found
+
+
+# -- tokens: the fast path serves exactly the tokens the OAuth service accepts ---------------
+
+
+async def test_every_token_state_gets_the_same_answer_from_the_fast_path_and_the_oauth_service(
+    client: httpx.AsyncClient,
+    container: Container,
+    make_user: Any,
+    drain_jobs: Any,
+    served: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kinfolk.domain.accounts.models import Account, User
+    from kinfolk.domain.oauth.models import AccessToken
+    from kinfolk.domain.oauth.service import create_application, issue_token
+    from kinfolk.kernel.secrets import digest
+
+    cases: dict[str, dict[str, str]] = {}
+    for name, scopes in (
+        ("usable", "read write"),
+        ("read_statuses", "read:statuses"),
+        ("read_accounts", "read:accounts"),
+        ("write_only", "write"),
+        ("revoked", "read"),
+        ("expired", "read"),
+        ("expires_later", "read"),
+        ("disabled", "read"),
+        ("unapproved", "read"),
+        ("suspended", "read"),
+    ):
+        user = await make_user(name, approved=name != "unapproved")
+        if name != "unapproved":
+            await post(client, user, f"a post by {name}")
+        async with container.db.uow() as uow:
+            found = await uow.session.get(User, user.user_id)
+            case_app = await create_application(uow.session, name=f"case-{name}", scopes="read write")
+            issued = await issue_token(uow.session, application=case_app, user=found, scopes=scopes.split())
+        cases[name] = {"Authorization": f"Bearer {issued.access_token}"}
+        now = utcnow()
+        async with container.db.uow() as uow:
+            token = update(AccessToken).where(AccessToken.token_digest == digest(issued.access_token))
+            if name == "revoked":
+                await uow.session.execute(token.values(revoked_at=now))
+            elif name == "expired":
+                await uow.session.execute(token.values(expires_at=now - timedelta(seconds=1)))
+            elif name == "expires_later":
+                await uow.session.execute(token.values(expires_at=now + timedelta(hours=1)))
+            elif name == "disabled":
+                await uow.session.execute(update(User).where(User.id == user.user_id).values(disabled=True))
+            elif name == "suspended":
+                await uow.session.execute(
+                    update(Account).where(Account.id == user.account_id).values(suspended_at=now)
+                )
+    async with container.db.uow() as uow:
+        app = await create_application(uow.session, name="app-only", scopes="read")
+        issued = await issue_token(uow.session, application=app, user=None, scopes=["read"])
+    cases["app_only"] = {"Authorization": f"Bearer {issued.access_token}"}
+    cases["unknown"] = {"Authorization": "Bearer not-a-token"}
+    cases["none"] = {}
+    await drain_jobs()
+
+    async def ask(headers: dict[str, str]) -> tuple[int, Any, bool]:
+        response = await client.get(HOME, params={"limit": "1"}, headers=headers)
+        return response.status_code, response.json(), served[-1]
+
+    fast = {name: await ask(headers) for name, headers in cases.items()}
+
+    async def decline(*args: Any, **kwargs: Any) -> None:
+        served.append(False)
+        return None
+
+    monkeypatch.setattr(home_page, "serve", decline)
+    orm = {name: await ask(headers) for name, headers in cases.items()}
+
+    for name in cases:
+        assert fast[name][:2] == orm[name][:2], name
+    # The fast path served the usable tokens only; the others got the OAuth service's answers.
+    assert {name for name, answer in fast.items() if answer[2]} == {
+        "usable",
+        "read_statuses",
+        "expires_later",
+    }
+    statuses = {name: answer[0] for name, answer in orm.items()}
+    assert statuses == {
+        "usable": 200,
+        "read_statuses": 200,
+        "read_accounts": 403,
+        "write_only": 403,
+        "revoked": 401,
+        "expired": 401,
+        "expires_later": 200,
+        "disabled": 401,
+        "unapproved": 401,
+        "suspended": 401,
+        "app_only": 422,
+        "unknown": 401,
+        "none": 401,
+    }
+    assert orm["revoked"][1] == {"error": "The access token is invalid"}
+    assert orm["write_only"][1] == {"error": "This action is outside the authorized scopes"}
