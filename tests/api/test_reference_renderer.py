@@ -120,6 +120,9 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
         **{"poll[options][]": ["a", "b", "c"], "poll[expires_in]": "3600", "poll[multiple]": "true"},
     )
     own = await post(client, viewer, "my own post")
+    # The viewer's own direct message shows no `pinned` (it cannot be pinned), a private one does.
+    own_direct = await post(client, viewer, "@author a direct message", visibility="direct")
+    own_private = await post(client, viewer, "followers only", visibility="private")
     quote = await post(client, author, "quoting", quoted_status_id=own["id"])
     reply = await post(client, author, "a reply in a thread", in_reply_to_id=own["id"])
     sensitive = await post(client, author, "behind a warning", spoiler_text="cw", sensitive="true")
@@ -215,6 +218,8 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
     ):
         assert expected["id"] in ids
     assert {str(remote_plain.id), str(remote_media.id)} <= ids
+    by_status = {s["id"]: s for s in want}
+    assert "pinned" not in by_status[own_direct["id"]] and by_status[own_private["id"]]["pinned"] is False
     boosted = {s["reblog"]["id"] for s in want if s["reblog"]}
     assert {unfollowed["id"], str(by_other.id)} <= boosted  # boosts of a local and of a remote status
 
