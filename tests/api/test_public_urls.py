@@ -58,6 +58,10 @@ async def test_every_public_url_of_a_status_and_an_account_answers_a_browser_and
             assert document.headers["content-type"].startswith(ACTIVITY), url
             body = document.json()
             assert body["id"].startswith(str(client.base_url).rstrip("/")), (url, body["id"])
+    # The account's pictures (the defaults, here) are files: they answer whatever is accepted.
+    for key in ("avatar", "avatar_static", "header", "header_static"):
+        picture = await answer(client, account[key], HTML)
+        assert picture.status_code == 200 and picture.headers["content-type"].startswith("image/"), key
 
 
 async def test_a_tag_url_lists_public_posts_for_a_browser_and_is_a_collection_for_a_server(

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 from kinfolk.api import home_page
 from kinfolk.api.entities.status import render_statuses
+from kinfolk.api.entities.status_documents import StatusDocuments
 from kinfolk.container import Container
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.media.remote import add_remote_media
@@ -92,6 +93,7 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
     make_remote_status: Any,
     drain_jobs: Any,
     served: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     viewer = await make_user("viewer")
     author = await make_user("author")
@@ -242,7 +244,20 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
     first = await client.get(HOME, params={"limit": str(count)}, headers=viewer.headers)
     assert first.status_code == 200 and served[-1] is True
     assert differences(first.json(), want) == []
+    filled: list[int] = []
+    fill = StatusDocuments.fill
+
+    async def spy(
+        self: StatusDocuments, session: Any, container: Container, statuses: Any, *rest: Any
+    ) -> None:
+        filled.extend(statuses)
+        await fill(self, session, container, statuses, *rest)
+
+    monkeypatch.setattr(StatusDocuments, "fill", spy)
     second = await client.get(HOME, params={"limit": str(count)}, headers=viewer.headers)
+    # Everything came from the documents but the status whose media is processing (never kept).
+    assert filled == [int(processing["id"])]
+    monkeypatch.setattr(StatusDocuments, "fill", fill)
     assert second.status_code == 200 and served[-1] is True
     assert differences(second.json(), want) == []
     assert canonical(first.json()) == canonical(want) == canonical(second.json())
