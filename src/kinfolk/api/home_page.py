@@ -34,6 +34,8 @@ from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.paging import Page
 
 MEDIA_TYPE = "application/json; charset=utf-8"
+# The scope the home timeline asks of a token, on this path and on the ORM path alike.
+SCOPE = "read:statuses"
 
 
 @dataclass
@@ -56,7 +58,7 @@ async def _read(connection: ReadConnection, digest: str, page: Page) -> _Read | 
     if not token:
         return None
     scopes, viewer_id, has_filters = token[0][:3]
-    if has_filters or not covers(scopes.split(), "read:statuses"):
+    if has_filters or not covers(scopes.split(), SCOPE):
         return None
     has = hr.has_from(token[0])
     statement = hr.home_rows(page.max_id is not None, page.since_id is not None, has)

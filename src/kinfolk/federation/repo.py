@@ -22,7 +22,7 @@ from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses import repo as statuses_repo
 from kinfolk.domain.statuses.models import Conversation, Status, StatusPin
 from kinfolk.domain.tags import repo as tags_repo
-from kinfolk.domain.tags.models import Tag
+from kinfolk.domain.tags.models import StatusTag, Tag
 from kinfolk.federation.render.collections import PageCursor
 from kinfolk.federation.render.env import RenderEnv
 from kinfolk.federation.render.note import NoteRows, status_uri
@@ -229,3 +229,24 @@ async def public_replies(session: AsyncSession, status_id: int, limit: int) -> l
         .limit(limit)
     )
     return list(result.scalars())
+
+
+async def tagged_count(session: AsyncSession, tag_id: int) -> int:
+    """How many of our public posts carry the tag: a hashtag collection's `totalItems` (Mastodon
+    counts the tag's statuses; only public ones are counted here, so that the number tells an
+    unsigned reader nothing about posts it may not see)."""
+    stmt = (
+        select(func.count())
+        .select_from(StatusTag)
+        .join(Status, Status.id == StatusTag.status_id)
+        .join(Account, Account.id == Status.account_id)
+        .where(
+            StatusTag.tag_id == tag_id,
+            Status.local.is_(True),
+            Status.visibility == "public",
+            Status.reblog_of_id.is_(None),
+            Status.deleted_at.is_(None),
+            Account.suspended_at.is_(None),
+        )
+    )
+    return int((await session.execute(stmt)).scalar_one())

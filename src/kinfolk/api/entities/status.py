@@ -250,9 +250,15 @@ def _render_one(
         body["reblogged"] = status.id in loaded.reblogged
         body["muted"] = status.conversation_id in loaded.muted_conversations
         body["bookmarked"] = status.id in loaded.bookmarked
-        if status.account_id == viewer_id and status.reblog_of_id is None:
+        if status.account_id == viewer_id and pinnable(status):
             body["pinned"] = status.id in loaded.pinned
     return body
+
+
+def pinnable(status: Status) -> bool:
+    """Whether a status could be pinned, so that its author is shown `pinned` (as Mastodon: not
+    a boost, and not a direct message, which a profile never shows)."""
+    return status.reblog_of_id is None and status.visibility in ("public", "unlisted", "private")
 
 
 def quote_approval(status: Status, viewer_id: int | None) -> dict[str, Any]:

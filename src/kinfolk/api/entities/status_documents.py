@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.api.entities.account import render_accounts
 from kinfolk.api.entities.poll import render_poll
-from kinfolk.api.entities.status import quote_approval, render_statuses
+from kinfolk.api.entities.status import pinnable, quote_approval, render_statuses
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.media.models import MediaAttachment
@@ -66,7 +66,8 @@ class StatusDocument:
     # The JSON object without its closing brace, so viewer fields can follow.
     head: bytes
     account_id: int
-    is_boost: bool
+    # Whether its author sees `pinned` (`pinnable`).
+    pinnable: bool
     application: bytes
     approval_author: bytes
     approval_other: bytes
@@ -210,7 +211,7 @@ class StatusDocuments:
                 born=now,
                 head=orjson.dumps(body)[:-1],
                 account_id=status.account_id,
-                is_boost=status.reblog_of_id is not None,
+                pinnable=pinnable(status),
                 # Shown to the author only, as the ORM renderer does.
                 application=apps.get(status.application_id or 0, b"null"),
                 approval_author=_kept(orjson.dumps(quote_approval(status, status.account_id))),
@@ -242,7 +243,7 @@ class StatusDocuments:
             born=now,
             head=orjson.dumps(shared)[:-1],
             account_id=status.account_id,
-            is_boost=False,
+            pinnable=pinnable(status),
             application=_kept(orjson.dumps(body.get("application"))),
             approval_author=_kept(orjson.dumps(quote_approval(status, status.account_id))),
             approval_other=_kept(orjson.dumps(quote_approval(status, 0))),
@@ -297,7 +298,7 @@ class StatusDocuments:
             b',"bookmarked":',
             _TRUE if bookmarked else _FALSE,
         ]
-        if own and not doc.is_boost:
+        if own and doc.pinnable:
             parts += (b',"pinned":', _TRUE if pinned else _FALSE)
         parts.append(b"}")
         body = b"".join(parts)

@@ -60,7 +60,7 @@ async def home(request: Request) -> Response:
     if fast is not None:
         return fast
     async with container.db.uow(write=False) as uow:
-        _, account, _ = await require_user(request, uow, "read:statuses")
+        _, account, _ = await require_user(request, uow, home_page.SCOPE)
         statuses = await service.home(uow.session, account.id, page)
         return await _page_response(request, container, uow, statuses, page, account.id, "home")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, select, update
+from sqlalchemy import ColumnElement, Result, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.domain.accounts.models import Account, User
@@ -24,16 +24,42 @@ async def get_app_by_name(session: AsyncSession, name: str) -> Application | Non
     return result.scalar_one_or_none()
 
 
+def usable_token(now: Any) -> list[ColumnElement[bool]]:
+    """What makes a token usable, as conditions on `AccessToken`, `User` and `Account` joined on
+    the token's user: not revoked, not expired at `now` (a value or a bound parameter), and a
+    token of a user only while that user may log in (approved, not disabled) and their account is
+    not suspended. An app-only token has no user to check.
+
+    The one statement of these rules: `lookup_token` (every authenticated request) and the home
+    page's fast path (`home_rows.TOKEN_VIEWER`) both select with them, so neither can accept a
+    token the other refuses."""
+    return [
+        AccessToken.revoked_at.is_(None),
+        or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now),
+        or_(
+            AccessToken.user_id.is_(None),
+            and_(
+                User.id.is_not(None),
+                User.approved.is_(True),
+                User.disabled.is_(False),
+                Account.id.is_not(None),
+                Account.suspended_at.is_(None),
+            ),
+        ),
+    ]
+
+
 async def find_token(
-    session: AsyncSession, token_digest: str
+    session: AsyncSession, token_digest: str, now: datetime
 ) -> tuple[AccessToken, Application | None, User | None, Account | None] | None:
-    """The token with its application, user and account in one query (it runs on every request)."""
+    """The usable token with its application, user and account in one query (it runs on every
+    request); None for an unknown or unusable one (`usable_token`)."""
     stmt = (
         select(AccessToken, Application, User, Account)
         .outerjoin(Application, Application.id == AccessToken.application_id)
         .outerjoin(User, User.id == AccessToken.user_id)
         .outerjoin(Account, Account.id == User.account_id)
-        .where(AccessToken.token_digest == token_digest)
+        .where(AccessToken.token_digest == token_digest, *usable_token(now))
     )
     row = (await session.execute(stmt)).first()
     if row is None:

@@ -227,18 +227,12 @@ class TokenOwner:
 
 
 async def lookup_token(session: AsyncSession, plain: str) -> TokenOwner | None:
-    """A usable token: not revoked, not expired, and its user (if any) allowed to log in."""
-    found = await repo.find_token(session, ksecrets.digest(plain))
+    """A usable token: not revoked, not expired, and its user (if any) allowed to log in
+    (`repo.usable_token` states the rules, for the home page's fast path too)."""
+    found = await repo.find_token(session, ksecrets.digest(plain), utcnow())
     if found is None:
         return None
     token, app, user, account = found
-    if token.revoked_at is not None:
-        return None
-    if token.expires_at is not None and token.expires_at <= utcnow():
-        return None
-    user_gone = user is None or account is None or not user.can_log_in or account.suspended_at is not None
-    if token.user_id is not None and user_gone:
-        return None
     return TokenOwner(token, app, user, account)
 
 

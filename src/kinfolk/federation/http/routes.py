@@ -22,6 +22,8 @@ from kinfolk.domain.accounts import repo as accounts_repo
 from kinfolk.domain.accounts.models import Account, User
 from kinfolk.domain.accounts.profile import attribution_domains
 from kinfolk.domain.statuses.models import Status
+from kinfolk.domain.tags import repo as tags_repo
+from kinfolk.domain.timelines import service as timelines
 from kinfolk.federation import repo
 from kinfolk.federation.http import inbox
 from kinfolk.federation.http.negotiation import CONTENT_TYPE, wants_json
@@ -42,6 +44,7 @@ from kinfolk.federation.render.instance_actor import render_instance_actor
 from kinfolk.federation.render.note import render_note, render_note_object, status_page, status_uri
 from kinfolk.kernel.errors import NotFound
 from kinfolk.kernel.ids import id_value
+from kinfolk.kernel.paging import Page
 from kinfolk.web.templating import render_page as render_html
 
 # Public documents may be cached briefly; `Vary: Accept` keeps the page and the JSON apart.
@@ -271,6 +274,51 @@ async def featured_tags(request: Request) -> Response:
     return activity_json(render_featured_tags(env, env.uris.featured_tags(account.username), tags))
 
 
+# --- hashtags ---------------------------------------------------------------------------------
+
+TAG_POSTS = 20
+
+
+async def tag(request: Request) -> Response:
+    """`/tags/<name>`, the URL every hashtag link and `tags[].url` names: for a browser a page of
+    the tag's latest public posts, for a server (as Mastodon) an `OrderedCollection` of our own
+    latest public posts with it. A tag nobody used is a 404 for both, as Mastodon."""
+    container = get_container(request)
+    env = render_env(container)
+    name = str(request.path_params["name"])
+    as_json = wants_json(request.headers.get("accept"), default_json=False)
+    options = timelines.TagOptions(local=as_json)
+    async with container.db.uow(write=False) as uow:
+        found = await tags_repo.find_tag(uow.session, name)
+        if found is None:
+            raise NotFound()
+        statuses = await timelines.hashtag(uow.session, None, found.name, Page(limit=TAG_POSTS), options)
+        authors = await accounts_repo.get_accounts(uow.session, list({s.account_id for s in statuses}))
+        total = await repo.tagged_count(uow.session, found.id) if as_json else 0
+    shown = [(s, authors[s.account_id]) for s in statuses if s.account_id in authors]
+    if as_json:
+        return activity_json(
+            {
+                "@context": AS_CONTEXT,
+                "id": env.uris.tag(found.name),
+                "type": "OrderedCollection",
+                "totalItems": total,
+                "orderedItems": [status_uri(env, s, author) for s, author in shown],
+            }
+        )
+    posts = [
+        {
+            "status": s,
+            "author": author,
+            "acct": author.acct if author.domain else f"{author.username}@{env.domain}",
+            "profile_url": env.uris.account_page(author),
+            "url": status_page(env, s, author),
+        }
+        for s, author in shown
+    ]
+    return _html(container, "tag.html", {"tag": found, "posts": posts})
+
+
 def _get(path: str, endpoint: Any) -> Route:
     return Route(path, endpoint, methods=["GET", "HEAD"])
 
@@ -288,6 +336,7 @@ routes: list[BaseRoute] = [
     _get("/users/{username}/following", _follow_collection(followers=False)),
     _get("/users/{username}/collections/featured", featured),
     _get("/users/{username}/collections/tags", featured_tags),
+    _get("/tags/{name}", tag),
     Route("/inbox", inbox.shared_inbox, methods=["POST"]),
     Route("/users/{username}/inbox", inbox.user_inbox, methods=["POST"]),
 ]

@@ -23,6 +23,7 @@ from kinfolk.db.prepared import Prepared
 from kinfolk.domain.accounts.models import Account, AccountStats, User
 from kinfolk.domain.filters.models import Filter
 from kinfolk.domain.oauth.models import AccessToken
+from kinfolk.domain.oauth.repo import usable_token
 from kinfolk.domain.polls.models import Poll, PollVote
 from kinfolk.domain.relationships.models import AccountDomainBlock, Block, Mute
 from kinfolk.domain.statuses.models import (
@@ -182,8 +183,9 @@ POLLS_BY_ID = Prepared(
 )
 
 
-# The bearer token of a signed-in, usable account: its scopes, its account, whether it has
-# filters (pages with filters take the ORM path, which applies them), then what `Has` needs.
+# The bearer token of a signed-in, usable account (the OAuth service's rules): its scopes, its
+# account, whether it has filters (pages with filters take the ORM path, which applies them),
+# then what `Has` needs.
 TOKEN_VIEWER = Prepared(
     select(
         AccessToken.scopes,
@@ -200,14 +202,9 @@ TOKEN_VIEWER = Prepared(
     )
     .join(User, User.id == AccessToken.user_id)
     .join(Account, Account.id == User.account_id)
-    .where(
-        AccessToken.token_digest == bindparam("digest"),
-        AccessToken.revoked_at.is_(None),
-        (AccessToken.expires_at.is_(None)) | (AccessToken.expires_at > NOW),
-        User.approved.is_(True),
-        User.disabled.is_(False),
-        Account.suspended_at.is_(None),
-    )
+    # The OAuth service's own rules (`usable_token`), so that this path never serves a token
+    # the service refuses; anything it does not serve, the ORM path answers (with its errors).
+    .where(AccessToken.token_digest == bindparam("digest"), *usable_token(NOW))
 )
 
 
