@@ -82,7 +82,7 @@ def request_target(request: Request) -> str:
     return path + ("?" + query.decode("latin-1") if query else "")
 
 
-def _key_domain(key_id: str) -> str | None:
+def key_domain(key_id: str) -> str | None:
     """The domain a block would name for the key's host; None for an IP literal (no block names
     one; the transport's guard decides whether it may be reached)."""
     found = host(key_id)
@@ -126,10 +126,16 @@ def _parse(body: bytes) -> tuple[dict[str, object], ParsedActivity]:
         raise Refused(400, f"Invalid activity: {exc}") from exc
 
 
-async def _signer(
-    container: Container, request: Request, target: str, key_id: str, params: SignatureParams
+async def verified_signer(
+    container: Container,
+    request: Request,
+    target: str,
+    key_id: str,
+    params: SignatureParams,
+    method: str = "POST",
 ) -> tuple[Account, str]:
-    """The verified signer's account (key fetched when unknown, refetched once on failure)."""
+    """The verified signer's account (key fetched when unknown, refetched once on failure).
+    Shared with the signed GETs of secure mode (`http/authorized.py`)."""
     cached = await keys.known_key(container, key_id)
     try:
         found = cached or await keys.key_for(container, key_id)
@@ -138,7 +144,7 @@ async def _signer(
     if found is None:
         raise Refused(401, f"Unable to fetch key {key_id}")
     try:
-        verify(params, "POST", target, request.headers, found[1])
+        verify(params, method, target, request.headers, found[1])
         return found
     except SignatureError as first_failure:
         if cached is None:
@@ -150,7 +156,7 @@ async def _signer(
         if again is None or again[1] == found[1]:
             raise Refused(first_failure.status, first_failure.reason) from first_failure
         try:
-            verify(params, "POST", target, request.headers, again[1])
+            verify(params, method, target, request.headers, again[1])
         except SignatureError as exc:
             raise Refused(exc.status, exc.reason) from exc
         return again
@@ -168,7 +174,7 @@ async def _receive(request: Request, container: Container, username: str | None)
         params = check_request("POST", target, request.headers, body)
     except SignatureError as exc:
         raise Refused(exc.status, exc.reason) from exc
-    domain = _key_domain(params.key_id)
+    domain = key_domain(params.key_id)
     async with container.db.uow(write=False) as uow:
         if (await policy_for(uow.session, domain)).suspended:
             raise Refused(403, "Domain is blocked")
@@ -178,7 +184,7 @@ async def _receive(request: Request, container: Container, username: str | None)
         raise Refused(401, "Activity claims to come from this server")
     if activity.type == "Delete" and not await _actor_known(container, activity.actor):
         return _accepted()  # a Delete from someone we never knew: nothing of theirs to remove
-    account, _ = await _signer(container, request, target, params.key_id, params)
+    account, _ = await verified_signer(container, request, target, params.key_id, params)
     if account.uri != activity.actor:
         raise Refused(401, f"Key mismatch: signed by {account.uri}, not by the actor {activity.actor}")
     if account.suspended_at is not None and activity.type not in RETRACTIONS:
