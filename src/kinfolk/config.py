@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     # addresses still pass the private-address rule, so a harness on loopback also sets
     # KINFOLK_ALLOWED_PRIVATE_ADDRESSES=127.0.0.1/32. Empty (the default) uses DNS only.
     hosts: str = ""
+    # Mastodon's AUTHORIZED_FETCH ("secure mode"): ActivityPub GETs of actors, statuses and
+    # collections must be signed by a server that is not suspended; an unsigned fetch of an actor
+    # gets only its technical fields (id, inboxes, key). HTML pages, WebFinger, NodeInfo and the
+    # instance actor `/actor` stay open.
+    authorized_fetch: bool = False
 
     instance_title: str = "Kinfolk"
     instance_description: str = "A Kinfolk server."

@@ -52,13 +52,16 @@ async def stats(session: AsyncSession, account_id: int) -> AccountStats | None:
     return await session.get(AccountStats, account_id)
 
 
-async def public_status(session: AsyncSession, author: Account, status_id: int) -> Status | None:
-    """A status of `author` that an unsigned fetch may read (boosts included)."""
+async def public_status(
+    session: AsyncSession, author: Account, status_id: int, viewer: Account | None = None
+) -> Status | None:
+    """A status of `author` that an unsigned fetch may read (boosts included), or, for a fetch
+    signed by `viewer` (secure mode), one the visibility policy lets `viewer` see."""
     result = await session.execute(
         select(Status).where(
             Status.id == status_id,
             Status.account_id == author.id,
-            visibility.visible_to(None),
+            visibility.visible_to(viewer.id if viewer is not None else None),
         )
     )
     return result.scalar_one_or_none()

@@ -5,6 +5,9 @@ actor's origin and `attributedTo` the actor. An object on another origin is drop
 22); one on the actor's origin but attributed to someone else (a forwarded-looking copy) is
 fetched by id from its origin and stored only as fetched (checklist 23). A post id stored
 already for another author stores nothing (checklist 32), a tombstoned one neither (79).
+
+A reply to a local post addressed to its author's followers is then forwarded to them
+(`federation/forwarding.py`, Mastodon's inbox forwarding).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from kinfolk.federation import dereference
+from kinfolk.federation import dereference, forwarding
 from kinfolk.federation.activities import IngressContext, handles_activity
 from kinfolk.federation.parse.activity import ParsedActivity
 from kinfolk.federation.parse.object import is_note, parse_note
@@ -40,7 +43,11 @@ async def on_create(ctx: IngressContext, activity: ParsedActivity) -> None:
             log.info("Create %s: unusable object: %s", activity.id, exc)
             return
         if parsed.id == object_id and parsed.attributed_to == actor.uri:
-            await dereference.store_fetched_note(ctx.container, parsed, author=actor, uow=ctx.job.uow)
+            stored = await dereference.store_fetched_note(
+                ctx.container, parsed, author=actor, uow=ctx.job.uow
+            )
+            await forwarding.forward_reply(ctx.uow, ctx.container, ctx.raw, activity.id, actor, stored)
             return
     # A bare id, or an embedded copy we may not believe: what its origin serves is the truth.
-    await dereference.fetch_note(ctx.container, object_id)
+    fetched = await dereference.fetch_note(ctx.container, object_id)
+    await forwarding.forward_reply(ctx.uow, ctx.container, ctx.raw, activity.id, actor, fetched)

@@ -11,7 +11,10 @@ cheapest first, and each refusal stores nothing:
 5. the key (`keys.key_for`: stored, else fetched; private addresses refused, 401), the
    signature verified, and on failure with a stored key one refetch for key rotation;
 6. the signer must be the activity's actor (401 "Key mismatch", checklist 18/19); a `Delete`
-   from an actor we never knew is acknowledged without any fetch (dead servers send many);
+   from an actor we never knew is acknowledged without any fetch (dead servers send many).
+   One exception, forwarding (another server passing on a reply to its users' post): a `Create`
+   signed by someone else whose object id is on the actor's origin is accepted, and the ingress
+   job believes nothing of it but fetches the object by id from that origin (checklist 23);
 7. a suspended actor may only retract (Delete, Undo, Reject): else 403;
 8. one unit of work: the `inbox_activities` row (a repeated id is a no-op) and its
    `federation.ingress` job. 202.
@@ -34,7 +37,7 @@ from kinfolk.domain.moderation.domain_blocks import normalize_domain, policy_for
 from kinfolk.federation import keys
 from kinfolk.federation.models import InboxActivity
 from kinfolk.federation.parse.activity import ParsedActivity, parse_activity
-from kinfolk.federation.parse.values import ParseError, host
+from kinfolk.federation.parse.values import ParseError, host, https_url, same_origin
 from kinfolk.federation.signatures import SignatureError, SignatureParams, check_request, verify
 from kinfolk.kernel.errors import Unprocessable
 
@@ -82,7 +85,7 @@ def request_target(request: Request) -> str:
     return path + ("?" + query.decode("latin-1") if query else "")
 
 
-def _key_domain(key_id: str) -> str | None:
+def key_domain(key_id: str) -> str | None:
     """The domain a block would name for the key's host; None for an IP literal (no block names
     one; the transport's guard decides whether it may be reached)."""
     found = host(key_id)
@@ -113,6 +116,15 @@ async def _actor_known(container: Container, actor_uri: str) -> bool:
         return found.first() is not None
 
 
+def _refetchable(container: Container, activity: ParsedActivity) -> bool:
+    """A forwarded `Create` we may act on without believing it: its object is named by an
+    http(s) id on the actor's origin (not ours), which the ingress job fetches from there."""
+    object_id = activity.object_id
+    if activity.type != "Create" or object_id is None or https_url(object_id) is None:
+        return False
+    return same_origin(object_id, activity.actor) and not container.uris.is_local(object_id)
+
+
 def _parse(body: bytes) -> tuple[dict[str, object], ParsedActivity]:
     try:
         document = orjson.loads(body)
@@ -126,10 +138,16 @@ def _parse(body: bytes) -> tuple[dict[str, object], ParsedActivity]:
         raise Refused(400, f"Invalid activity: {exc}") from exc
 
 
-async def _signer(
-    container: Container, request: Request, target: str, key_id: str, params: SignatureParams
+async def verified_signer(
+    container: Container,
+    request: Request,
+    target: str,
+    key_id: str,
+    params: SignatureParams,
+    method: str = "POST",
 ) -> tuple[Account, str]:
-    """The verified signer's account (key fetched when unknown, refetched once on failure)."""
+    """The verified signer's account (key fetched when unknown, refetched once on failure).
+    Shared with the signed GETs of secure mode (`http/authorized.py`)."""
     cached = await keys.known_key(container, key_id)
     try:
         found = cached or await keys.key_for(container, key_id)
@@ -138,7 +156,7 @@ async def _signer(
     if found is None:
         raise Refused(401, f"Unable to fetch key {key_id}")
     try:
-        verify(params, "POST", target, request.headers, found[1])
+        verify(params, method, target, request.headers, found[1])
         return found
     except SignatureError as first_failure:
         if cached is None:
@@ -150,7 +168,7 @@ async def _signer(
         if again is None or again[1] == found[1]:
             raise Refused(first_failure.status, first_failure.reason) from first_failure
         try:
-            verify(params, "POST", target, request.headers, again[1])
+            verify(params, method, target, request.headers, again[1])
         except SignatureError as exc:
             raise Refused(exc.status, exc.reason) from exc
         return again
@@ -168,7 +186,7 @@ async def _receive(request: Request, container: Container, username: str | None)
         params = check_request("POST", target, request.headers, body)
     except SignatureError as exc:
         raise Refused(exc.status, exc.reason) from exc
-    domain = _key_domain(params.key_id)
+    domain = key_domain(params.key_id)
     async with container.db.uow(write=False) as uow:
         if (await policy_for(uow.session, domain)).suspended:
             raise Refused(403, "Domain is blocked")
@@ -178,8 +196,8 @@ async def _receive(request: Request, container: Container, username: str | None)
         raise Refused(401, "Activity claims to come from this server")
     if activity.type == "Delete" and not await _actor_known(container, activity.actor):
         return _accepted()  # a Delete from someone we never knew: nothing of theirs to remove
-    account, _ = await _signer(container, request, target, params.key_id, params)
-    if account.uri != activity.actor:
+    account, _ = await verified_signer(container, request, target, params.key_id, params)
+    if account.uri != activity.actor and not _refetchable(container, activity):
         raise Refused(401, f"Key mismatch: signed by {account.uri}, not by the actor {activity.actor}")
     if account.suspended_at is not None and activity.type not in RETRACTIONS:
         raise Refused(403, "Actor is suspended")

@@ -4,6 +4,9 @@ One URL answers both audiences: ActivityStreams JSON for servers, an HTML page f
 (`negotiation.wants_json`). What an unsigned fetch may read is decided by the one visibility
 policy with no viewer (public and unlisted statuses only); anything else, like an unknown,
 suspended or unapproved account, answers 404 exactly as a name that exists nowhere.
+
+In secure mode (`settings.authorized_fetch`, `http/authorized.py`) the JSON answers need a
+signature, and the signer is the viewer; the HTML pages and `/actor` do not change.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from kinfolk.domain.statuses.models import Status
 from kinfolk.domain.tags import repo as tags_repo
 from kinfolk.domain.timelines import service as timelines
 from kinfolk.federation import repo
-from kinfolk.federation.http import inbox
+from kinfolk.federation.http import authorized, inbox
 from kinfolk.federation.http.negotiation import CONTENT_TYPE, wants_json
 from kinfolk.federation.instance_key import instance_key
 from kinfolk.federation.render.actor import render_actor
@@ -61,8 +64,13 @@ def render_env(container: Container) -> RenderEnv:
     return RenderEnv(uris=container.uris, domain=settings.domain, media_url=container.storage.url)
 
 
-def activity_json(document: dict[str, Any]) -> Response:
-    return ActivityResponse(document, headers={"Vary": "Accept", "Cache-Control": PUBLIC_CACHE})
+def activity_json(document: dict[str, Any], container: Container | None = None) -> Response:
+    """The JSON answer; in secure mode never cached by a shared cache (it depends on the signer)."""
+    if container is not None and authorized.secure_mode(container):
+        headers = {"Vary": authorized.SECURE_VARY, "Cache-Control": authorized.PRIVATE_CACHE}
+    else:
+        headers = {"Vary": "Accept", "Cache-Control": PUBLIC_CACHE}
+    return ActivityResponse(document, headers=headers)
 
 
 def _html(container: Container, template: str, context: dict[str, Any]) -> Response:
@@ -107,9 +115,17 @@ async def actor(request: Request) -> Response:
         if found is None:
             raise NotFound()
         account, user = found
-        if _wants_json(request):
+        wants = _wants_json(request)
+        if wants:
             domains = attribution_domains(user) if user is not None else []
-            return activity_json(render_actor(env, account, attribution_domains=domains))
+            document = render_actor(env, account, attribution_domains=domains)
+    if wants:
+        if authorized.secure_mode(container) and not authorized.is_signed(request):
+            # Mastodon: the barebones actor, so that anyone can still check its signatures.
+            return activity_json(authorized.minimal_actor(document), container)
+        await authorized.requester(request, container)
+        return activity_json(document, container)
+    async with container.db.uow(write=False) as uow:
         statuses, _ = await repo.outbox_page(uow.session, account.id, PageCursor(), PROFILE_POSTS)
         originals = await repo.note_rows(uow.session, env, [s for s in statuses if s.reblog_of_id is None])
     posts = [
@@ -134,13 +150,15 @@ async def instance_actor(request: Request) -> Response:
 # --- statuses ---------------------------------------------------------------------------------
 
 
-async def _status(container: Container, request: Request) -> tuple[Account, Status]:
+async def _status(
+    container: Container, request: Request, viewer: Account | None = None
+) -> tuple[Account, Status]:
     status_id = id_value(request.path_params["id"])
     if status_id is None:
         raise NotFound()
     account, _ = await _actor(container, request.path_params["username"])
     async with container.db.uow(write=False) as uow:
-        status = await repo.public_status(uow.session, account, status_id)
+        status = await repo.public_status(uow.session, account, status_id, viewer)
     if status is None:
         raise NotFound()
     return account, status
@@ -149,13 +167,15 @@ async def _status(container: Container, request: Request) -> tuple[Account, Stat
 async def status(request: Request) -> Response:
     container = get_container(request)
     env = render_env(container)
-    account, found = await _status(container, request)
+    wants = _wants_json(request)
+    viewer = await authorized.requester(request, container) if wants else None
+    account, found = await _status(container, request, viewer)
     if found.reblog_of_id is not None:
         raise NotFound()
     async with container.db.uow(write=False) as uow:
         [rows] = await repo.note_rows(uow.session, env, [found])
-    if _wants_json(request):
-        return activity_json(render_note(env, rows))
+    if wants:
+        return activity_json(render_note(env, rows), container)
     return _html(
         container,
         "status.html",
@@ -172,22 +192,24 @@ async def status(request: Request) -> Response:
 async def status_activity(request: Request) -> Response:
     container = get_container(request)
     env = render_env(container)
-    account, found = await _status(container, request)
+    viewer = await authorized.requester(request, container)
+    account, found = await _status(container, request, viewer)
     async with container.db.uow(write=False) as uow:
         if found.reblog_of_id is not None:
             boosted = await repo.boosted_of(uow.session, found)
             if boosted is None:
                 raise NotFound()
-            return activity_json(render_announce(env, found, account, boosted[0], boosted[1]))
+            return activity_json(render_announce(env, found, account, boosted[0], boosted[1]), container)
         [rows] = await repo.note_rows(uow.session, env, [found])
-    return activity_json(render_create(env, rows))
+    return activity_json(render_create(env, rows), container)
 
 
 async def status_replies(request: Request) -> Response:
     """Public replies to a status, as ids (the stub every `Note` links to as `replies`)."""
     container = get_container(request)
     env = render_env(container)
-    account, found = await _status(container, request)
+    viewer = await authorized.requester(request, container)
+    account, found = await _status(container, request, viewer)
     collection = env.uris.replies(account.username, found.id)
     async with container.db.uow(write=False) as uow:
         replies = await repo.public_replies(uow.session, found.id, PAGE_SIZE)
@@ -196,8 +218,10 @@ async def status_replies(request: Request) -> Response:
     items = [status_uri(env, r, accounts[r.account_id]) for r in replies if r.account_id in accounts]
     page = {"type": "CollectionPage", "partOf": collection, "items": items}
     if "page" in request.query_params:
-        return activity_json({"@context": AS_CONTEXT, "id": f"{collection}?page=true", **page})
-    return activity_json({"@context": AS_CONTEXT, "id": collection, "type": "Collection", "first": page})
+        return activity_json({"@context": AS_CONTEXT, "id": f"{collection}?page=true", **page}, container)
+    return activity_json(
+        {"@context": AS_CONTEXT, "id": collection, "type": "Collection", "first": page}, container
+    )
 
 
 # --- collections ------------------------------------------------------------------------------
@@ -206,13 +230,14 @@ async def status_replies(request: Request) -> Response:
 async def outbox(request: Request) -> Response:
     container = get_container(request)
     env = render_env(container)
+    await authorized.requester(request, container)
     account, _ = await _actor(container, request.path_params["username"])
     collection = env.uris.outbox(account.username)
     cursor = _cursor(request)
     async with container.db.uow(write=False) as uow:
         if cursor is None:
             return activity_json(
-                render_collection(collection, await repo.outbox_count(uow.session, account.id))
+                render_collection(collection, await repo.outbox_count(uow.session, account.id)), container
             )
         statuses, has_more = await repo.outbox_page(uow.session, account.id, cursor, PAGE_SIZE)
         notes = {
@@ -229,13 +254,15 @@ async def outbox(request: Request) -> Response:
             boosted = await repo.boosted_of(uow.session, s)
             if boosted is not None:
                 items.append(render_announce_object(env, s, account, boosted[0], boosted[1]))
-    return activity_json(render_page(collection, cursor, items, [s.id for s in statuses], has_more=has_more))
+    page = render_page(collection, cursor, items, [s.id for s in statuses], has_more=has_more)
+    return activity_json(page, container)
 
 
 def _follow_collection(followers: bool) -> Callable[[Request], Awaitable[Response]]:
     async def handler(request: Request) -> Response:
         container = get_container(request)
         env = render_env(container)
+        await authorized.requester(request, container)
         account, _ = await _actor(container, request.path_params["username"])
         uris = env.uris
         collection = uris.followers(account.username) if followers else uris.following(account.username)
@@ -245,12 +272,14 @@ def _follow_collection(followers: bool) -> Callable[[Request], Awaitable[Respons
             total = (stats.followers_count if followers else stats.following_count) if stats else 0
             # An account that hides its network shows how many, never whom (as Mastodon).
             if cursor is None or account.hide_collections:
-                return activity_json(render_collection(collection, total, paged=not account.hide_collections))
+                document = render_collection(collection, total, paged=not account.hide_collections)
+                return activity_json(document, container)
             rows, has_more = await repo.follow_page(
                 uow.session, account.id, cursor, PAGE_SIZE, followers=followers
             )
         items = [uris.account_id(other) for _, other in rows]
-        return activity_json(render_page(collection, cursor, items, [i for i, _ in rows], has_more=has_more))
+        page = render_page(collection, cursor, items, [i for i, _ in rows], has_more=has_more)
+        return activity_json(page, container)
 
     return handler
 
@@ -258,20 +287,23 @@ def _follow_collection(followers: bool) -> Callable[[Request], Awaitable[Respons
 async def featured(request: Request) -> Response:
     container = get_container(request)
     env = render_env(container)
+    await authorized.requester(request, container)
     account, _ = await _actor(container, request.path_params["username"])
     async with container.db.uow(write=False) as uow:
         rows = await repo.note_rows(uow.session, env, await repo.pinned(uow.session, account.id))
     notes = [render_note_object(env, r) for r in rows]
-    return activity_json(render_featured(env.uris.featured(account.username), notes))
+    return activity_json(render_featured(env.uris.featured(account.username), notes), container)
 
 
 async def featured_tags(request: Request) -> Response:
     container = get_container(request)
     env = render_env(container)
+    await authorized.requester(request, container)
     account, _ = await _actor(container, request.path_params["username"])
     async with container.db.uow(write=False) as uow:
         tags = await repo.featured_tags(uow.session, account.id)
-    return activity_json(render_featured_tags(env, env.uris.featured_tags(account.username), tags))
+    document = render_featured_tags(env, env.uris.featured_tags(account.username), tags)
+    return activity_json(document, container)
 
 
 # --- hashtags ---------------------------------------------------------------------------------
