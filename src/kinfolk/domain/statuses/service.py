@@ -73,7 +73,10 @@ MAX_RESOLVED_MENTIONS = 5
 
 
 def remote_mentions(settings: Settings, text: str) -> list[tuple[str, str]]:
-    """The `@user@host` mentions in `text` naming other servers (no database needed)."""
+    """The `@user@host` mentions in `text` naming other servers (no database needed). A text
+    too long to be posted names none: it will be refused, and is not read (bounded work)."""
+    if exceeds_limit(text, settings.max_status_characters):
+        return []
     return [(u, d) for u, d in extract_mentions(text) if d is not None and d != settings.domain]
 
 
