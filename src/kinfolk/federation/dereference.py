@@ -27,6 +27,7 @@ from kinfolk.domain.accounts.remote import RemoteAccountData, RemoteAccountRefus
 from kinfolk.domain.moderation.domain_blocks import policy_for
 from kinfolk.domain.statuses.models import Status, Tombstone
 from kinfolk.federation import notes
+from kinfolk.federation.actors import remote_account_data
 from kinfolk.federation.parse.actor import ParsedActor, parse_actor
 from kinfolk.federation.parse.collection import parse_collection
 from kinfolk.federation.parse.discovery import parse_webfinger
@@ -35,7 +36,6 @@ from kinfolk.federation.parse.values import ParseError, host, https_url, same_or
 from kinfolk.federation.service import instance_signer, transport
 from kinfolk.infra.fetch import JRD_TYPES, FetchError
 from kinfolk.kernel.clock import utcnow
-from kinfolk.text.sanitize import sanitize_html
 
 if TYPE_CHECKING:
     from kinfolk.container import Container
@@ -140,43 +140,17 @@ async def _total(container: Container, url: str | None) -> int | None:
 
 
 def account_data(parsed: ParsedActor) -> RemoteAccountData:
-    """A parsed actor as the accounts domain stores it: HTML sanitised, the key kept only when
-    the document says it is the actor's own and it lives on the actor's origin."""
-    domain = host(parsed.id) or ""
+    """A parsed actor as the accounts domain stores it (`actors.remote_account_data`), the key
+    kept only when the document says it is the actor's own and it lives on the actor's origin."""
+    data = remote_account_data(parsed, utcnow())
     key_ok = (
         parsed.public_key_pem is not None
         and parsed.public_key_owner in (None, parsed.id)
         and (parsed.public_key_id is None or same_origin(parsed.public_key_id, parsed.id))
     )
-    return RemoteAccountData(
-        uri=parsed.id,
-        username=parsed.preferred_username,
-        domain=domain,
-        display_name=parsed.name or "",
-        note=sanitize_html(parsed.summary or ""),
-        fields=[{"name": f.name, "value": sanitize_html(f.value)} for f in parsed.fields],
-        url=parsed.url,
-        inbox_url=parsed.inbox,
-        outbox_url=parsed.outbox,
-        shared_inbox_url=parsed.shared_inbox,
-        followers_url=parsed.followers,
-        following_url=parsed.following,
-        featured_url=parsed.featured,
-        public_key_pem=(parsed.public_key_pem or "") if key_ok else "",
-        public_key_id=parsed.public_key_id if key_ok else None,
-        avatar_remote_url=parsed.icon_url,
-        header_remote_url=parsed.image_url,
-        locked=parsed.manually_approves_followers,
-        bot=parsed.bot,
-        group=parsed.type == "Group",
-        discoverable=bool(parsed.discoverable),
-        indexable=bool(parsed.indexable),
-        actor_type=parsed.type,
-        published=parsed.published,
-        also_known_as=list(parsed.also_known_as),
-        moved_to_uri=parsed.moved_to,
-        fetched_at=utcnow(),
-    )
+    if not key_ok:
+        data.public_key_pem, data.public_key_id = "", None
+    return data
 
 
 async def store_actor(
