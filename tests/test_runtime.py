@@ -74,3 +74,34 @@ async def test_serve_runs_its_job_worker_thread_at_the_configured_lower_priority
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
     finally:
         await asyncio.to_thread(worker.stop)
+
+
+def test_a_worker_process_raises_its_open_files_limit_for_its_delivery_slots() -> None:
+    """Started at a soft limit of 256 (below what 512 waiting deliveries need), the process
+    raises it as far as it needs, never past the hard limit."""
+    import resource
+    import subprocess
+    import sys
+
+    from kinfolk.config import Settings
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = runtime.open_files_for(Settings(secret_key="k", delivery_concurrency=512))
+    assert needed > 1024
+    expected = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    script = (
+        "import resource\n"
+        "from kinfolk.config import Settings\n"
+        "from kinfolk.runtime import allow_open_files, open_files_for\n"
+        "allow_open_files(open_files_for(Settings(secret_key='k', delivery_concurrency=512)))\n"
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+
+    def start_low() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, preexec_fn=start_low
+    ).stdout
+    assert int(out) == expected
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == soft  # the test process is untouched

@@ -67,6 +67,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from kinfolk.runtime import run_worker
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else None
+    if args.delivery_concurrency is not None:
+        settings.delivery_concurrency = max(1, args.delivery_concurrency)
     return run_worker(settings, queues=queues, concurrency=args.concurrency)
 
 
@@ -394,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="background job worker")
     p.add_argument("--queues", help="comma-separated queues (default: all)")
     p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument(
+        "--delivery-concurrency",
+        type=int,
+        default=None,
+        help="slots of their own for the delivery queue (default: KINFOLK_DELIVERY_CONCURRENCY, 512)",
+    )
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("migrate", help="apply database migrations")

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     # that jobs (a large fan-out above all) take the core's spare time rather than half of it
     # from the readers (bench/RESULTS.md, G5 and G7). 0 shares the core evenly.
     serve_worker_nice: int = Field(default=8, ge=0, le=19)
+    # Job slots of their own for the `delivery` queue in every worker that serves it, beside
+    # `--concurrency` for its other queues: a delivery mostly waits on another server, and a
+    # few servers that never answer must not hold every slot (jobs/worker.py, bench G4.dead).
+    delivery_concurrency: int = Field(default=512, ge=1, le=4096)
     # Operations: log lines as text or JSON, one access line per request, and the bearer token
     # that opens /metrics (Prometheus); without a token /metrics answers 404.
     log_format: Literal["text", "json"] = "text"

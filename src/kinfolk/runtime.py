@@ -103,6 +103,7 @@ def serve(settings: Settings, *, mode: str = "serve", workers: int = 1) -> int:
     if mode == "serve" or settings.is_sqlite:
         upgrade(settings.resolved_database_url)
     server = asgi_server()
+    allow_open_files(open_files_for(settings))
     _banner(settings, mode, server, workers)
     if mode == "web" and workers > 1:
         # Child processes build their own settings from the environment: pass on what the
@@ -319,6 +320,28 @@ def lower_thread_priority(steps: int) -> None:
         os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + steps))
 
 
+def allow_open_files(needed: int) -> None:
+    """Raise this process's soft limit on open files towards `needed` (never past the hard
+    limit). Each delivery slot may hold a socket while it waits on another server, and many
+    systems start processes at a soft limit of 1,024: 512 waiting deliveries beside the
+    database's connections and the listening socket would run out of descriptors."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def open_files_for(settings: Settings) -> int:
+    """Descriptors a process with a job worker may want: every delivery slot's socket, the
+    transport's other connections, the database pool and the web side, with room to spare."""
+    return 2 * (settings.delivery_concurrency + 256)
+
+
 class BackgroundWorker:
     """The job worker and scheduler of `kinfolk serve`, on an event loop of their own in a thread.
 
@@ -382,6 +405,7 @@ class BackgroundWorker:
             container,
             queues=None,
             concurrency=self.concurrency,
+            delivery_concurrency=self.settings.delivery_concurrency,
             shutdown_grace=self.settings.shutdown_timeout,
         )
 
@@ -402,6 +426,7 @@ class BackgroundWorker:
 
 def run_worker(settings: Settings, *, queues: list[str] | None, concurrency: int) -> int:
     _configure_logging(settings)
+    allow_open_files(open_files_for(settings))
     return run_loop(_worker_async(settings, queues=queues, concurrency=concurrency))
 
 
@@ -415,11 +440,20 @@ async def _worker_async(settings: Settings, *, queues: list[str] | None, concurr
     for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    print(f"Kinfolk worker: queues={queues or 'all'} concurrency={concurrency}", file=sys.stderr, flush=True)
+    print(
+        f"Kinfolk worker: queues={queues or 'all'} concurrency={concurrency} "
+        f"delivery_concurrency={settings.delivery_concurrency}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         await asyncio.gather(
             Worker(
-                container, queues=queues, concurrency=concurrency, shutdown_grace=settings.shutdown_timeout
+                container,
+                queues=queues,
+                concurrency=concurrency,
+                delivery_concurrency=settings.delivery_concurrency,
+                shutdown_grace=settings.shutdown_timeout,
             ).run(stop),
             Scheduler(container).run(stop),
         )

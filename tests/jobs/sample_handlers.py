@@ -98,6 +98,14 @@ async def slow_marker(ctx: JobContext, payload: dict[str, Any]) -> None:
     await _mark(ctx, "slow")
 
 
+@handles(declare(JobKind("test.waiting_delivery", queue="delivery", max_attempts=1)).name)
+async def waiting_delivery(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """A delivery to a server that takes its time: it waits outside any transaction."""
+    Path(payload["dir"], f"delivery-{ctx.job_id}").write_text(ctx.worker_id)
+    await asyncio.sleep(float(payload["sleep"]))
+    await _mark(ctx, "delivered")
+
+
 @handles(declare(JobKind("test.count", queue="test")).name)
 async def count(ctx: JobContext, payload: dict[str, Any]) -> None:
     STARTED.append((ctx.job_id, ctx.worker_id))

@@ -46,6 +46,8 @@ from kinfolk.infra.outbound import DisallowedDestination, check_url, guarded_con
 
 ACTIVITY_CONTENT_TYPE = 'application/activity+json; profile="https://www.w3.org/ns/activitystreams"'
 PER_HOST = 8
+# Connections open at once beside the deliveries' own (`Settings.delivery_concurrency`): the
+# fetches of the ingress and pull queues and of the web process.
 POOL_SIZE = 100
 
 
@@ -131,7 +133,7 @@ class Transport:
         settings: Settings,
         *,
         per_host: int = PER_HOST,
-        pool_size: int = POOL_SIZE,
+        pool_size: int | None = None,
         deadline: float = DEADLINE_SECONDS,
         connect_timeout: float = CONNECT_SECONDS,
         read_timeout: float = READ_SECONDS,
@@ -143,7 +145,9 @@ class Transport:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_bytes = max_bytes
-        self._pool_size = pool_size
+        # Every delivery slot may be waiting on a connection of its own (a server that never
+        # answers holds one until the read timeout): the pool is never the tighter limit.
+        self._pool_size = pool_size if pool_size is not None else POOL_SIZE + settings.delivery_concurrency
         self._gates = _HostGates(per_host)
         self._session: aiohttp.ClientSession | None = None
 

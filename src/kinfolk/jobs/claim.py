@@ -63,10 +63,12 @@ def _queue_slots(queues: Sequence[str] | None) -> dict[str, str]:
 
 
 @cache
-def _candidates(running: bool, queue_count: int) -> Prepared:
+def _candidates(running: bool, queue_count: int, excluding: int = 0) -> Prepared:
     """Expired leases (`running`) or due jobs, oldest first, for a worker of `queue_count`
-    queues (0: all). Built once per shape: a worker claims many times a second under load."""
+    queues (0: all) less `excluding` queues. Built once per shape: a worker claims many times a
+    second under load."""
     slots = [bindparam(f"q{i}", type_=Job.queue.type) for i in range(queue_count)]
+    skipped = [bindparam(f"x{i}", type_=Job.queue.type) for i in range(excluding)]
     if running:
         conditions = [Job.state == RUNNING, Job.lease_until < _NOW]
         order = Job.lease_until
@@ -75,6 +77,8 @@ def _candidates(running: bool, queue_count: int) -> Prepared:
         order = Job.run_at
     if slots:
         conditions.append(Job.queue.in_(slots))
+    if skipped:
+        conditions.append(Job.queue.not_in(skipped))
     return Prepared(
         select(*_COLUMNS).where(*conditions).order_by(order).limit(_LIMIT).with_for_update(skip_locked=True)
     )
@@ -114,8 +118,10 @@ async def claim(
     queues: Sequence[str] | None,
     limit: int,
     now: datetime | None = None,
+    excluding: Sequence[str] = (),
 ) -> list[ClaimedJob]:
-    """Take up to `limit` due jobs (expired leases first) and mark them running for this worker.
+    """Take up to `limit` due jobs (expired leases first) of `queues` (None: all) but not of
+    `excluding`, and mark them running for this worker.
 
     On PostgreSQL `FOR UPDATE SKIP LOCKED` lets many workers claim at once without waiting on
     or double-taking a row; on SQLite the unit of work's `BEGIN IMMEDIATE` serialises claimers.
@@ -124,14 +130,14 @@ async def claim(
         return []
     now = now or utcnow()
     values: dict[str, Any] = {"now": now, "limit": limit, **_queue_slots(queues)}
+    values.update({f"x{i}": queue for i, queue in enumerate(excluding)})
     count = len(queues or ())
+    due, expired = _candidates(False, count, len(excluding)), _candidates(True, count, len(excluding))
     async with db.uow() as uow:
         session = uow.session
-        rows = await run_typed_in(session, _candidates(True, count), values)
+        rows = await run_typed_in(session, expired, values)
         if len(rows) < limit:
-            rows.extend(
-                await run_typed_in(session, _candidates(False, count), {**values, "limit": limit - len(rows)})
-            )
+            rows.extend(await run_typed_in(session, due, {**values, "limit": limit - len(rows)}))
         claimed: list[ClaimedJob] = []
         buried: list[dict[str, Any]] = []
         for job_id, kind_name, queue, payload, state, attempts, max_attempts in rows:

@@ -25,6 +25,7 @@ import os
 import secrets
 import socket
 import traceback
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,7 @@ from kinfolk.jobs import claim as store
 from kinfolk.jobs.claim import ClaimedJob
 from kinfolk.jobs.context import JobContext, JobUnitOfWork
 from kinfolk.jobs.handlers import PENDING_KINDS, load_handler_modules
-from kinfolk.jobs.kinds import find
+from kinfolk.jobs.kinds import DELIVERY, find
 from kinfolk.jobs.registry import PermanentJobError, RetryLater, handler_for
 from kinfolk.jobs.wakeup import PgListener, asyncpg_dsn
 from kinfolk.kernel.clock import utcnow
@@ -48,6 +49,25 @@ DEFAULT_POLL_INTERVAL = 1.5
 # How often a worker looks for jobs held by dead workers of its own host (see
 # claim.expire_orphaned_leases); it also looks once when it starts.
 ORPHAN_CHECK_INTERVAL = 30.0
+
+
+@dataclass
+class _Slots:
+    """One share of the worker's concurrency: the queues it claims from and how many of their
+    jobs run at once. Deliveries get a share of their own because a delivery spends its time
+    waiting on another server (an inbox that accepts the connection and never answers holds its
+    job for the whole read timeout): such waits cost no CPU, and with them in the same slots
+    as everything else, a few dead servers would stall the worker's other queues and the live
+    deliveries (bench G4.dead)."""
+
+    queues: list[str] | None
+    limit: int
+    excluding: tuple[str, ...] = ()
+    running: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def free(self) -> int:
+        return self.limit - len(self.running)
 
 
 class _LeaseLost(Exception):
@@ -65,6 +85,7 @@ class Worker:
         queues: list[str] | None = None,
         concurrency: int = 4,
         *,
+        delivery_concurrency: int | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         worker_id: str | None = None,
         listen: bool = True,
@@ -74,6 +95,7 @@ class Worker:
         self.db = container.db
         self.queues = list(queues) if queues else None
         self.concurrency = max(1, concurrency)
+        self._slots = self._share(delivery_concurrency)
         self.poll_interval = poll_interval
         self.worker_id = worker_id or _default_worker_id()
         self.listen = listen
@@ -82,6 +104,17 @@ class Worker:
         self._wake = asyncio.Event()
         self._running: dict[asyncio.Task[None], ClaimedJob] = {}
         load_handler_modules()
+
+    def _share(self, delivery_concurrency: int | None) -> list[_Slots]:
+        """`concurrency` slots for the queues, and `delivery_concurrency` more of their own for
+        the delivery queue when this worker serves it (None: deliveries share the others')."""
+        if delivery_concurrency is None or not self._wants(DELIVERY):
+            return [_Slots(self.queues, self.concurrency)]
+        deliveries = _Slots([DELIVERY], max(1, delivery_concurrency))
+        if self.queues is None:
+            return [deliveries, _Slots(None, self.concurrency, excluding=(DELIVERY,))]
+        others = [queue for queue in self.queues if queue != DELIVERY]
+        return [deliveries, _Slots(others, self.concurrency)] if others else [deliveries]
 
     # -- waking up -------------------------------------------------------------------------
 
@@ -99,13 +132,20 @@ class Worker:
     # -- running ---------------------------------------------------------------------------
 
     async def run_once(self, now: datetime | None = None) -> int:
-        """Claim what is due at `now` (up to `concurrency` jobs), run it, and return how many.
+        """Claim what is due at `now` (up to each share's slots), run it, and return how many.
 
         For tests and one-shot draining; `run` is the long-lived loop.
         """
-        jobs = await store.claim(
-            self.db, worker_id=self.worker_id, queues=self.queues, limit=self.concurrency, now=now
-        )
+        jobs: list[ClaimedJob] = []
+        for slots in self._slots:
+            jobs += await store.claim(
+                self.db,
+                worker_id=self.worker_id,
+                queues=slots.queues,
+                excluding=slots.excluding,
+                limit=slots.limit,
+                now=now,
+            )
         await asyncio.gather(*(self.execute(job, now=now) for job in jobs))
         return len(jobs)
 
@@ -150,12 +190,20 @@ class Worker:
                 next_orphan_check = loop.time() + ORPHAN_CHECK_INTERVAL
             # Cleared before claiming: a wake-up that arrives during the claim is not lost.
             self._wake.clear()
-            free = self.concurrency - len(self._running)
-            timeout: float | None = self.poll_interval
-            if free > 0:
+            timeout: float | None = None  # every share full: a finishing job sets the event
+            claimed_all = False
+            for slots in self._slots:
+                free = slots.free
+                if free <= 0:
+                    continue
+                timeout = self.poll_interval
                 try:
                     jobs = await store.claim(
-                        self.db, worker_id=self.worker_id, queues=self.queues, limit=free
+                        self.db,
+                        worker_id=self.worker_id,
+                        queues=slots.queues,
+                        excluding=slots.excluding,
+                        limit=free,
                     )
                 except Exception:
                     log.exception("claiming jobs failed; retrying after the poll interval")
@@ -163,11 +211,11 @@ class Worker:
                 for job in jobs:
                     task = asyncio.create_task(self.execute(job), name=f"job-{job.id}")
                     self._running[task] = job
+                    slots.running.add(task)
                     task.add_done_callback(self._finished)
-                if jobs and len(jobs) == free:
-                    continue
-            else:
-                timeout = None  # a finishing job sets the event
+                claimed_all = claimed_all or (bool(jobs) and len(jobs) == free)
+            if claimed_all:
+                continue
             if stop.is_set():
                 break
             with contextlib.suppress(TimeoutError):
@@ -175,6 +223,8 @@ class Worker:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
+        for slots in self._slots:
+            slots.running.discard(task)
         self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("job task crashed", exc_info=task.exception())
