@@ -54,6 +54,7 @@ from kinfolk.federation.render.create import render_create
 from kinfolk.federation.render.env import PUBLIC, RenderEnv
 from kinfolk.federation.render.note import render_note_object, status_uri
 from kinfolk.jobs.context import JobContext
+from kinfolk.jobs.queue import enqueue_many
 from kinfolk.jobs.registry import PermanentJobError, handles
 
 log = logging.getLogger(__name__)
@@ -400,21 +401,17 @@ async def plan_inboxes(session: AsyncSession, container: Container, plan: Plan) 
 
 async def _allowed(session: AsyncSession, container: Container, inboxes: Iterable[str]) -> list[str]:
     uris = container.uris
-    verdicts: dict[str, bool] = {}
-    kept: list[str] = []
+    hosts: dict[str, str] = {}
     for inbox in inboxes:
         try:
             parts = urlsplit(inbox)
             host = (parts.hostname or "").rstrip(".").lower()
         except ValueError:
             continue
-        if not host or parts.scheme not in ("http", "https") or uris.is_local(inbox):
-            continue
-        if host not in verdicts:
-            verdicts[host] = not (await domain_blocks.policy_for(session, host)).suspended
-        if verdicts[host]:
-            kept.append(inbox)
-    return kept
+        if host and parts.scheme in ("http", "https") and not uris.is_local(inbox):
+            hosts[inbox] = host
+    policies = await domain_blocks.policies_for(session, set(hosts.values()))
+    return [inbox for inbox, host in hosts.items() if not policies[host].suspended]
 
 
 def dedup_key(job_id: int, inbox: str) -> str:
@@ -436,10 +433,12 @@ async def distribute(ctx: JobContext, payload: dict[str, Any]) -> None:
     if not inboxes:
         return
     body = json.dumps(plan.document, ensure_ascii=False, separators=(",", ":"))
-    for inbox in inboxes:
-        await ctx.uow.enqueue(
-            DELIVER,
-            {"inbox": inbox, "body": body, "actor_id": plan.actor.id},
-            dedup_key=dedup_key(ctx.job_id, inbox),
-        )
+    await enqueue_many(
+        ctx.uow,
+        DELIVER,
+        [
+            ({"inbox": inbox, "body": body, "actor_id": plan.actor.id}, dedup_key(ctx.job_id, inbox))
+            for inbox in inboxes
+        ],
+    )
     log.info("%s by account %s: %d inboxes", kind, plan.actor.id, len(inboxes))

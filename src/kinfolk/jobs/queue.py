@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -79,3 +80,40 @@ async def enqueue(
     if job_id is not None:
         uow.note_enqueued(job_queue)
     return job_id
+
+
+# Rows per INSERT statement in `enqueue_many` (ten columns each: well under every database's
+# limit on bound parameters).
+_MANY_CHUNK = 500
+
+
+async def enqueue_many(uow: UnitOfWork, kind: str, jobs: Sequence[tuple[dict[str, Any], str | None]]) -> None:
+    """Insert many jobs of one kind, each `(payload, dedup_key)`, in a few multi-row INSERTs.
+
+    One statement per job cost a thousand round trips for a post whose author has followers
+    on a thousand servers (bench G4.fanout); here it is one per 500. A job whose `dedup_key`
+    exists already is skipped, as `enqueue` skips it."""
+    if not jobs:
+        return
+    spec = lookup(kind)
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id(),
+            "kind": kind,
+            "queue": spec.queue,
+            "payload": payload,
+            "state": QUEUED,
+            "run_at": now,
+            "attempts": 0,
+            "max_attempts": spec.max_attempts,
+            "dedup_key": key,
+            "created_at": now,
+        }
+        for payload, key in jobs
+    ]
+    insert = postgresql.insert if uow.db.dialect == "postgresql" else sqlite.insert
+    stmt = insert(Job).on_conflict_do_nothing(index_elements=["dedup_key"])
+    for start in range(0, len(rows), _MANY_CHUNK):
+        await uow.session.execute(stmt.values(rows[start : start + _MANY_CHUNK]))
+    uow.note_enqueued(spec.queue)

@@ -18,6 +18,7 @@ from kinfolk.domain.moderation.domain_blocks import (
     list_blocks,
     normalize_domain,
     obfuscated,
+    policies_for,
     policy_for,
     unblock_domain,
 )
@@ -94,6 +95,29 @@ async def test_the_most_specific_block_wins_and_covers_subdomains(container: Con
         assert not (await policy_for(uow.session, None)).blocked
         assert (await find_block(uow.session, "not a domain")) is None
         assert [b.domain for b in await list_blocks(uow.session)] == ["bad.example.com", "example.com"]
+
+
+async def test_many_policies_at_once_answer_as_one_at_a_time(container: Container) -> None:
+    """The delivery planner asks for a thousand servers at once: the same answers, in lookups
+    of 900 names, not one per server."""
+    async with container.db.uow() as uow:
+        await block_domain(uow.session, BlockRequest("Example.com", severity="silence"))
+        await block_domain(uow.session, BlockRequest("bad.example.com", severity="suspend"))
+        await block_domain(uow.session, BlockRequest("s700.fan.test", severity="suspend", reject_media=True))
+    domains = [
+        "www.example.com",
+        "x.BAD.example.com.",
+        "bad.example.com:8443",
+        "example.org",
+        "notexample.com",
+        "not a domain",
+        *(f"s{i}.fan.test" for i in range(1000)),
+    ]
+    async with container.db.uow(write=False) as uow:
+        many = await policies_for(uow.session, domains)
+        assert many == {domain: await policy_for(uow.session, domain) for domain in domains}
+    assert many["s700.fan.test"].suspended and not many["s701.fan.test"].blocked
+    assert many["x.BAD.example.com."].suspended and many["www.example.com"].silenced
 
 
 async def test_suspend_marks_the_servers_accounts_and_unblock_lifts_only_its_own(

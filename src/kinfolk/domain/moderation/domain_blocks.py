@@ -13,6 +13,7 @@ applies it. The marks carry the block's own time, and lifting the block clears o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,6 +97,34 @@ async def policy_for(session: AsyncSession, domain: str | None) -> DomainPolicy:
     if domain is None:
         return ALLOWED
     return _policy(await find_block(session, domain))
+
+
+# Names per lookup in `policies_for`: well under every database's limit on bound parameters.
+_LOOKUP_CHUNK = 900
+
+
+async def policies_for(session: AsyncSession, domains: Iterable[str]) -> dict[str, DomainPolicy]:
+    """The policy of each of `domains`, as `policy_for` would answer it, in one lookup per 900
+    names rather than one per domain: a post's delivery plan can name a thousand servers."""
+    wanted = list(dict.fromkeys(domains))
+    normal: dict[str, str] = {}
+    for domain in wanted:
+        try:
+            normal[domain] = normalize_domain(domain)
+        except Unprocessable:
+            continue
+    names = sorted({name for value in normal.values() for name in candidates(value)})
+    found: dict[str, DomainBlock] = {}
+    for start in range(0, len(names), _LOOKUP_CHUNK):
+        for block in await repo.blocks_for(session, names[start : start + _LOOKUP_CHUNK]):
+            found[block.domain] = block
+    policies: dict[str, DomainPolicy] = {}
+    for domain in wanted:
+        covering = (
+            [found[name] for name in candidates(normal[domain]) if name in found] if domain in normal else []
+        )
+        policies[domain] = _policy(max(covering, key=lambda block: len(block.domain)) if covering else None)
+    return policies
 
 
 @dataclass(frozen=True)
