@@ -117,3 +117,38 @@ def test_bad_input_is_refused_with_a_message(cli_env: Settings, capsys: pytest.C
     assert "taken" in capsys.readouterr().err
     assert main(["tokens", "create", "bob", "--scopes", "read nonsense"]) == 1
     assert main(["tokens", "create", "nobody", "--scopes", "read"]) == 1
+
+
+def test_accounts_delete_asks_then_reserves_the_name(
+    cli_env: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["migrate"]) == 0
+    create = ["accounts", "create", "gone", "--email", "gone@example.com", "--password", "pw-long-1"]
+    assert main(create) == 0
+    assert main(["tokens", "create", "gone", "--scopes", "read"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert _lookup(cli_env, token) == ("gone", ["read"])
+
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert main(["accounts", "delete", "gone"]) == 1
+    assert "Nothing deleted" in capsys.readouterr().err
+    assert _lookup(cli_env, token) is not None
+
+    answers: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda prompt: answers.append(prompt) or "yes")
+    assert main(["accounts", "delete", "gone"]) == 0
+    assert answers and "@gone" in answers[0]
+    assert _lookup(cli_env, token) is None  # signed out at once
+    assert main(["accounts", "list"]) == 0
+    assert "gone@example.com" not in capsys.readouterr().out
+
+    assert main(["accounts", "delete", "gone", "--yes"]) == 1
+    assert "deleted already" in capsys.readouterr().err
+    assert main(["accounts", "delete", "nobody", "--yes"]) == 1
+    assert "No local account" in capsys.readouterr().err
+    # The name stays reserved; the e-mail address is free again.
+    assert main(create) == 1
+    assert "already taken" in capsys.readouterr().err
+    assert (
+        main(["accounts", "create", "other", "--email", "gone@example.com", "--password", "pw-long-1"]) == 0
+    )

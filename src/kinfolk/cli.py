@@ -158,6 +158,37 @@ def cmd_accounts_approve(args: argparse.Namespace, settings: Settings) -> int:
     return _run(go, settings)
 
 
+def cmd_accounts_delete(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete a local account for good, as its owner deleting it in Mastodon: invisible and
+    signed out at once, its `Delete` sent to other servers and its data purged by the worker;
+    the username stays reserved."""
+    from kinfolk.domain.accounts.deletion import delete_local_account
+    from kinfolk.domain.accounts.repo import get_by_username
+
+    if not args.yes:
+        try:
+            answer = input(f"Delete @{args.username} and everything of it, here and elsewhere? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing deleted.", file=sys.stderr)
+            return 1
+
+    async def go(container: Container) -> int:
+        async with container.db.uow() as uow:
+            account = await get_by_username(uow.session, args.username)
+            if account is None:
+                print(f"No local account @{args.username}", file=sys.stderr)
+                return 1
+            if not await delete_local_account(uow, account):
+                print(f"@{args.username} is deleted already", file=sys.stderr)
+                return 1
+        print(f"Deleted @{args.username}; the worker removes the rest of its data")
+        return 0
+
+    return _run(go, settings)
+
+
 def cmd_apps_create(args: argparse.Namespace, settings: Settings) -> int:
     from kinfolk.domain.oauth.service import create_application
     from kinfolk.kernel.errors import Unprocessable
@@ -424,6 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = accounts.add_parser("approve")
     p.add_argument("username")
     p.set_defaults(func=cmd_accounts_approve)
+    p = accounts.add_parser("delete", help="delete a local account for good (the name stays reserved)")
+    p.add_argument("username")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_accounts_delete)
 
     apps = sub.add_parser("apps", help="manage OAuth applications").add_subparsers(dest="sub", required=True)
     p = apps.add_parser("create")

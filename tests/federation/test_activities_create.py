@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from kinfolk.config import Settings
 from kinfolk.container import Container
-from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.accounts.models import Account, AccountStats
 from kinfolk.domain.notifications.models import Notification
+from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Status, StatusEdit, Tombstone
 from kinfolk.federation import dereference
 from kinfolk.federation.activities import IngressContext, load_handlers
@@ -286,3 +287,28 @@ async def test_delete_of_actor_removes_its_things(
     async with container.db.uow(write=False) as uow:
         stored = await uow.session.get(Account, bob.id)
     assert stored is not None and stored.suspended_at is not None
+
+
+async def test_delete_of_actor_as_a_tombstone_ends_its_follows_and_counts(
+    container: Container, remote: FakeRemote, deliver: Deliver, make_user: Any
+) -> None:
+    """The object may be the actor's id or a `Tombstone` of it (as some servers send)."""
+    alice = await make_user("alice")
+    bob = await actor(container, remote, "bob")
+    alice_uri = container.uris.actor("alice")
+    await deliver(bob, activity("Follow", bob.uri or "", alice_uri))
+    note = remote.note(bob.uri or "", 1, "bye")
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    async with container.db.uow(write=False) as uow:
+        stats = await uow.session.get(AccountStats, alice.account_id)
+        assert stats is not None and stats.followers_count == 1
+    await deliver(bob, activity("Delete", bob.uri or "", {"id": bob.uri, "type": "Tombstone"}, 2))
+    [status] = await statuses(container)
+    assert status.deleted_at is not None
+    async with container.db.uow(write=False) as uow:
+        stats = await uow.session.get(AccountStats, alice.account_id)
+        assert stats is not None and stats.followers_count == 0
+        follows = (await uow.session.execute(select(func.count()).select_from(Follow))).scalar_one()
+        stored = await uow.session.get(Account, bob.id)
+    assert follows == 0
+    assert stored is not None and stored.deleted_at is not None and stored.public_key_pem == ""

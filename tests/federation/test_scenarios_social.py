@@ -9,10 +9,13 @@ An absence ("never reaches") is checked after a later delivery on the same path 
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from functools import partial
 
 import pytest
-from mastodon import MastodonNotFoundError
+from mastodon import MastodonNotFoundError, MastodonUnauthorizedError
 
 from tests.federation.harness import Federation, User, wait_until
 from tests.federation.social import (
@@ -290,3 +293,69 @@ def test_a_followers_only_post_never_reaches_a_non_follower(trio: Federation) ->
     # A crafted fetch of the post (unsigned, as any stranger could) is refused; the public one answers.
     assert ap_get(trio["alpha"], private["uri"])[0] == 404
     assert ap_get(trio["alpha"], public["uri"])[0] == 200
+
+
+def test_a_deleted_account_vanishes_from_every_server_that_knew_it(trio: Federation) -> None:
+    """`kinfolk accounts delete` on alpha: its `Delete` of the actor reaches beta (a follower's
+    server, first) and gamma (known only from a boost and a reply, with every known inbox), and
+    alice, her posts and what they counted vanish there."""
+    alpha = trio["alpha"]
+    alice = alpha.create_user("alice_gone")
+    bob = trio["beta"].create_user("bob_gone")
+    carol = trio["gamma"].create_user("carol_gone")
+    follow(bob, alice)
+    posted = alice.api.status_post("soon all gone", visibility="public")
+    on_beta = wait_in_home(bob, posted["uri"])
+    theirs = carol.api.status_post("carol's own post", visibility="public")
+    there = find_status(alice, theirs["uri"])
+    alice.api.status_reblog(there["id"])
+    reply = alice.api.status_post(f"@{carol.acct} a reply", in_reply_to_id=there["id"], visibility="public")
+    wait_until(
+        lambda: (lambda s: (s["reblogs_count"], s["replies_count"]) == (1, 1))(
+            carol.api.status(theirs["id"])
+        ),
+        what="alice's boost and reply counted on gamma",
+    )
+    reply_on_gamma = find_status(carol, reply["uri"])
+    copies = {
+        "beta": (bob, find_account(bob, alice)["id"], [on_beta["id"]]),
+        "gamma": (carol, find_account(carol, alice)["id"], [reply_on_gamma["id"]]),
+    }
+    assert bob.api.account_verify_credentials()["following_count"] == 1
+
+    alpha.cli("accounts", "delete", alice.username, "--yes")
+
+    def missing(call: Callable[[], object]) -> bool:
+        try:
+            call()
+        except MastodonNotFoundError:
+            return True
+        return False
+
+    for name, (user, account_id, status_ids) in copies.items():
+        wait_until(
+            partial(missing, partial(user.api.account, account_id)), 40, what=f"alice gone from {name}"
+        )
+        for status_id in status_ids:
+            assert missing(partial(user.api.status, status_id)), f"alice's post still on {name}"
+        assert missing(partial(user.api.account_lookup, alice.acct))
+        assert posted["uri"] not in home_uris(user) and reply["uri"] not in home_uris(user)
+        assert user.api.account_search(alice.acct) == []
+    assert bob.api.account_verify_credentials()["following_count"] == 0
+    mine = carol.api.status(theirs["id"])
+    assert (mine["reblogs_count"], mine["replies_count"]) == (0, 0)
+    assert missing(partial(carol.api.status_context, reply_on_gamma["id"]))
+    # On alpha: the actor is gone (410), the name unknown to WebFinger and the API, her token dead.
+    status, _ = ap_get(alpha, f"{alpha.origin}/users/{alice.username}")
+    assert status == 410
+    for path in (
+        f"/.well-known/webfinger?resource=acct:{alice.acct}",
+        f"/api/v1/accounts/lookup?acct={alice.username}",
+        f"/api/v1/statuses/{posted['id']}",
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(alpha.url + path, timeout=10)
+        refused.value.close()
+        assert refused.value.code == 404, path
+    with pytest.raises(MastodonUnauthorizedError):
+        alice.api.account_verify_credentials()

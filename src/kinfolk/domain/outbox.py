@@ -13,6 +13,8 @@ Payload shapes, by `type` (every id an int; kinfolk/federation/distribute.py rea
     Update    {status_id}                                  a local status edited
     Update    {object_type: "Person", account_id}          a local profile changed
     Delete    {status_id, account_id, uri, visibility, mentioned_ids}   a local status deleted
+    Delete    {object_type: "Person", account_id, inboxes}   a local account deleted (inboxes:
+              its followers' and followed accounts', taken before the follows go)
     Undo      {object_type: "Announce", status_id, account_id, uri, reblog_of_id, visibility}
     Like      {account_id, status_id, favourite_id}        a local account liked a remote status
     Undo      {object_type: "Like", account_id, status_id, favourite_id}
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.db.database import UnitOfWork
@@ -70,6 +72,26 @@ async def remote_mentions(session: AsyncSession, status_id: int) -> list[int]:
         .where(Mention.status_id == status_id, Account.domain.is_not(None))
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def reach_inboxes(session: AsyncSession, account_id: int, limit: int) -> list[str]:
+    """The distinct inboxes (shared ones where there are) of the remote accounts that follow the
+    account or that it follows, at most `limit`, in a stable order: those a deleted account's
+    `Delete` must reach first, read before its follows are removed."""
+    stmt = (
+        select(func.coalesce(Account.shared_inbox_url, Account.inbox_url).label("inbox"))
+        .join(Follow, or_(Follow.account_id == Account.id, Follow.target_account_id == Account.id))
+        .where(
+            or_(Follow.account_id == account_id, Follow.target_account_id == account_id),
+            Account.id != account_id,
+            Account.domain.is_not(None),
+            Account.suspended_at.is_(None),
+        )
+        .distinct()
+        .order_by("inbox")
+        .limit(limit)
+    )
+    return [url for url in (await session.execute(stmt)).scalars() if url]
 
 
 async def profile_updated(uow: UnitOfWork, account_id: int) -> None:

@@ -43,6 +43,14 @@ def _domain_of(inbox: str) -> str:
     return delivery_hosts.host_of(host)
 
 
+def _may_sign(actor: Account, payload: dict[str, Any]) -> bool:
+    """A suspended account signs nothing more, but a deleted one still signs its own `Delete`
+    (planned with `gone`), as Mastodon keeps the key until that is delivered."""
+    if actor.suspended_at is None:
+        return True
+    return actor.deleted_at is not None and payload.get("gone") is True
+
+
 @handles(DELIVER)
 async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
     inbox, body, actor_id = payload.get("inbox"), payload.get("body"), payload.get("actor_id")
@@ -57,7 +65,7 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
         host = await delivery_hosts.get(session, domain)
         suspended = (await domain_blocks.policy_for(session, domain)).suspended
         signer: Signer | None = None
-        if actor is not None and actor.is_local and actor.suspended_at is None and actor.private_key_pem:
+        if actor is not None and actor.is_local and actor.private_key_pem and _may_sign(actor, payload):
             signer = account_signer(actor, container.uris)
         was_failing = host is not None and (host.failing_since is not None or host.unavailable_at is not None)
         unavailable = host is not None and host.unavailable_at is not None

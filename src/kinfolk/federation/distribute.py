@@ -11,6 +11,10 @@ Who receives what (Mastodon's rules):
   (their server's shared inbox when it has one) and the remote accounts the status mentions; a
   boost also goes to the boosted status's remote author. A direct status goes to the mentioned
   accounts only. A `Delete` also goes to every remote account that boosted the status;
+- the `Delete` of a deleted local account (Mastodon's DeleteAccountService): first the inboxes of
+  its followers and of the accounts it followed (taken when it was deleted, plus any follower
+  still on file), then, at low priority (`LOW_PRIORITY_DELAY` later, `KNOWN_INBOX_PAGE` at a
+  time, each page its own job), every other inbox we know; shared inboxes, each once;
 - one-to-one activities (Like, Follow, Accept, Reject, Block and their Undo): the other
   account's own inbox.
 
@@ -25,7 +29,8 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +48,7 @@ from kinfolk.federation.render.activities import (
     render_answer,
     render_block,
     render_delete,
+    render_delete_actor,
     render_follow,
     render_like,
     render_undo,
@@ -56,11 +62,21 @@ from kinfolk.federation.render.note import render_note_object, status_uri
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.queue import enqueue_many
 from kinfolk.jobs.registry import PermanentJobError, handles
+from kinfolk.kernel.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 DISTRIBUTE = "federation.distribute"
 DELIVER = "federation.deliver"
+
+KNOWN_INBOX_PAGE = 500
+"""Inboxes one job plans when a deleted account's `Delete` goes to every server we know."""
+
+LOW_PRIORITY_DELAY = timedelta(seconds=5)
+"""How much later low-priority deliveries are due: jobs are claimed by due time, so everything
+already due (the deleted account's own followers, other people's posts) goes first."""
+
+MAX_PAYLOAD_INBOXES = 5_000
 
 
 @dataclass
@@ -72,6 +88,16 @@ class Plan:
     # Remote account ids whose inboxes receive it, and whether to use their followers' inboxes.
     account_ids: set[int]
     followers_of: int | None = None
+    # Inboxes named outright (a deleted account's reach, or a page of every known inbox).
+    inboxes: list[str] = field(default_factory=list)
+    # Signed by a deleted account's kept key (its own `Delete`), which deliver allows only then.
+    gone: bool = False
+    low_priority: bool = False
+    # Deliveries are told apart by this activity id rather than by the job: several jobs plan
+    # the same activity, and an inbox gets it once.
+    dedup_scope: str | None = None
+    # Where the next page of every known inbox starts, when another job should plan it.
+    next_after: str | None = None
 
 
 Planner = Callable[[JobContext, RenderEnv, dict[str, Any]], Awaitable[Plan | None]]
@@ -107,6 +133,14 @@ async def _local_actor(session: AsyncSession, account_id: int) -> Account | None
     if account is None or not account.is_local or account.suspended_at is not None:
         return None
     if not account.private_key_pem:
+        return None
+    return account
+
+
+async def _deleted_actor(session: AsyncSession, account_id: int) -> Account | None:
+    """A deleted local account that still has its key: the signer of its own `Delete` only."""
+    account = await session.get(Account, account_id)
+    if account is None or not account.is_local or account.deleted_at is None or not account.private_key_pem:
         return None
     return account
 
@@ -206,8 +240,53 @@ async def _boosters(session: AsyncSession, status_id: int) -> set[int]:
     return set((await session.execute(stmt)).scalars())
 
 
+async def _known_inboxes(session: AsyncSession, after: str, limit: int) -> list[str]:
+    """A page of every inbox we know (shared ones where there are), in order, after `after`."""
+    inbox = func.coalesce(Account.shared_inbox_url, Account.inbox_url)
+    stmt = (
+        select(inbox)
+        .where(Account.domain.is_not(None), Account.suspended_at.is_(None), inbox > after)
+        .distinct()
+        .order_by(inbox)
+        .limit(limit)
+    )
+    return [url for url in (await session.execute(stmt)).scalars() if url]
+
+
+async def _delete_actor(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
+    session = ctx.uow.session
+    actor = await _deleted_actor(session, _int(payload, "account_id"))
+    if actor is None:
+        return None
+    document = render_delete_actor(env, actor)
+    scope = str(document["id"])
+    after = payload.get("after")
+    if isinstance(after, str):
+        page = await _known_inboxes(session, after, KNOWN_INBOX_PAGE)
+        more = page[-1] if len(page) == KNOWN_INBOX_PAGE else None
+        return Plan(
+            actor,
+            document,
+            set(),
+            inboxes=page,
+            gone=True,
+            low_priority=True,
+            dedup_scope=scope,
+            next_after=more,
+        )
+    named = payload.get("inboxes")
+    reach = (
+        [url for url in named if isinstance(url, str)][:MAX_PAYLOAD_INBOXES]
+        if isinstance(named, list)
+        else []
+    )
+    return Plan(actor, document, set(), actor.id, inboxes=reach, gone=True, dedup_scope=scope, next_after="")
+
+
 @_planner("Delete")
 async def _delete(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
+    if payload.get("object_type") == "Person":
+        return await _delete_actor(ctx, env, payload)
     session = ctx.uow.session
     status_id = _int(payload, "status_id")
     author = await _local_actor(session, _int(payload, "account_id"))
@@ -396,6 +475,7 @@ async def plan_inboxes(session: AsyncSession, container: Container, plan: Plan) 
             )
         ).scalars()
         inboxes.extend(url for url in (_inbox_of(a, shared=broadcast) for a in accounts) if url)
+    inboxes.extend(plan.inboxes)
     return await _allowed(session, container, dict.fromkeys(sorted(inboxes)))
 
 
@@ -414,8 +494,12 @@ async def _allowed(session: AsyncSession, container: Container, inboxes: Iterabl
     return [inbox for inbox, host in hosts.items() if not policies[host].suspended]
 
 
-def dedup_key(job_id: int, inbox: str) -> str:
-    return f"deliver:{job_id}:{hashlib.sha256(inbox.encode()).hexdigest()[:32]}"
+def dedup_key(scope: int | str, inbox: str) -> str:
+    """One delivery per inbox of a distribute job (`scope` its id), or of an activity that
+    several jobs plan (`scope` the activity's id)."""
+    if isinstance(scope, str):
+        scope = hashlib.sha256(scope.encode()).hexdigest()[:24]
+    return f"deliver:{scope}:{hashlib.sha256(inbox.encode()).hexdigest()[:32]}"
 
 
 @handles(DISTRIBUTE)
@@ -430,15 +514,29 @@ async def distribute(ctx: JobContext, payload: dict[str, Any]) -> None:
         return
     session = ctx.uow.session
     inboxes = await plan_inboxes(session, ctx.container, plan)
+    run_at = utcnow() + LOW_PRIORITY_DELAY if plan.low_priority else None
+    if plan.next_after is not None:
+        # The next page of every known inbox, at low priority, by a job of its own.
+        await ctx.uow.enqueue(
+            DISTRIBUTE,
+            {
+                "type": kind,
+                "object_type": payload.get("object_type"),
+                "account_id": plan.actor.id,
+                "after": plan.next_after,
+            },
+            run_at=utcnow() + LOW_PRIORITY_DELAY,
+            dedup_key=f"distribute:{ctx.job_id}:next",
+        )
     if not inboxes:
         return
     body = json.dumps(plan.document, ensure_ascii=False, separators=(",", ":"))
-    await enqueue_many(
-        ctx.uow,
-        DELIVER,
-        [
-            ({"inbox": inbox, "body": body, "actor_id": plan.actor.id}, dedup_key(ctx.job_id, inbox))
-            for inbox in inboxes
-        ],
-    )
+    scope = plan.dedup_scope or ctx.job_id
+    deliveries: list[tuple[dict[str, Any], str | None]] = []
+    for inbox in inboxes:
+        delivery: dict[str, Any] = {"inbox": inbox, "body": body, "actor_id": plan.actor.id}
+        if plan.gone:
+            delivery["gone"] = True
+        deliveries.append((delivery, dedup_key(scope, inbox)))
+    await enqueue_many(ctx.uow, DELIVER, deliveries, run_at=run_at)
     log.info("%s by account %s: %d inboxes", kind, plan.actor.id, len(inboxes))

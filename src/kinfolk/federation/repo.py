@@ -48,6 +48,18 @@ async def local_actor(session: AsyncSession, username: str) -> tuple[Account, Us
     return account, await accounts_repo.get_user_for_account(session, account.id)
 
 
+async def deleted_local_actor(session: AsyncSession, username: str) -> Account | None:
+    """A local account that was deleted (`domain/accounts/deletion.py`): its actor is gone (410)."""
+    result = await session.execute(
+        select(Account).where(
+            Account.acct_key == accounts_repo.acct_key(username, None),
+            Account.domain.is_(None),
+            Account.deleted_at.is_not(None),
+        )
+    )
+    return result.scalar_one_or_none()
+
+
 async def stats(session: AsyncSession, account_id: int) -> AccountStats | None:
     return await session.get(AccountStats, account_id)
 

@@ -95,6 +95,8 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("lists.merge", DEFAULT, max_attempts=5),
     JobKind("lists.unmerge", DEFAULT, max_attempts=5),
     JobKind("feeds.trim", SCHEDULER, max_attempts=3, lease_seconds=600),
+    # A deleted account's rows, a bounded batch per run until none is left (domain/accounts/jobs.py).
+    JobKind("accounts.purge", DEFAULT, lease_seconds=600),
     # Notifications (domain/notifications/jobs.py).
     JobKind("notifications.admin_sign_up", DEFAULT),
     JobKind("notifications.admin_report", DEFAULT),

@@ -87,7 +87,13 @@ async def enqueue(
 _MANY_CHUNK = 500
 
 
-async def enqueue_many(uow: UnitOfWork, kind: str, jobs: Sequence[tuple[dict[str, Any], str | None]]) -> None:
+async def enqueue_many(
+    uow: UnitOfWork,
+    kind: str,
+    jobs: Sequence[tuple[dict[str, Any], str | None]],
+    *,
+    run_at: datetime | None = None,
+) -> None:
     """Insert many jobs of one kind, each `(payload, dedup_key)`, in a few multi-row INSERTs.
 
     One statement per job cost a thousand round trips for a post whose author has followers
@@ -104,7 +110,7 @@ async def enqueue_many(uow: UnitOfWork, kind: str, jobs: Sequence[tuple[dict[str
             "queue": spec.queue,
             "payload": payload,
             "state": QUEUED,
-            "run_at": now,
+            "run_at": run_at or now,
             "attempts": 0,
             "max_attempts": spec.max_attempts,
             "dedup_key": key,

@@ -110,6 +110,10 @@ class Uris:
         """An activity that is not a status (a follow, like, block, update...): a fragment of the actor."""
         return f"{self.actor(username)}#{kind}/{object_id}"
 
+    def actor_delete(self, username: str) -> str:
+        """The `Delete` of the actor itself (its account deleted): one per actor, as Mastodon's."""
+        return f"{self.actor(username)}#delete"
+
     def undo(self, activity_uri: str) -> str:
         return f"{activity_uri}/undo"
 

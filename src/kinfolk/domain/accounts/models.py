@@ -63,6 +63,9 @@ class Account(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     silenced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Deleted for good (domain/accounts/deletion.py): always suspended too, so every listing that
+    # hides suspended accounts hides it; this tells "gone" (410, 404) from "suspended".
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     memorial: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (

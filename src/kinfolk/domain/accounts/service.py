@@ -257,8 +257,9 @@ def parse_account_id(value: str) -> int | None:
 
 
 def is_hidden(account: Account, user: User | None) -> bool:
-    """Local accounts still awaiting approval do not exist to the outside yet (as in Mastodon)."""
-    return account.is_local and (user is None or not user.approved)
+    """Local accounts still awaiting approval do not exist to the outside yet (as in Mastodon),
+    and deleted accounts (`deletion.py`) no longer do."""
+    return account.deleted_at is not None or (account.is_local and (user is None or not user.approved))
 
 
 async def get_viewable_account(session: AsyncSession, account_id: str) -> Account:

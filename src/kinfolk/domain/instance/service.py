@@ -240,7 +240,7 @@ def webfinger_username(resource: str | None, uris: Uris) -> str:
 
 async def webfinger_account(session: AsyncSession, resource: str | None, uris: Uris) -> Account:
     account = await repo.get_local_account(session, webfinger_username(resource, uris))
-    if account is None:
+    if account is None or account.deleted_at is not None:
         raise NotFound()
     return account
 

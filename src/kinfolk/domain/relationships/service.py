@@ -277,6 +277,12 @@ async def _end_follow(uow: UnitOfWork, follower_id: int, followee_id: int) -> Fo
     return removed
 
 
+async def sever_follow(uow: UnitOfWork, follower_id: int, followee_id: int) -> bool:
+    """End a follow without telling anyone (one side's account is being deleted; its actor
+    `Delete` tells other servers); counters, endorsements and feeds follow. False if none."""
+    return await _end_follow(uow, follower_id, followee_id) is not None
+
+
 async def _tell_follow_ended(
     uow: UnitOfWork, kind: str, local: Account, remote: Account, link: FollowLink | None
 ) -> None:

@@ -342,6 +342,13 @@ async def unreblog(uow: UnitOfWork, account: Account, status_id: int) -> Status:
     return target
 
 
+async def remove_boost(uow: UnitOfWork, boost: Status) -> None:
+    """A boost goes without telling anyone: its booster's account is being deleted (an
+    undone boost of a local account goes through `unreblog`, which publishes its `Undo`)."""
+    if boost.reblog_of_id is not None and boost.deleted_at is None:
+        await _discard(uow, boost)
+
+
 async def _discard(uow: UnitOfWork, status: Status) -> None:
     """Mark a status deleted, fix counters, and enqueue its removal from feeds and streams."""
     session = uow.session
@@ -361,8 +368,10 @@ async def _discard(uow: UnitOfWork, status: Status) -> None:
 
 
 async def delete_status(
-    uow: UnitOfWork, account: Account, status_id: int, *, delete_media: bool = False
+    uow: UnitOfWork, account: Account, status_id: int, *, delete_media: bool = False, federate: bool = True
 ) -> Status:
+    """Delete one of the account's own statuses with its boosts. `federate=False` when the
+    whole account goes: its one actor `Delete` tells other servers, not one per status."""
     session = uow.session
     status = await repo.get_status(session, status_id)
     # Someone else's status is not found, as Mastodon looks it up among the caller's own only:
@@ -378,7 +387,7 @@ async def delete_status(
     for boost in list(reblogs):
         await _discard(uow, boost)
     await _discard(uow, status)
-    if account.domain is None:
+    if account.domain is None and federate:
         # What the recipients are planned from, in case the rows go before the job runs.
         await outbox.publish(
             uow,

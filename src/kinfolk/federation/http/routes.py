@@ -3,7 +3,8 @@
 One URL answers both audiences: ActivityStreams JSON for servers, an HTML page for browsers
 (`negotiation.wants_json`). What an unsigned fetch may read is decided by the one visibility
 policy with no viewer (public and unlisted statuses only); anything else, like an unknown,
-suspended or unapproved account, answers 404 exactly as a name that exists nowhere.
+suspended or unapproved account, answers 404 exactly as a name that exists nowhere; a deleted
+account's actor answers 410 Gone (a `Tombstone` for servers).
 
 In secure mode (`settings.authorized_fetch`, `http/authorized.py`) the JSON answers need a
 signature, and the signer is the viewer; the HTML pages and `/actor` do not change.
@@ -45,7 +46,7 @@ from kinfolk.federation.render.create import render_create, render_create_object
 from kinfolk.federation.render.env import AS_CONTEXT, RenderEnv
 from kinfolk.federation.render.instance_actor import render_instance_actor
 from kinfolk.federation.render.note import render_note, render_note_object, status_page, status_uri
-from kinfolk.kernel.errors import NotFound
+from kinfolk.kernel.errors import Gone, NotFound
 from kinfolk.kernel.ids import id_value
 from kinfolk.kernel.paging import Page
 from kinfolk.web.templating import render_page as render_html
@@ -113,7 +114,10 @@ async def actor(request: Request) -> Response:
     async with container.db.uow(write=False) as uow:
         found = await repo.local_actor(uow.session, request.path_params["username"])
         if found is None:
-            raise NotFound()
+            gone = await repo.deleted_local_actor(uow.session, request.path_params["username"])
+            if gone is None:
+                raise NotFound()
+            return _gone(request, env, gone)
         account, user = found
         wants = _wants_json(request)
         if wants:
@@ -136,6 +140,17 @@ async def actor(request: Request) -> Response:
         container,
         "profile.html",
         {"account": account, "acct": f"{account.username}@{env.domain}", "posts": posts},
+    )
+
+
+def _gone(request: Request, env: RenderEnv, account: Account) -> Response:
+    """A deleted account: 410 Gone, to servers with a `Tombstone` of the actor (as Mastodon), so
+    that a server refreshing its copy learns that it is gone rather than missing."""
+    if not _wants_json(request):
+        raise Gone()
+    tombstone = {"@context": AS_CONTEXT, "id": env.uris.account_id(account), "type": "Tombstone"}
+    return ActivityResponse(
+        tombstone, status_code=410, headers={"Vary": "Accept", "Cache-Control": PUBLIC_CACHE}
     )
 
 

@@ -1,5 +1,5 @@
-"""The activities that are not a status's Create or Announce: Delete, Update, Like, Follow,
-Accept, Reject, Undo and Block, in the shapes Mastodon sends.
+"""The activities that are not a status's Create or Announce: Delete (of a status or of the
+actor), Update, Like, Follow, Accept, Reject, Undo and Block, in the shapes Mastodon sends.
 
 Ids come from `kernel/uris.Uris`: a status's own activities hang off the status (its `Create`
 and `Announce` at `status_activity`), every other one is a fragment of the actor
@@ -35,6 +35,21 @@ def render_delete(
             "to": to,
             "cc": cc,
             "object": {"id": object_uri, "type": "Tombstone", "atomUri": object_uri},
+        }
+    )
+
+
+def render_delete_actor(env: RenderEnv, actor: Account) -> dict[str, Any]:
+    """`Delete` of the actor itself, its account deleted: the object is the actor's id, as
+    Mastodon sends it; receivers remove everything of the actor."""
+    actor_id = env.uris.account_id(actor)
+    return with_context(
+        {
+            "id": env.uris.actor_delete(actor.username),
+            "type": "Delete",
+            "actor": actor_id,
+            "to": [PUBLIC],
+            "object": actor_id,
         }
     )
 
