@@ -131,7 +131,7 @@ async def status_updated(ctx: JobContext, payload: dict[str, Any]) -> None:
     if status is None or status.deleted_at is not None:
         return
     await distribution.status_updated(ctx.uow, status)
-    if status.local and await outbox.reaches_remote(session, status.account_id, status.id):
+    if status.local and await outbox.reaches_remote(session, status.account_id, status.id, interactions=True):
         await outbox.publish(ctx.uow, "Update", {"status_id": status.id})
     boosters = (
         await session.execute(
