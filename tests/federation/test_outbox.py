@@ -570,3 +570,26 @@ async def test_profile_update_without_remote_contacts_sends_nothing(
     await run_jobs(container)
     assert inboxes.received == []
     assert await jobs_of(container, "federation.deliver") == []
+
+
+async def test_reply_reaches_the_remote_author_it_answers_without_a_mention(
+    container: Container,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_remote_account: Any,
+    make_remote_status: Any,
+    inboxes: Inboxes,
+) -> None:
+    alice = await make_user("alice")  # no remote follower
+    carl = await make_remote_account(
+        "carl", "other.test", **await remote_fields(inboxes, "other.test", "carl", shared=False)
+    )
+    await trust_local_keys(container, inboxes)
+    parent = await make_remote_status(carl, "carl asks")
+    response = await client.post(
+        "/api/v1/statuses", headers=alice.headers, json={"status": "yes", "in_reply_to_id": str(parent.id)}
+    )
+    assert response.status_code == 200, response.text
+    await run_jobs(container)
+    assert _paths(inboxes, "Create") == [("other.test", "/users/carl/inbox")]
+    assert inboxes.received[0].document["object"]["inReplyTo"] == parent.uri

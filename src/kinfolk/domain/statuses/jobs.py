@@ -95,7 +95,8 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 async def _publish_created(ctx: JobContext, status: Status) -> None:
     """A local status (or boost) goes to other servers when someone there may see it: a remote
-    follower of its author, a remote account it mentions, the remote author of what it boosts.
+    follower of its author, a remote account it mentions or answers, the remote author of what
+    it boosts.
     Checked here, in the job, so that posting itself costs nothing more."""
     if not status.local:
         return
@@ -106,7 +107,7 @@ async def _publish_created(ctx: JobContext, status: Status) -> None:
         remote_author = original_author is not None and original_author.domain is not None
         if remote_author or await outbox.reaches_remote(session, status.account_id):
             await outbox.publish(ctx.uow, "Announce", {"status_id": status.id})
-    elif await outbox.reaches_remote(session, status.account_id, status.id):
+    elif await outbox.reaches_remote(session, status.account_id, status.id, interactions=True):
         await outbox.publish(ctx.uow, "Create", {"status_id": status.id})
 
 
