@@ -61,7 +61,7 @@ from kinfolk.federation.render.actor import render_actor
 from kinfolk.federation.render.announce import render_announce, render_announce_object
 from kinfolk.federation.render.create import render_create
 from kinfolk.federation.render.env import PUBLIC, RenderEnv
-from kinfolk.federation.render.note import render_note_object, status_uri
+from kinfolk.federation.render.note import NoteRows, render_note_object, status_uri
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.registry import PermanentJobError, handles
 from kinfolk.kernel.clock import utcnow
@@ -197,6 +197,21 @@ async def status_reach(session: AsyncSession, status: Status, *, unsafe: bool = 
     return Reach(account_ids, followers_of)
 
 
+Render = Callable[[Status, Account, NoteRows], dict[str, Any]]
+
+
+async def _post_plan(ctx: JobContext, env: RenderEnv, payload: dict[str, Any], render: Render) -> Plan | None:
+    """The plan of a post's Create or Update: the live local post (not a boost) rendered by
+    `render`, to everyone it reached."""
+    session = ctx.uow.session
+    found = await _status_and_author(session, _int(payload, "status_id"))
+    if found is None or found[0].reblog_of_id is not None:
+        return None
+    status, author = found
+    rows = (await repo.note_rows(session, env, [status]))[0]
+    return await _status_plan(session, status, author, render(status, author, rows))
+
+
 async def _status_plan(
     session: AsyncSession, status: Status, author: Account, document: dict[str, Any], *, unsafe: bool = False
 ) -> Plan:
@@ -206,13 +221,7 @@ async def _status_plan(
 
 @_planner("Create")
 async def _create(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
-    session = ctx.uow.session
-    found = await _status_and_author(session, _int(payload, "status_id"))
-    if found is None or found[0].reblog_of_id is not None:
-        return None
-    status, author = found
-    rows = (await repo.note_rows(session, env, [status]))[0]
-    return await _status_plan(session, status, author, render_create(env, rows))
+    return await _post_plan(ctx, env, payload, lambda _status, _author, rows: render_create(env, rows))
 
 
 @_planner("Announce")
@@ -232,16 +241,12 @@ async def _announce(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) ->
 
 
 async def _update_status(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
-    session = ctx.uow.session
-    found = await _status_and_author(session, _int(payload, "status_id"))
-    if found is None or found[0].reblog_of_id is not None:
-        return None
-    status, author = found
-    rows = (await repo.note_rows(session, env, [status]))[0]
-    note = render_note_object(env, rows)
-    edited = status.edited_at or status.created_at
-    version = f"{status.id}-{int(edited.timestamp())}"
-    return await _status_plan(session, status, author, render_update(env, author, note, version))
+    def render(status: Status, author: Account, rows: NoteRows) -> dict[str, Any]:
+        edited = status.edited_at or status.created_at
+        version = f"{status.id}-{int(edited.timestamp())}"
+        return render_update(env, author, render_note_object(env, rows), version)
+
+    return await _post_plan(ctx, env, payload, render)
 
 
 async def recent_contacts(session: AsyncSession, account_id: int) -> set[int]:
