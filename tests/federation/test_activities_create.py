@@ -312,3 +312,42 @@ async def test_delete_of_actor_as_a_tombstone_ends_its_follows_and_counts(
         stored = await uow.session.get(Account, bob.id)
     assert follows == 0
     assert stored is not None and stored.deleted_at is not None and stored.public_key_pem == ""
+
+
+async def test_delete_of_someone_elses_post_is_checked_at_its_origin(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    """Checklist 25 the safe way: eve's Delete of bob's note is applied only once bob's server
+    answers 404 for it; until then nothing changes."""
+    bob = await actor(container, remote, "bob")
+    eve = await actor(container, remote, "eve", host="other.test")
+    note = remote.note(bob.uri or "", 1, "doomed")
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    await deliver(eve, activity("Delete", eve.uri or "", note["id"]))
+    [status] = await statuses(container)
+    assert status.deleted_at is None and remote.hits[note["id"]] == 1
+    del remote.docs[note["id"]]
+    await deliver(eve, activity("Delete", eve.uri or "", note["id"], 2))
+    [status] = await statuses(container)
+    assert status.deleted_at is not None and status.account_id == bob.id
+    async with container.db.uow(write=False) as uow:
+        assert await uow.session.get(Tombstone, note["id"]) is not None
+
+
+async def test_update_of_someone_elses_post_applies_the_origins_version(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    bob = await actor(container, remote, "bob")
+    eve = await actor(container, remote, "eve")
+    note = remote.note(bob.uri or "", 1, "v1")
+    await deliver(bob, activity("Create", bob.uri or "", note))
+    remote.docs[note["id"]] = {**note, "content": "<p>v2</p>", "updated": "2026-02-01T00:00:00Z"}
+    forged = {**note, "content": "<p>eve</p>", "updated": "2026-03-01T00:00:00Z"}
+    await deliver(eve, activity("Update", eve.uri or "", forged))
+    [status] = await statuses(container)
+    assert "v2" in status.content and "eve" not in status.content
+    assert status.edited_at == datetime(2026, 2, 1, tzinfo=UTC)
+    # A bare id is looked up at the origin too; nothing newer there, nothing changes.
+    await deliver(eve, activity("Update", eve.uri or "", note["id"], 2))
+    [status] = await statuses(container)
+    assert "v2" in status.content

@@ -4,7 +4,9 @@ Sending: a remote reply to alice's post, addressed to her followers collection, 
 unchanged and signed by alice, to her remote followers' inboxes (one POST per shared inbox,
 none back to the replier's server); other replies are not. Receiving: a forwarded `Create`
 (signed by someone other than its actor) is accepted and its object fetched from its origin,
-never believed as embedded (checklist 23). Real HTTP on 127.0.0.1 both ways, real keys.
+never believed as embedded (checklist 23); a forwarded `Update` applies the version the origin
+serves, a forwarded `Delete` only what the origin says is gone (checklists 24, 25). Real HTTP
+on 127.0.0.1 both ways, real keys.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class Peer:
     actors: dict[tuple[str, str], RemoteActor] = field(default_factory=dict)
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
+    # URLs answered 410 Gone, and URLs redirected elsewhere.
+    gone: set[str] = field(default_factory=set)
+    redirects: dict[str, str] = field(default_factory=dict)
 
     def actor(self, name: str, host: str = "remote.test", key: int = 0) -> RemoteActor:
         private, public = key_pair(key)
@@ -88,6 +93,10 @@ class Peer:
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         url = f"http://{request.host}{request.path}"
+        if url in self.gone:
+            return web.Response(status=410)
+        if url in self.redirects:
+            return web.Response(status=302, headers={"Location": self.redirects[url]})
         if url in self.notes:
             return web.Response(body=orjson.dumps(self.notes[url]), content_type=AP)
         parts = request.path.strip("/").split("/")
@@ -269,3 +278,107 @@ async def test_other_mismatched_signers_are_refused(case: str, client, container
     response = await send(client, document, zed)
     assert response.status_code == 401 and "key mismatch" in response.json()["error"].lower()
     assert await stored(container) == before
+
+
+async def stored_status(container: Container, uri: str) -> Status | None:
+    async with container.db.uow(write=False) as uow:
+        found: Status | None = (
+            await uow.session.execute(select(Status).where(Status.uri == uri))
+        ).scalar_one_or_none()
+        return found
+
+
+async def bobs_note(
+    client: httpx.AsyncClient, container: Container, peer: Peer
+) -> tuple[RemoteActor, RemoteActor, dict[str, Any]]:
+    """bob's note stored here from bob himself, and zed on another server who will forward."""
+    bob = peer.actor("bob")
+    zed = peer.actor("zed", host="other.test", key=2)
+    note = peer.note(bob, 1, "the original")
+    assert (await send(client, activity(bob, "Create", note), bob)).status_code == 202
+    await run_jobs(container, "ingress", "default")
+    assert await stored_status(container, note["id"]) is not None
+    return bob, zed, note
+
+
+async def test_forwarded_update_applies_only_what_the_origin_serves(client, container, peer: Peer) -> None:
+    """Checklists 24 and 32: the embedded copy is never applied; the origin's version is."""
+    from kinfolk.domain.statuses.models import StatusEdit
+
+    bob, zed, note = await bobs_note(client, container, peer)
+    forged = {**note, "content": "<p>altered</p>", "updated": "2026-02-01T00:00:00Z", "to": [PUBLIC]}
+    # The origin still serves the original: nothing changes.
+    assert (await send(client, activity(bob, "Update", forged, number=2), zed)).status_code == 202
+    await run_jobs(container, "ingress", "default")
+    status = await stored_status(container, note["id"])
+    assert status is not None and "the original" in status.content and status.edited_at is None
+    # bob really edited it: the forwarded Update brings the origin's version, not the copy.
+    peer.notes[note["id"]] = {
+        **note,
+        "content": "<p>edited at the origin</p>",
+        "updated": "2026-02-02T00:00:00Z",
+    }
+    assert (await send(client, activity(bob, "Update", forged, number=3), zed)).status_code == 202
+    await run_jobs(container, "ingress", "default")
+    status = await stored_status(container, note["id"])
+    assert status is not None and "edited at the origin" in status.content and "altered" not in status.content
+    async with container.db.uow(write=False) as uow:
+        edits = (
+            (await uow.session.execute(select(StatusEdit.content).order_by(StatusEdit.id))).scalars().all()
+        )
+    assert len(edits) == 2 and "the original" in edits[0] and "edited at the origin" in edits[1]
+
+
+@pytest.mark.parametrize("how", ["404", "410", "tombstone"])
+async def test_forwarded_delete_needs_its_origin_to_say_gone(how: str, client, container, peer: Peer) -> None:
+    """Checklist 25: a Delete sent by someone else than the author changes nothing while the
+    origin serves the post; once the origin says it is gone, it goes, tombstoned."""
+    from kinfolk.domain.statuses.models import Tombstone
+
+    bob, zed, note = await bobs_note(client, container, peer)
+    delete = activity(bob, "Delete", {"id": note["id"], "type": "Tombstone"}, number=2)
+    assert (await send(client, delete, zed)).status_code == 202
+    await run_jobs(container, "ingress", "default")
+    status = await stored_status(container, note["id"])
+    assert status is not None and status.deleted_at is None
+    if how == "404":
+        del peer.notes[note["id"]]
+    elif how == "410":
+        peer.gone.add(note["id"])
+    else:
+        peer.notes[note["id"]] = {"id": note["id"], "type": "Tombstone"}
+    assert (await send(client, activity(bob, "Delete", note["id"], number=3), zed)).status_code == 202
+    await run_jobs(container, "ingress", "default")
+    status = await stored_status(container, note["id"])
+    assert status is not None and status.deleted_at is not None
+    async with container.db.uow(write=False) as uow:
+        assert await uow.session.get(Tombstone, note["id"]) is not None
+
+
+async def test_forwarded_delete_believes_no_404_from_elsewhere(client, container, peer: Peer) -> None:
+    """A 404 after a redirect to another server does not speak for the post's origin."""
+    bob, zed, note = await bobs_note(client, container, peer)
+    peer.redirects[note["id"]] = f"http://other.test:{peer.port}/nowhere"
+    assert (await send(client, activity(bob, "Delete", note["id"], number=2), zed)).status_code == 202
+    await run_jobs(container, "ingress", "default")
+    status = await stored_status(container, note["id"])
+    assert status is not None and status.deleted_at is None
+
+
+async def test_forwarded_delete_of_an_actor_needs_its_origin_to_say_gone(
+    client, container, peer: Peer
+) -> None:
+    bob, zed, note = await bobs_note(client, container, peer)
+    assert (await send(client, activity(bob, "Delete", bob.uri, number=2), zed)).status_code == 202
+    await run_jobs(container, "ingress", "default")
+    async with container.db.uow(write=False) as uow:
+        account = (await uow.session.execute(select(Account).where(Account.uri == bob.uri))).scalar_one()
+    assert account.suspended_at is None
+    peer.gone.add(bob.uri)
+    assert (await send(client, activity(bob, "Delete", bob.uri, number=3), zed)).status_code == 202
+    await run_jobs(container, "ingress", "default")
+    async with container.db.uow(write=False) as uow:
+        account = (await uow.session.execute(select(Account).where(Account.uri == bob.uri))).scalar_one()
+    assert account.suspended_at is not None
+    status = await stored_status(container, note["id"])
+    assert status is not None and status.deleted_at is not None

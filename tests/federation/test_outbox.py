@@ -9,18 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
 
 from kinfolk.config import Settings
 from kinfolk.container import Container
-from kinfolk.domain.accounts import deletion
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships import service as relationships
-from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Status
 from kinfolk.federation.render.env import PUBLIC
-from kinfolk.jobs.models import QUEUED, Job
-from kinfolk.kernel.clock import utcnow
 from tests.federation.inboxes import (
     Inboxes,
     jobs_of,
@@ -367,46 +362,234 @@ async def test_edit_boost_unboost_profile_and_block_reach_remote_followers(
         assert received.verified
 
 
-async def test_a_deleted_account_tells_its_followers_first_then_every_known_server(
+def _paths(inboxes: Inboxes, kind: str) -> list[tuple[str, str]]:
+    return sorted((r.host, r.path) for r in inboxes.received if r.document["type"] == kind)
+
+
+async def test_edit_and_delete_reach_everyone_who_interacted(
+    container: Container,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_remote_account: Any,
+    make_remote_status: Any,
+    inboxes: Inboxes,
+) -> None:
+    from kinfolk.domain.statuses import interactions
+
+    alice = await make_user("alice")
+    await remote_follower(container, make_remote_account, inboxes, "bob", "remote.test", alice.account_id)
+
+    async def stranger(name: str) -> Account:
+        fields = await remote_fields(inboxes, "other.test", name, shared=False)
+        account: Account = await make_remote_account(name, "other.test", **fields)
+        return account
+
+    carl, fay, gus, hal = [await stranger(n) for n in ("carl", "fay", "gus", "hal")]
+    await stranger("ivy")  # on the same server, no part in it: never a recipient
+    await trust_local_keys(container, inboxes)
+    parent = await make_remote_status(carl, "carl asks")
+    response = await client.post(
+        "/api/v1/statuses",
+        headers=alice.headers,
+        json={"status": "alice answers", "in_reply_to_id": str(parent.id)},
+    )
+    assert response.status_code == 200, response.text
+    status = response.json()
+    await run_jobs(container)
+    # The reply goes to alice's followers and to the author of the post it answers.
+    assert _paths(inboxes, "Create") == [("other.test", "/users/carl/inbox"), ("remote.test", "/inbox")]
+
+    async with container.db.uow() as uow:
+        original = await uow.session.get(Status, int(status["id"]))
+        assert original is not None
+        await interactions.apply(uow, fay, original.id, "favourite")
+    await make_remote_status(gus, "", content="", reblog_of=original)
+    await make_remote_status(hal, "hal answers alice", in_reply_to=original)
+    await run_jobs(container)
+    inboxes.received.clear()
+
+    response = await client.put(
+        f"/api/v1/statuses/{status['id']}", headers=alice.headers, json={"status": "alice answers better"}
+    )
+    assert response.status_code == 200, response.text
+    await run_jobs(container)
+    reached = [("other.test", f"/users/{n}/inbox") for n in ("carl", "fay", "gus", "hal")]
+    assert _paths(inboxes, "Update") == [*reached, ("remote.test", "/inbox")]
+
+    response = await client.delete(f"/api/v1/statuses/{status['id']}", headers=alice.headers)
+    assert response.status_code == 200
+    await run_jobs(container)
+    assert _paths(inboxes, "Delete") == [*reached, ("remote.test", "/inbox")]
+    assert all(r.verified for r in inboxes.received)
+
+
+async def test_private_status_edit_stays_with_its_audience_but_its_delete_reaches_interactions(
     container: Container,
     client: httpx.AsyncClient,
     make_user: Any,
     make_remote_account: Any,
     inboxes: Inboxes,
 ) -> None:
+    from kinfolk.domain.statuses.models import Favourite
+
     alice = await make_user("alice")
     await remote_follower(container, make_remote_account, inboxes, "bob", "remote.test", alice.account_id)
-    await remote_follower(container, make_remote_account, inboxes, "bea", "remote.test", alice.account_id)
-    carol = await make_remote_account(
-        "carol", "other.test", **await remote_fields(inboxes, "other.test", "carol", shared=False)
+    fay = await make_remote_account(
+        "fay", "other.test", **await remote_fields(inboxes, "other.test", "fay", shared=False)
     )
-    # dave is only known: same server as carol, but its shared inbox.
-    await make_remote_account("dave", "other.test", **await remote_fields(inboxes, "other.test", "dave"))
-    async with container.db.uow() as uow:  # alice follows carol
-        uow.session.add(Follow(account_id=alice.account_id, target_account_id=carol.id))
     await trust_local_keys(container, inboxes)
+    status = await post(client, alice, "for my followers", visibility="private")
+    await run_jobs(container)
+    # A favourite from someone who never had access (a remote server may send any Like by id).
+    async with container.db.uow() as uow:
+        uow.session.add(Favourite(account_id=fay.id, status_id=int(status["id"])))
+    inboxes.received.clear()
+
+    response = await client.put(
+        f"/api/v1/statuses/{status['id']}", headers=alice.headers, json={"status": "still for my followers"}
+    )
+    assert response.status_code == 200, response.text
+    await run_jobs(container)
+    assert _paths(inboxes, "Update") == [("remote.test", "/inbox")]
+
+    response = await client.delete(f"/api/v1/statuses/{status['id']}", headers=alice.headers)
+    assert response.status_code == 200
+    await run_jobs(container)
+    assert _paths(inboxes, "Delete") == [("other.test", "/users/fay/inbox"), ("remote.test", "/inbox")]
+
+
+async def test_public_reply_to_a_local_post_reaches_the_thread_authors_followers(
+    container: Container,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_remote_account: Any,
+    inboxes: Inboxes,
+) -> None:
+    from kinfolk.domain.relationships.models import AccountDomainBlock
+
+    alice = await make_user("alice")
+    zed = await make_user("zed")
+    await remote_follower(container, make_remote_account, inboxes, "bob", "remote.test", zed.account_id)
+    await remote_follower(container, make_remote_account, inboxes, "dave", "other.test", alice.account_id)
+    await trust_local_keys(container, inboxes)
+    parent = await post(client, zed, "zed asks")
+    await run_jobs(container)
+
+    async def reply(text: str, visibility: str = "public") -> None:
+        inboxes.received.clear()
+        response = await client.post(
+            "/api/v1/statuses",
+            headers=alice.headers,
+            json={"status": text, "in_reply_to_id": parent["id"], "visibility": visibility},
+        )
+        assert response.status_code == 200, response.text
+        await run_jobs(container)
+
+    await reply("alice answers")
+    assert _paths(inboxes, "Create") == [("other.test", "/inbox"), ("remote.test", "/inbox")]
+    # Not when it is for alice's followers only, nor to a domain alice blocked.
+    await reply("between us", visibility="private")
+    assert _paths(inboxes, "Create") == [("other.test", "/inbox")]
+    async with container.db.uow() as uow:
+        uow.session.add(AccountDomainBlock(account_id=alice.account_id, domain="remote.test"))
+    await reply("alice answers again")
+    assert _paths(inboxes, "Create") == [("other.test", "/inbox")]
+
+
+async def test_profile_update_reaches_followers_and_recent_contacts(
+    container: Container,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_remote_account: Any,
+    make_remote_status: Any,
+    inboxes: Inboxes,
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from kinfolk.kernel.clock import utcnow
+
+    alice = await make_user("alice")
+    await remote_follower(container, make_remote_account, inboxes, "bob", "remote.test", alice.account_id)
+
+    async def stranger(name: str) -> Account:
+        fields = await remote_fields(inboxes, "other.test", name, shared=False)
+        account: Account = await make_remote_account(name, "other.test", **fields)
+        return account
+
+    carl, dave, erin, fred, gina = [await stranger(n) for n in ("carl", "dave", "erin", "fred", "gina")]
+    await stranger("ivy")
+    await trust_local_keys(container, inboxes)
+    old = await post(client, alice, "long ago, @gina@other.test")
+    async with container.db.uow() as uow:
+        await uow.session.execute(
+            update(Status).where(Status.id == int(old["id"])).values(created_at=utcnow() - timedelta(days=3))
+        )
+    await post(client, alice, "hello @dave@other.test")
+    carls = await make_remote_status(carl, "carl says")
+    assert (
+        await client.post(f"/api/v1/statuses/{carls.id}/reblog", headers=alice.headers)
+    ).status_code == 200
+    erins = await make_remote_status(erin, "erin asks")
+    response = await client.post(
+        "/api/v1/statuses",
+        headers=alice.headers,
+        json={"status": "an answer", "in_reply_to_id": str(erins.id)},
+    )
+    assert response.status_code == 200
+    assert (await client.post(f"/api/v1/accounts/{fred.id}/follow", headers=alice.headers)).status_code == 200
     await run_jobs(container)
     inboxes.received.clear()
 
-    async with container.db.uow() as uow:
-        account = await uow.session.get(Account, alice.account_id)
-        assert account is not None
-        assert await deletion.delete_local_account(uow, account)
+    response = await client.patch(
+        "/api/v1/accounts/update_credentials", headers=alice.headers, json={"display_name": "Alice A."}
+    )
+    assert response.status_code == 200, response.text
     await run_jobs(container)
-    first = sorted((r.host, r.path) for r in inboxes.received)
-    assert first == [("other.test", "/users/carol/inbox"), ("remote.test", "/inbox")]
-    # Every other known server at low priority: due a little later.
-    for _ in range(2):  # the page of known inboxes is planned later, and delivered later still
-        assert ("other.test", "/inbox") not in [(r.host, r.path) for r in inboxes.received]
-        async with container.db.uow() as uow:
-            await uow.session.execute(update(Job).where(Job.state == QUEUED).values(run_at=utcnow()))
-        await run_jobs(container)
-    got = sorted((r.host, r.path) for r in inboxes.received)
-    assert got == [("other.test", "/inbox"), ("other.test", "/users/carol/inbox"), ("remote.test", "/inbox")]
-    actor = container.uris.actor("alice")
+    assert _paths(inboxes, "Update") == [
+        ("other.test", "/users/carl/inbox"),
+        ("other.test", "/users/dave/inbox"),
+        ("other.test", "/users/erin/inbox"),
+        ("other.test", "/users/fred/inbox"),
+        ("remote.test", "/inbox"),
+    ]
+    assert gina.id != dave.id
     for received in inboxes.received:
-        assert received.verified and received.key_id == container.uris.key_id("alice")
-        assert received.document["type"] == "Delete"
-        assert received.document["object"] == actor and received.document["actor"] == actor
-        assert received.document["id"] == f"{actor}#delete"
-    assert all(j.state == "done" for j in await jobs_of(container, "federation.deliver"))
+        assert received.document["object"]["name"] == "Alice A." and received.verified
+
+
+async def test_profile_update_without_remote_contacts_sends_nothing(
+    container: Container, client: httpx.AsyncClient, make_user: Any, inboxes: Inboxes
+) -> None:
+    alice = await make_user("alice")
+    response = await client.patch(
+        "/api/v1/accounts/update_credentials", headers=alice.headers, json={"display_name": "Alice A."}
+    )
+    assert response.status_code == 200, response.text
+    await run_jobs(container)
+    assert inboxes.received == []
+    assert await jobs_of(container, "federation.deliver") == []
+
+
+async def test_reply_reaches_the_remote_author_it_answers_without_a_mention(
+    container: Container,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_remote_account: Any,
+    make_remote_status: Any,
+    inboxes: Inboxes,
+) -> None:
+    alice = await make_user("alice")  # no remote follower
+    carl = await make_remote_account(
+        "carl", "other.test", **await remote_fields(inboxes, "other.test", "carl", shared=False)
+    )
+    await trust_local_keys(container, inboxes)
+    parent = await make_remote_status(carl, "carl asks")
+    response = await client.post(
+        "/api/v1/statuses", headers=alice.headers, json={"status": "yes", "in_reply_to_id": str(parent.id)}
+    )
+    assert response.status_code == 200, response.text
+    await run_jobs(container)
+    assert _paths(inboxes, "Create") == [("other.test", "/users/carl/inbox")]
+    assert inboxes.received[0].document["object"]["inReplyTo"] == parent.uri

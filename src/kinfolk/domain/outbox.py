@@ -34,11 +34,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships.models import Follow
-from kinfolk.domain.statuses.models import Mention
+from kinfolk.domain.statuses.models import Favourite, Mention, Status
 
 DISTRIBUTE = "federation.distribute"
 
@@ -48,8 +49,13 @@ async def publish(uow: UnitOfWork, kind: str, payload: dict[str, Any]) -> None:
     await uow.enqueue(DISTRIBUTE, {"type": kind, **payload})
 
 
-async def reaches_remote(session: AsyncSession, account_id: int, status_id: int | None = None) -> bool:
-    """Does the account have a remote follower, or the status mention a remote account? One query."""
+async def reaches_remote(
+    session: AsyncSession, account_id: int, status_id: int | None = None, *, interactions: bool = False
+) -> bool:
+    """Does the account have a remote follower, or the status mention a remote account? With
+    `interactions` (an edit: it goes wherever the post went), also: did a remote account
+    favourite, boost or reply to the status, or is it a reply to a remote account's post? One
+    query."""
     remote_follower = exists().where(
         Follow.target_account_id == account_id,
         Follow.account_id == Account.id,
@@ -61,6 +67,19 @@ async def reaches_remote(session: AsyncSession, account_id: int, status_id: int 
             Mention.status_id == status_id, Mention.account_id == Account.id, Account.domain.is_not(None)
         )
         condition = remote_follower | remote_mention
+    if status_id is not None and interactions:
+        remote = Account.domain.is_not(None)
+        others = aliased(Status)
+        condition = (
+            condition
+            | exists().where(Favourite.status_id == status_id, Favourite.account_id == Account.id, remote)
+            | exists().where(
+                others.account_id == Account.id,
+                remote,
+                (others.reblog_of_id == status_id) | (others.in_reply_to_id == status_id),
+            )
+            | exists().where(Status.id == status_id, Status.in_reply_to_account_id == Account.id, remote)
+        )
     return bool((await session.execute(select(condition))).scalar())
 
 
@@ -95,6 +114,7 @@ async def reach_inboxes(session: AsyncSession, account_id: int, limit: int) -> l
 
 
 async def profile_updated(uow: UnitOfWork, account_id: int) -> None:
-    """A local profile changed: servers where it has followers refresh their copy."""
-    if await reaches_remote(uow.session, account_id):
-        await publish(uow, "Update", {"object_type": "Person", "account_id": account_id})
+    """A local profile changed: servers holding a copy refresh it. Always published (profile
+    changes are rare): who holds a copy (remote followers, and accounts it recently mentioned,
+    replied to, boosted or followed) is the federation job's to work out."""
+    await publish(uow, "Update", {"object_type": "Person", "account_id": account_id})

@@ -32,7 +32,7 @@ from kinfolk.federation.parse.actor import ParsedActor, parse_actor
 from kinfolk.federation.parse.collection import parse_collection
 from kinfolk.federation.parse.discovery import parse_webfinger
 from kinfolk.federation.parse.object import ParsedNote, parse_note
-from kinfolk.federation.parse.values import ParseError, host, https_url, same_origin
+from kinfolk.federation.parse.values import ParseError, host, https_url, same_origin, types
 from kinfolk.federation.service import instance_signer, transport
 from kinfolk.infra.fetch import JRD_TYPES, FetchError
 from kinfolk.kernel.clock import utcnow
@@ -293,3 +293,48 @@ async def store_fetched_note(
         return await notes.ingest_note(container, uow, author, parsed, in_reply_to=parent)
     async with container.db.uow() as own:
         return await notes.ingest_note(container, own, author, parsed, in_reply_to=parent)
+
+
+# --- Forwarded Update and Delete: the origin is asked, the sender is not believed --------------
+
+GONE_STATUSES = frozenset({404, 410})
+
+
+async def gone_at_origin(container: Container, uri: str) -> bool:
+    """Whether the object `uri` (a post, an actor) is gone, as its own origin says: a 404 or 410
+    answered from that origin (not from where a redirect led), or a `Tombstone`. A timeout, a
+    5xx or a document that is still there all say no; a suspended or our own origin is not
+    asked. What a `Delete` sent by someone else than the object's owner is checked against."""
+    clean = https_url(uri)
+    if clean is None or _own_domain(container, clean) or await _suspended(container, clean):
+        return False
+    try:
+        document = await _get(container, clean)
+    except FetchError as exc:
+        answered_by_origin = exc.url is not None and same_origin(exc.url, clean)
+        return answered_by_origin and exc.status in GONE_STATUSES
+    return "Tombstone" in types(document)
+
+
+async def refetch_note(container: Container, uri: str) -> tuple[Account, ParsedNote] | None:
+    """A post stored here, fetched again from its origin: its current version and its author
+    (sharing the post's origin), for an `Update` that someone else than the author sent; None
+    when it is not stored here, or the origin does not serve it. Only what the origin serves
+    is applied, never the copy that came with the activity (checklist 24)."""
+    clean = https_url(uri)
+    if clean is None or _own_domain(container, clean):
+        return None
+    stored, _ = await _stored_status(container, clean)
+    if stored is None or stored.local or await _suspended(container, clean):
+        return None  # an unknown post is not created by an Update (Mastodon neither)
+    try:
+        parsed = parse_note(await _get(container, clean))
+    except (FetchError, ParseError) as exc:
+        log.info("note %s not fetched again: %s", clean, exc)
+        return None
+    if parsed.id != clean or not same_origin(parsed.attributed_to, parsed.id):
+        return None
+    author = await fetch_actor(container, parsed.attributed_to)
+    if author is None or author.domain is None or author.id != stored.account_id:
+        return None
+    return author, parsed

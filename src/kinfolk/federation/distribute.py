@@ -7,10 +7,18 @@ one server cost one document and one POST to its shared inbox. It talks to no ne
 
 Who receives what (Mastodon's rules):
 
-- broadcasts (Create, Announce, Update, Delete, Undo Announce): the author's remote followers
-  (their server's shared inbox when it has one) and the remote accounts the status mentions; a
-  boost also goes to the boosted status's remote author. A direct status goes to the mentioned
-  accounts only. A `Delete` also goes to every remote account that boosted the status;
+- a status's Create, Update and Delete go where the status reached (`status_reach`, Mastodon's
+  `StatusReachFinder`): the author's remote followers (their server's shared inbox when it has
+  one), and, for a public or unlisted reply to a local account's post, that account's followers
+  too (minus the domains the author blocked); the remote accounts it mentions; for a public or
+  unlisted status also the author of the post it replies to, of the post it quotes, and the
+  remote accounts that favourited, boosted or replied to it. A `Delete` reaches those last ones
+  whatever the visibility (only the id goes out; remote interactions may come without access,
+  so an edit's content goes to them only when the status is public or unlisted). A direct
+  status has no followers' share;
+- a boost and its Undo: the booster's remote followers and the boosted status's remote author;
+- a profile change (Update of the Person): the remote followers and the remote accounts the
+  actor recently interacted with (`recent_contacts`, Mastodon's `AccountReachFinder`);
 - the `Delete` of a deleted local account (Mastodon's DeleteAccountService): first the inboxes of
   its followers and of the accounts it followed (taken when it was deleted, plus any follower
   still on file), then, at low priority (`LOW_PRIORITY_DELAY` later, `KNOWN_INBOX_PAGE` at a
@@ -34,14 +42,14 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.moderation import domain_blocks
-from kinfolk.domain.relationships.models import Follow, FollowRequest
-from kinfolk.domain.statuses.models import Status
+from kinfolk.domain.relationships.models import AccountDomainBlock, Follow, FollowRequest
+from kinfolk.domain.statuses.models import Favourite, Mention, Status
 from kinfolk.federation import repo
 from kinfolk.federation.render.activities import (
     announce_stub,
@@ -58,7 +66,7 @@ from kinfolk.federation.render.actor import render_actor
 from kinfolk.federation.render.announce import render_announce, render_announce_object
 from kinfolk.federation.render.create import render_create
 from kinfolk.federation.render.env import PUBLIC, RenderEnv
-from kinfolk.federation.render.note import render_note_object, status_uri
+from kinfolk.federation.render.note import NoteRows, render_note_object, status_uri
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.queue import enqueue_many
 from kinfolk.jobs.registry import PermanentJobError, handles
@@ -78,6 +86,16 @@ already due (the deleted account's own followers, other people's posts) goes fir
 
 MAX_PAYLOAD_INBOXES = 5_000
 
+# Bounds on who a status or a profile change reaches beyond followers (one capped query each).
+# A status: the remote accounts it mentions or that interacted with it.
+MAX_REACHED = 5_000
+# A profile: accounts met in the actor's statuses of the last two days, at most 200 statuses
+# and 2,000 accounts, and those it asked to follow in that time (Mastodon's numbers).
+RECENT_SINCE = timedelta(days=2)
+RECENT_STATUSES = 200
+MAX_RECENT_CONTACTS = 2_000
+DISTRIBUTABLE = frozenset({"public", "unlisted"})
+
 
 @dataclass
 class Plan:
@@ -85,9 +103,10 @@ class Plan:
 
     actor: Account
     document: dict[str, Any]
-    # Remote account ids whose inboxes receive it, and whether to use their followers' inboxes.
+    # Remote account ids whose inboxes receive it, and the local accounts whose remote followers
+    # receive it too (a non-empty `followers_of` makes it a broadcast: shared inboxes).
     account_ids: set[int]
-    followers_of: int | None = None
+    followers_of: tuple[int, ...] = ()
     # Inboxes named outright (a deleted account's reach, or a page of every known inbox).
     inboxes: list[str] = field(default_factory=list)
     # Signed by a deleted account's kept key (its own `Delete`), which deliver allows only then.
@@ -163,21 +182,79 @@ async def _status_and_author(session: AsyncSession, status_id: int) -> tuple[Sta
     return None if author is None else (status, author)
 
 
-def _followers_for(visibility: str, author_id: int) -> int | None:
-    """Whose followers receive a status of `visibility`: none for a direct message."""
-    return None if visibility == "direct" else author_id
+@dataclass
+class Reach:
+    """Who a status reached: remote accounts, and local accounts whose followers it reached."""
+
+    account_ids: set[int]
+    followers_of: tuple[int, ...]
 
 
-@_planner("Create")
-async def _create(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
+async def status_reach(session: AsyncSession, status: Status, *, unsafe: bool = False) -> Reach:
+    """Where `status` (a local post, not a boost) went, and so where its edits and its deletion
+    go (Mastodon's `StatusReachFinder`). `unsafe` (a Delete): also the accounts that interacted
+    with a private or direct status, since a remote favourite, boost or reply may have been
+    made without access and only the id goes out. Two queries, capped."""
+    sid = status.id
+    distributable = status.visibility in DISTRIBUTABLE
+    parts = [select(Mention.account_id.label("account_id")).where(Mention.status_id == sid)]
+    if distributable:
+        if status.in_reply_to_account_id is not None:
+            parts.append(select(Account.id).where(Account.id == status.in_reply_to_account_id))
+        if status.quote_of_id is not None:
+            parts.append(select(Status.account_id).where(Status.id == status.quote_of_id))
+    if distributable or unsafe:
+        # A deleted status's boosts went with it (still on file); a live one's count while live.
+        boosts: ColumnElement[bool] = Status.reblog_of_id == sid
+        if status.deleted_at is None:
+            boosts = boosts & Status.deleted_at.is_(None)
+        parts += [
+            select(Favourite.account_id).where(Favourite.status_id == sid),
+            select(Status.account_id).where(boosts),
+            select(Status.account_id).where(Status.in_reply_to_id == sid, Status.deleted_at.is_(None)),
+        ]
+    reached = union(*parts).subquery()
+    stmt = (
+        select(Account.id)
+        .where(Account.id.in_(select(reached.c.account_id)), Account.domain.is_not(None))
+        .order_by(Account.id)
+        .limit(MAX_REACHED)
+    )
+    account_ids = set((await session.execute(stmt)).scalars())
+    followers_of: tuple[int, ...] = () if status.visibility == "direct" else (status.account_id,)
+    parent_author = status.in_reply_to_account_id
+    if distributable and parent_author is not None and parent_author != status.account_id:
+        parent = await session.get(Account, parent_author)
+        if parent is not None and parent.is_local:
+            followers_of += (parent_author,)
+    return Reach(account_ids, followers_of)
+
+
+Render = Callable[[Status, Account, NoteRows], dict[str, Any]]
+
+
+async def _post_plan(ctx: JobContext, env: RenderEnv, payload: dict[str, Any], render: Render) -> Plan | None:
+    """The plan of a post's Create or Update: the live local post (not a boost) rendered by
+    `render`, to everyone it reached."""
     session = ctx.uow.session
     found = await _status_and_author(session, _int(payload, "status_id"))
     if found is None or found[0].reblog_of_id is not None:
         return None
     status, author = found
     rows = (await repo.note_rows(session, env, [status]))[0]
-    mentioned = {a.id for a in rows.mentions if not a.is_local}
-    return Plan(author, render_create(env, rows), mentioned, _followers_for(status.visibility, author.id))
+    return await _status_plan(session, status, author, render(status, author, rows))
+
+
+async def _status_plan(
+    session: AsyncSession, status: Status, author: Account, document: dict[str, Any], *, unsafe: bool = False
+) -> Plan:
+    reach = await status_reach(session, status, unsafe=unsafe)
+    return Plan(author, document, reach.account_ids, reach.followers_of)
+
+
+@_planner("Create")
+async def _create(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
+    return await _post_plan(ctx, env, payload, lambda _status, _author, rows: render_create(env, rows))
 
 
 @_planner("Announce")
@@ -193,22 +270,52 @@ async def _announce(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) ->
         return None
     recipients = {boosted_author.id} if not boosted_author.is_local else set()
     document = render_announce(env, boost, booster, boosted, boosted_author)
-    return Plan(booster, document, recipients, booster.id)
+    return Plan(booster, document, recipients, (booster.id,))
 
 
 async def _update_status(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
-    session = ctx.uow.session
-    found = await _status_and_author(session, _int(payload, "status_id"))
-    if found is None or found[0].reblog_of_id is not None:
-        return None
-    status, author = found
-    rows = (await repo.note_rows(session, env, [status]))[0]
-    note = render_note_object(env, rows)
-    edited = status.edited_at or status.created_at
-    version = f"{status.id}-{int(edited.timestamp())}"
-    mentioned = {a.id for a in rows.mentions if not a.is_local}
-    document = render_update(env, author, note, version)
-    return Plan(author, document, mentioned, _followers_for(status.visibility, author.id))
+    def render(status: Status, author: Account, rows: NoteRows) -> dict[str, Any]:
+        edited = status.edited_at or status.created_at
+        version = f"{status.id}-{int(edited.timestamp())}"
+        return render_update(env, author, render_note_object(env, rows), version)
+
+    return await _post_plan(ctx, env, payload, render)
+
+
+async def recent_contacts(session: AsyncSession, account_id: int) -> set[int]:
+    """The remote accounts `account_id` recently dealt with, who hold a copy of its profile
+    without following it (Mastodon's `AccountReachFinder`): those mentioned in, replied to or
+    boosted by its statuses of the last `RECENT_SINCE` (its latest `RECENT_STATUSES` at most),
+    and those it followed or asked to follow in that time. One query, capped."""
+    since = utcnow() - RECENT_SINCE
+    latest = (
+        select(Status.id, Status.in_reply_to_account_id, Status.reblog_of_id, Status.created_at)
+        .where(Status.account_id == account_id, Status.deleted_at.is_(None))
+        .order_by(Status.id.desc())
+        .limit(RECENT_STATUSES)
+        .subquery()
+    )
+    recent = select(latest).where(latest.c.created_at >= since).subquery()
+    contacts = union(
+        select(Mention.account_id.label("account_id")).where(Mention.status_id.in_(select(recent.c.id))),
+        select(recent.c.in_reply_to_account_id),
+        select(Status.account_id).where(Status.id.in_(select(recent.c.reblog_of_id))),
+        select(Follow.target_account_id).where(Follow.account_id == account_id, Follow.created_at >= since),
+        select(FollowRequest.target_account_id).where(
+            FollowRequest.account_id == account_id, FollowRequest.created_at >= since
+        ),
+    ).subquery()
+    stmt = (
+        select(Account.id)
+        .where(
+            Account.id.in_(select(contacts.c.account_id)),
+            Account.domain.is_not(None),
+            Account.suspended_at.is_(None),
+        )
+        .order_by(Account.id)
+        .limit(MAX_RECENT_CONTACTS)
+    )
+    return set((await session.execute(stmt)).scalars())
 
 
 async def _update_person(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
@@ -219,7 +326,7 @@ async def _update_person(ctx: JobContext, env: RenderEnv, payload: dict[str, Any
     actor_document = render_actor(env, account)
     document = render_update(env, account, actor_document, f"{int(account.updated_at.timestamp())}")
     document["to"], document["cc"] = [PUBLIC], []
-    return Plan(account, document, set(), account.id)
+    return Plan(account, document, await recent_contacts(session, account.id), (account.id,))
 
 
 @_planner("Update")
@@ -227,17 +334,6 @@ async def _update(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> P
     if payload.get("object_type") == "Person":
         return await _update_person(ctx, env, payload)
     return await _update_status(ctx, env, payload)
-
-
-async def _boosters(session: AsyncSession, status_id: int) -> set[int]:
-    """Remote accounts that boosted a status (their boosts are gone with it, but still on file)."""
-    stmt = (
-        select(Status.account_id)
-        .join(Account, Account.id == Status.account_id)
-        .where(Status.reblog_of_id == status_id, Account.domain.is_not(None))
-        .distinct()
-    )
-    return set((await session.execute(stmt)).scalars())
 
 
 async def _known_inboxes(session: AsyncSession, after: str, limit: int) -> list[str]:
@@ -280,7 +376,9 @@ async def _delete_actor(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]
         if isinstance(named, list)
         else []
     )
-    return Plan(actor, document, set(), actor.id, inboxes=reach, gone=True, dedup_scope=scope, next_after="")
+    return Plan(
+        actor, document, set(), (actor.id,), inboxes=reach, gone=True, dedup_scope=scope, next_after=""
+    )
 
 
 @_planner("Delete")
@@ -294,11 +392,17 @@ async def _delete(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> P
         return None
     uri = payload.get("uri") or env.uris.status(author.username, status_id)
     visibility = str(payload.get("visibility") or "public")
-    mentioned = {int(i) for i in payload.get("mentioned_ids") or []}
-    recipients = mentioned | await _boosters(session, status_id)
-    to = [PUBLIC] if visibility in ("public", "unlisted") else [env.uris.followers(author.username)]
+    to = [PUBLIC] if visibility in DISTRIBUTABLE else [env.uris.followers(author.username)]
     document = render_delete(env, author, str(uri), status_id, to=to, cc=[])
-    return Plan(author, document, recipients, _followers_for(visibility, author.id))
+    # The mentions as they were when it was deleted, in case the rows have gone since.
+    mentioned = {int(i) for i in payload.get("mentioned_ids") or []}
+    status = await session.get(Status, status_id)
+    if status is None or status.account_id != author.id:
+        followers = () if visibility == "direct" else (author.id,)
+        return Plan(author, document, mentioned, followers)
+    plan = await _status_plan(session, status, author, document, unsafe=True)
+    plan.account_ids |= mentioned
+    return plan
 
 
 # --- one-to-one ---------------------------------------------------------------------------------
@@ -437,7 +541,7 @@ async def _undo_announce(
     recipients = {boosted_author.id} if not boosted_author.is_local else set()
     visibility = str(payload.get("visibility") or "public")
     to = [PUBLIC] if visibility == "public" else [env.uris.followers(actor.username)]
-    return Plan(actor, render_undo(env, actor, announce, to=to), recipients, actor.id)
+    return Plan(actor, render_undo(env, actor, announce, to=to), recipients, (actor.id,))
 
 
 # --- recipients -----------------------------------------------------------------------------------
@@ -450,17 +554,20 @@ def _inbox_of(account: Account, *, shared: bool) -> str | None:
 async def plan_inboxes(session: AsyncSession, container: Container, plan: Plan) -> list[str]:
     """The distinct inboxes of the plan's recipients, in a stable order, none local, none on a
     suspended domain. Broadcasts use shared inboxes; one-to-one activities the personal inbox."""
-    broadcast = plan.followers_of is not None
+    broadcast = bool(plan.followers_of)
     inboxes: list[str] = []
-    if plan.followers_of is not None:
+    if plan.followers_of:
+        # Another account's followers (a reply's thread) exclude the domains the actor blocked.
+        whose: ColumnElement[bool] = Follow.target_account_id.in_(plan.followers_of)
+        if set(plan.followers_of) != {plan.actor.id}:
+            blocked = exists().where(
+                AccountDomainBlock.account_id == plan.actor.id, AccountDomainBlock.domain == Account.domain
+            )
+            whose = whose & or_(Follow.target_account_id == plan.actor.id, ~blocked)
         stmt = (
             select(func.coalesce(Account.shared_inbox_url, Account.inbox_url))
             .join(Follow, Follow.account_id == Account.id)
-            .where(
-                Follow.target_account_id == plan.followers_of,
-                Account.domain.is_not(None),
-                Account.suspended_at.is_(None),
-            )
+            .where(whose, Account.domain.is_not(None), Account.suspended_at.is_(None))
             .distinct()
         )
         inboxes.extend(url for url in (await session.execute(stmt)).scalars() if url)

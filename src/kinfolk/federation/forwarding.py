@@ -102,7 +102,7 @@ async def forward_reply(
     author = await forward_target(session, container, document, reply)
     if author is None or sender.uri is None:
         return 0
-    plan = Plan(actor=author, document=dict(document), account_ids=set(), followers_of=author.id)
+    plan = Plan(actor=author, document=dict(document), account_ids=set(), followers_of=(author.id,))
     inboxes = _excluding(await plan_inboxes(session, container, plan), sender.uri)
     if not inboxes:
         return 0

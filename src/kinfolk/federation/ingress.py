@@ -26,6 +26,10 @@ from kinfolk.kernel.errors import KinfolkError
 
 log = logging.getLogger("kinfolk.federation.ingress")
 
+# Forwarded activities whose handlers check the object at its origin when the signer is not
+# its owner.
+FORWARDED_TO_HANDLERS = frozenset({"Update", "Delete"})
+
 
 def _row_id(payload: dict[str, Any]) -> int:
     value = payload.get("id")
@@ -61,13 +65,16 @@ async def _dispatch(ctx: JobContext, row: InboxActivity, actor: Account) -> str 
     except ParseError as exc:
         return f"unparsable: {exc}"
     if activity.actor != actor.uri:
-        # The inbox lets through only a forwarded Create (signed by `actor`, another account):
-        # nothing in it is believed; the object is fetched by id from its origin and stored
-        # as fetched (checklist 23). Anything else is not trusted.
+        # The inbox lets through only a forwarded Create, Update or Delete (signed by `actor`,
+        # another account), and nothing in it is believed. A Create's object is fetched by id
+        # from its origin and stored as fetched (checklist 23); an Update or a Delete goes to
+        # its handler with the signer as the actor: the object is not the signer's, so the
+        # handler applies only what the object's origin says (checklists 24, 25).
         if activity.type == "Create" and activity.object_id is not None:
             fetched = await dereference.fetch_note(ctx.container, activity.object_id)
             return None if fetched is not None else "forwarded: object not fetched from its origin"
-        return "actor mismatch"
+        if activity.type not in FORWARDED_TO_HANDLERS:
+            return "actor mismatch"
     handler = handler_for(activity.type)
     if handler is None:
         return f"unknown type {activity.type}"

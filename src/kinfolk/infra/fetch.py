@@ -71,12 +71,15 @@ class FetchError(Exception):
         status: int | None = None,
         permanent: bool = False,
         retry_after: float | None = None,
+        url: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.permanent = permanent
         self.retry_after = retry_after
+        # The URL that answered `status`, after redirects (a 404 speaks only for its origin).
+        self.url = url
 
     def __repr__(self) -> str:
         return (
@@ -148,7 +151,7 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def failure_for_status(status: int, retry_after: str | None) -> FetchError:
+def failure_for_status(status: int, retry_after: str | None, url: str | None = None) -> FetchError:
     """What an unsuccessful HTTP status means for trying again: a 4xx other than 408/429 won't
     change; 408, 429 and 5xx may (after Retry-After when given)."""
     permanent = 400 <= status < 500 and status not in RETRYABLE_4XX
@@ -157,6 +160,7 @@ def failure_for_status(status: int, retry_after: str | None) -> FetchError:
         status=status,
         permanent=permanent,
         retry_after=None if permanent else parse_retry_after(retry_after),
+        url=url,
     )
 
 
@@ -247,7 +251,7 @@ async def _fetch(
                 url = urljoin(url, location.strip())
                 continue
             if not 200 <= status < 300:
-                raise failure_for_status(status, response.headers.get("Retry-After"))
+                raise failure_for_status(status, response.headers.get("Retry-After"), url)
             content_type = response.headers.get("Content-Type", "")
             if media_type(content_type) not in content_types:
                 raise FetchError(

@@ -95,7 +95,8 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 async def _publish_created(ctx: JobContext, status: Status) -> None:
     """A local status (or boost) goes to other servers when someone there may see it: a remote
-    follower of its author, a remote account it mentions, the remote author of what it boosts.
+    follower of its author, a remote account it mentions or answers, the remote author of what
+    it boosts.
     Checked here, in the job, so that posting itself costs nothing more."""
     if not status.local:
         return
@@ -106,7 +107,7 @@ async def _publish_created(ctx: JobContext, status: Status) -> None:
         remote_author = original_author is not None and original_author.domain is not None
         if remote_author or await outbox.reaches_remote(session, status.account_id):
             await outbox.publish(ctx.uow, "Announce", {"status_id": status.id})
-    elif await outbox.reaches_remote(session, status.account_id, status.id):
+    elif await outbox.reaches_remote(session, status.account_id, status.id, interactions=True):
         await outbox.publish(ctx.uow, "Create", {"status_id": status.id})
 
 
@@ -131,7 +132,7 @@ async def status_updated(ctx: JobContext, payload: dict[str, Any]) -> None:
     if status is None or status.deleted_at is not None:
         return
     await distribution.status_updated(ctx.uow, status)
-    if status.local and await outbox.reaches_remote(session, status.account_id, status.id):
+    if status.local and await outbox.reaches_remote(session, status.account_id, status.id, interactions=True):
         await outbox.publish(ctx.uow, "Update", {"status_id": status.id})
     boosters = (
         await session.execute(

@@ -12,9 +12,11 @@ cheapest first, and each refusal stores nothing:
    signature verified, and on failure with a stored key one refetch for key rotation;
 6. the signer must be the activity's actor (401 "Key mismatch", checklist 18/19); a `Delete`
    from an actor we never knew is acknowledged without any fetch (dead servers send many).
-   One exception, forwarding (another server passing on a reply to its users' post): a `Create`
-   signed by someone else whose object id is on the actor's origin is accepted, and the ingress
-   job believes nothing of it but fetches the object by id from that origin (checklist 23);
+   One exception, forwarding (another server passing on a reply to its users' post, or its
+   edit or deletion): a `Create`, `Update` or `Delete` signed by someone else whose object id
+   is on the actor's origin is accepted, and the ingress job believes nothing of it but asks
+   that origin (checklists 23-25: a Create's or an Update's object is fetched from there and
+   that version applied; a Delete is applied only when the origin says the object is gone);
 7. a suspended actor may only retract (Delete, Undo, Reject): else 403;
 8. one unit of work: the `inbox_activities` row (a repeated id is a no-op) and its
    `federation.ingress` job. 202.
@@ -116,11 +118,14 @@ async def _actor_known(container: Container, actor_uri: str) -> bool:
         return found.first() is not None
 
 
+FORWARDABLE = frozenset({"Create", "Update", "Delete"})
+
+
 def _refetchable(container: Container, activity: ParsedActivity) -> bool:
-    """A forwarded `Create` we may act on without believing it: its object is named by an
-    http(s) id on the actor's origin (not ours), which the ingress job fetches from there."""
+    """A forwarded activity we may act on without believing it: its object is named by an
+    http(s) id on the actor's origin (not ours), which the ingress job asks about there."""
     object_id = activity.object_id
-    if activity.type != "Create" or object_id is None or https_url(object_id) is None:
+    if activity.type not in FORWARDABLE or object_id is None or https_url(object_id) is None:
         return False
     return same_origin(object_id, activity.actor) and not container.uris.is_local(object_id)
 
