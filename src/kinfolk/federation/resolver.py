@@ -69,10 +69,18 @@ class FederationResolver:
         if stored is not None and stored.domain is not None and dereference.fresh(stored):
             return stored.id
         held = stored.id if stored is not None and stored.domain is not None else None
-        uri = await dereference.webfinger(self.container, username, domain)
-        if uri is None:
+        found = await dereference.webfinger_lookup(self.container, username, domain)
+        if found is None:
             return held
-        account = await dereference.fetch_actor(self.container, uri, refresh=held is not None)
+        # The domain asked answers for its own handles: when the actor lives elsewhere, the
+        # check of its handle need not ask this domain again (the actor's host must agree).
+        subject = dereference.split_acct(found.subject)
+        confirmed = (
+            {f"{subject[0]}@{domain}".lower(): found.actor_url} if subject and subject[1] == domain else {}
+        )
+        account = await dereference.fetch_actor(
+            self.container, found.actor_url, refresh=held is not None, confirmed=confirmed
+        )
         return account.id if account is not None and account.domain is not None else held
 
     async def _url(self, url: str) -> Resolved | None:
@@ -125,7 +133,7 @@ class FederationResolver:
             known, _ = await self._known(actor.id) if actor.id != url else (None, False)
             if known is not None:
                 return known if known[0] == "account" else None
-            account = await dereference.store_actor(self.container, actor, counts=True)
+            account = await dereference.store_actor(self.container, actor, counts=True, check_handle=True)
             return ("account", account.id) if account is not None else None
         return None
 

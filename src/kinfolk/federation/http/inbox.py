@@ -211,9 +211,11 @@ async def _receive(request: Request, container: Container, username: str | None)
         row_id = (await uow.session.execute(stmt)).scalar_one_or_none()
         if row_id is not None:
             await uow.enqueue("federation.ingress", {"id": row_id})
-        if account.domain is not None:
+        sender_host = host(account.uri) if account.domain is not None else None
+        if sender_host is not None:
             # A server that talks to us is up: deliveries to it resume at once (checklist H.76).
-            await mark_domain_alive(uow.session, account.domain)
+            # Its host, not the handle's domain (a split-domain server is reached at its host).
+            await mark_domain_alive(uow.session, sender_host)
     return _accepted()
 
 
