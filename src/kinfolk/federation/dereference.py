@@ -142,11 +142,16 @@ async def verified_handle(
     """The handle of an actor fetched from its id, found by WebFinger as Mastodon does: the
     actor's host is asked for `preferredUsername@host`; when its answer's subject names another
     domain D, D is believed only if D's own answer for that subject points back to the actor.
-    Otherwise the handle stays on the actor's host. At most two requests; none to D when the
-    caller already holds D's answer (`confirmed`: lower-cased `user@domain` -> actor id).
+    Otherwise the handle stays on the actor's host. At most two requests; none to a domain
+    whose answer the caller already holds (`confirmed`: lower-cased `user@domain` -> actor id).
     None when D is suspended here: an actor claiming a suspended server's handle is refused."""
     host_domain = actor_domain(parsed.id)
     on_host = Handle(parsed.preferred_username, host_domain, checked=True)
+    if (
+        confirmed is not None
+        and confirmed.get(f"{parsed.preferred_username}@{host_domain}".lower()) == parsed.id
+    ):
+        return on_host  # the actor's host answered for it already
     first = await webfinger_lookup(container, parsed.preferred_username, host_domain)
     if first is None:
         return replace(on_host, checked=False)
