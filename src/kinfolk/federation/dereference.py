@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urldefrag
@@ -27,10 +29,10 @@ from kinfolk.domain.accounts.remote import RemoteAccountData, RemoteAccountRefus
 from kinfolk.domain.moderation.domain_blocks import policy_for
 from kinfolk.domain.statuses.models import Status, Tombstone
 from kinfolk.federation import notes
-from kinfolk.federation.actors import remote_account_data
+from kinfolk.federation.actors import actor_domain, remote_account_data
 from kinfolk.federation.parse.actor import ParsedActor, parse_actor
 from kinfolk.federation.parse.collection import parse_collection
-from kinfolk.federation.parse.discovery import parse_webfinger
+from kinfolk.federation.parse.discovery import ParsedWebFinger, parse_webfinger
 from kinfolk.federation.parse.object import ParsedNote, parse_note
 from kinfolk.federation.parse.values import ParseError, host, https_url, same_origin, types
 from kinfolk.federation.service import instance_signer, transport
@@ -81,15 +83,16 @@ async def _suspended(container: Container, url: str) -> bool:
 # --- WebFinger ---------------------------------------------------------------------------------
 
 
-async def webfinger(container: Container, username: str, domain: str) -> str | None:
-    """The actor id `acct:username@domain` names, or None. The scheme is ours (https, or http in
-    a harness running over plain HTTP)."""
+async def webfinger_lookup(container: Container, username: str, domain: str) -> ParsedWebFinger | None:
+    """The WebFinger answer of `domain` for `acct:username@domain`, or None (no answer, a bad
+    one, a suspended server, or a handle that names no host). The scheme is ours (https, or
+    http in a harness running over plain HTTP)."""
     username = username.strip().lstrip("@")
     domain = domain.strip().lower()
     if not username or "/" in username or "@" in username or len(username) > 255:
         return None
     origin = https_url(f"{container.settings.protocol}://{domain}/")
-    if origin is None or host(origin) != domain:
+    if origin is None or host(origin) != domain or _own_domain(container, origin):
         return None
     if await _suspended(container, origin):
         return None  # a suspended server is not even asked
@@ -102,11 +105,77 @@ async def webfinger(container: Container, username: str, domain: str) -> str | N
             content_types=JRD_TYPES | {"application/activity+json"},
             check_id_origin=False,
         )
-        parsed = parse_webfinger(document.json)
+        return parse_webfinger(document.json)
     except (FetchError, ParseError) as exc:
         log.info("webfinger %s@%s failed: %s", username, domain, exc)
         return None
-    return parsed.actor_url
+
+
+async def webfinger(container: Container, username: str, domain: str) -> str | None:
+    """The actor id `acct:username@domain` names, or None."""
+    found = await webfinger_lookup(container, username, domain)
+    return None if found is None else found.actor_url
+
+
+def split_acct(subject: str) -> tuple[str, str] | None:
+    """`acct:user@domain` (or `user@domain`) -> (user, lower-cased domain); None otherwise."""
+    value = subject.removeprefix("acct:").lstrip("@")
+    username, at, domain = value.rpartition("@")
+    if not at or not username or not domain or "@" in username or "/" in domain:
+        return None
+    return username, domain.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """The `username@domain` an actor is stored under. `checked`: WebFinger answered, so this
+    is what its servers say now; otherwise (a server down) a handle stored before is kept."""
+
+    username: str
+    domain: str
+    checked: bool
+
+
+async def verified_handle(
+    container: Container, parsed: ParsedActor, *, confirmed: Mapping[str, str] | None = None
+) -> Handle | None:
+    """The handle of an actor fetched from its id, found by WebFinger as Mastodon does: the
+    actor's host is asked for `preferredUsername@host`; when its answer's subject names another
+    domain D, D is believed only if D's own answer for that subject points back to the actor.
+    Otherwise the handle stays on the actor's host. At most two requests; none to a domain
+    whose answer the caller already holds (`confirmed`: lower-cased `user@domain` -> actor id).
+    None when D is suspended here: an actor claiming a suspended server's handle is refused."""
+    host_domain = actor_domain(parsed.id)
+    on_host = Handle(parsed.preferred_username, host_domain, checked=True)
+    if (
+        confirmed is not None
+        and confirmed.get(f"{parsed.preferred_username}@{host_domain}".lower()) == parsed.id
+    ):
+        return on_host  # the actor's host answered for it already
+    first = await webfinger_lookup(container, parsed.preferred_username, host_domain)
+    if first is None:
+        return replace(on_host, checked=False)
+    claimed = split_acct(first.subject)
+    if claimed is None or first.actor_url != parsed.id:
+        return on_host
+    username, domain = claimed
+    if domain == host_domain:
+        return Handle(username, domain, checked=True)
+    origin = https_url(f"{container.settings.protocol}://{domain}/")
+    if origin is None or host(origin) != domain or _own_domain(container, origin):
+        return on_host
+    if await _suspended(container, origin):
+        return None
+    acct = f"{username}@{domain}".lower()
+    if confirmed is not None and confirmed.get(acct) == parsed.id:
+        return Handle(username, domain, checked=True)
+    second = await webfinger_lookup(container, username, domain)
+    if second is None:
+        return replace(on_host, checked=False)
+    answered = split_acct(second.subject)
+    if answered is None or (answered[0].lower(), answered[1]) != (username.lower(), domain):
+        return on_host  # D redirects once more: no further hop is followed
+    return Handle(username, domain, checked=True) if second.actor_url == parsed.id else on_host
 
 
 # --- Actors ------------------------------------------------------------------------------------
@@ -159,19 +228,30 @@ async def store_actor(
     *,
     counts: bool = False,
     keep_key: bool = False,
+    check_handle: bool = False,
+    confirmed: Mapping[str, str] | None = None,
     uow: UnitOfWork | None = None,
 ) -> Account | None:
     """Upsert a parsed actor (already fetched from its origin or verified) in a short unit of
     work. `keep_key`: an account that has a key keeps it (an `Update` does not rotate keys,
-    checklist 21; only a refetch after a failed verification does)."""
+    checklist 21; only a refetch after a failed verification does). `check_handle`: its
+    handle is found by WebFinger first (`verified_handle`, network before the write, so not
+    with a caller's `uow`); without it an account stored under a checked handle keeps it."""
     data = account_data(parsed)
-    if counts:
-        followers, following, statuses = await asyncio.gather(
-            _total(container, parsed.followers),
-            _total(container, parsed.following),
-            _total(container, parsed.outbox),
-        )
-        data.followers_count, data.following_count, data.statuses_count = followers, following, statuses
+    urls = (parsed.followers, parsed.following, parsed.outbox)
+    totals = asyncio.gather(*(_total(container, url) for url in urls)) if counts else None
+    try:
+        if check_handle and uow is None:
+            handle = await verified_handle(container, parsed, confirmed=confirmed)
+            if handle is None:
+                log.info("actor %s refused: its handle names a suspended server", parsed.id)
+                return None
+            data.username, data.domain, data.handle_checked = handle.username, handle.domain, handle.checked
+        if totals is not None:
+            data.followers_count, data.following_count, data.statuses_count = await totals
+    finally:
+        if totals is not None and not totals.done():
+            totals.cancel()
     if uow is not None:
         return await _upsert(uow, data, keep_key=keep_key)
     async with container.db.uow() as own:
@@ -192,17 +272,29 @@ async def _upsert(uow: UnitOfWork, data: RemoteAccountData, *, keep_key: bool) -
         return None
 
 
-async def fetch_actor(container: Container, uri: str, *, refresh: bool = False) -> Account | None:
+def _claimed_elsewhere(stored: Account, confirmed: Mapping[str, str] | None) -> bool:
+    """Whether a domain other than the stored handle's claims this actor (its handle is then
+    checked again, however fresh the row)."""
+    return any(
+        uri == stored.uri and acct.rpartition("@")[2] != (stored.domain or "").lower()
+        for acct, uri in (confirmed or {}).items()
+    )
+
+
+async def fetch_actor(
+    container: Container, uri: str, *, refresh: bool = False, confirmed: Mapping[str, str] | None = None
+) -> Account | None:
     """The account for actor id `uri`: ours without any fetch, a remote one from the database
-    when fetched less than a day ago (unless `refresh`), else fetched, parsed and upserted.
-    None when it cannot be had (and nothing usable was stored before)."""
+    when fetched less than a day ago (unless `refresh`), else fetched, parsed, its handle
+    checked by WebFinger (`verified_handle`; `confirmed` holds answers the caller already has)
+    and upserted. None when it cannot be had (and nothing usable was stored before)."""
     clean = https_url(urldefrag(uri)[0] if "#" in uri else uri)
     if clean is None:
         return None
     stored = await _stored_actor(container, clean)
     if _own_domain(container, clean):
         return stored
-    if stored is not None and not refresh and fresh(stored):
+    if stored is not None and not refresh and fresh(stored) and not _claimed_elsewhere(stored, confirmed):
         return stored
     if await _suspended(container, clean):
         return None
@@ -214,7 +306,7 @@ async def fetch_actor(container: Container, uri: str, *, refresh: bool = False) 
         return stored
     if not same_origin(parsed.id, clean):
         return stored
-    return await store_actor(container, parsed, counts=True) or stored
+    return await store_actor(container, parsed, counts=True, check_handle=True, confirmed=confirmed) or stored
 
 
 # --- Posts -------------------------------------------------------------------------------------

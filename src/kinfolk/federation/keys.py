@@ -10,6 +10,13 @@ actor is then stored through the one remote-account upsert.
 again at most once per key per `REFRESH_COOL_DOWN` in this process, so forged signatures naming
 someone's key can't make us fetch that key over and over (checklist 16).
 
+Fetching a key we never saw costs us a request to a server the sender names, so it is budgeted
+(checklist A.15): at most `KEY_FETCHES_PER_MINUTE` such fetches per minute for one source
+address and as many for one keyId site (`kernel/hosts.site_of`), counted in this process.
+Past either, `fetch_budget` says how long to wait and nothing is fetched: many made-up keyIds
+from one address, or naming one victim's hosts from many addresses, cost a bounded number of
+requests while every sender whose key is stored is served as before.
+
 No network runs inside a transaction: reads and the upsert are short units of work of their own.
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
 
@@ -30,9 +38,15 @@ from kinfolk.federation.parse.actor import ParsedActor, is_actor, parse_actor
 from kinfolk.federation.parse.values import ParseError, first_id, same_origin
 from kinfolk.infra.fetch import FetchError
 from kinfolk.infra.outbound import DisallowedDestination, check_url
+from kinfolk.infra.ratelimit import MemoryRateLimiter
 from kinfolk.kernel.clock import utcnow
+from kinfolk.kernel.hosts import site_of
 
 REFRESH_COOL_DOWN = 300.0
+# Unknown keys fetched per minute for one source address, and for one keyId site.
+KEY_FETCHES_PER_MINUTE = 120
+KEY_FETCH_PERIOD = 60.0
+_BUDGET = "federation.keys.fetch_budget"
 # Keys remembered for the cool-down; the oldest are forgotten past this (memory stays bounded).
 MAX_COOL_DOWN_ENTRIES = 10_000
 _COOL_DOWN = "federation.keys.refreshed"
@@ -91,6 +105,21 @@ def _may_refresh(container: Container, key_id: str) -> bool:
     while len(seen) > MAX_COOL_DOWN_ENTRIES:
         del seen[next(iter(seen))]
     return True
+
+
+async def fetch_budget(container: Container, source: str | None, key_id: str) -> float | None:
+    """None when an unknown key may be fetched now for a request from `source` (the fetch is
+    counted against the address and the key's site), else the seconds until it may."""
+    limiter: MemoryRateLimiter = container.extras.setdefault(_BUDGET, MemoryRateLimiter())
+    try:
+        key_host = urlsplit(key_id).hostname or ""
+    except ValueError:
+        key_host = ""
+    for key in (f"address:{source or '-'}", f"site:{site_of(key_host)}"):
+        hit = await limiter.take(key, KEY_FETCHES_PER_MINUTE, KEY_FETCH_PERIOD)
+        if not hit.allowed:
+            return max(1.0, hit.reset - time.time())
+    return None
 
 
 async def key_for(container: Container, key_id: str, *, refresh: bool = False) -> tuple[Account, str] | None:

@@ -46,6 +46,7 @@ from kinfolk.domain.statuses.store import (
     store_remote_status,
 )
 from kinfolk.federation.parse.object import ParsedAttachment, ParsedNote
+from kinfolk.federation.parse.values import host
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import Unprocessable
 from kinfolk.text.sanitize import sanitize_html
@@ -122,12 +123,20 @@ def _media_kind(item: ParsedAttachment) -> str:
     return kind if kind in ("image", "video", "audio") else "unknown"
 
 
+async def _rejects_media(uow: UnitOfWork, author: Account) -> bool:
+    """A block on the author's handle domain or on the host serving the actor rejects media."""
+    for domain in dict.fromkeys((author.domain, host(author.uri))):
+        if domain is not None and (await policy_for(uow.session, domain)).reject_media:
+            return True
+    return False
+
+
 async def _media(
     container: Container, uow: UnitOfWork, author: Account, parsed: ParsedNote
 ) -> list[MediaAttachment]:
     if not parsed.attachments:
         return []
-    if (await policy_for(uow.session, author.domain)).reject_media:
+    if await _rejects_media(uow, author):
         return []
     return [
         await add_remote_media(

@@ -3,13 +3,16 @@
 It runs before the search opens its unit of work (`domain/search/resolver.py`), through the
 same dereferencing as the inbox (`federation/dereference.py`: signed fetches, origin checks,
 the one status store), and answers ids only. Every lookup is bounded in time; a server that is
-slow, down or refuses answers as nothing found, never as an error.
+slow, down or refuses answers as nothing found, never as an error. Handle lookups are budgeted
+per site (`SiteBudget`), so invented subdomains of one domain cost a bounded number of requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -24,6 +27,7 @@ from kinfolk.federation.parse.object import parse_note
 from kinfolk.federation.parse.shape import Shape, shape_of
 from kinfolk.federation.parse.values import ParseError, https_url, same_origin
 from kinfolk.infra.fetch import FetchError
+from kinfolk.kernel.hosts import bare_host, site_of
 
 if TYPE_CHECKING:
     from kinfolk.container import Container
@@ -32,12 +36,62 @@ log = logging.getLogger("kinfolk.federation")
 
 # The most one search may wait on other servers (WebFinger, the actor, a post and its parents).
 RESOLVE_TIMEOUT = 15.0
+# Handle lookups that reach the network, per site (`kernel/hosts.site_of`) and minute: distinct
+# hosts (one wildcard DNS entry names any number of them), and lookups whatever their host.
+SITE_HOSTS_PER_MINUTE = 10
+SITE_LOOKUPS_PER_MINUTE = 120
+# Sites remembered at once; the oldest window is forgotten past this (memory stays bounded).
+MAX_SITES = 10_000
+
+
+@dataclass(slots=True)
+class _Window:
+    ends: float
+    hosts: set[str] = field(default_factory=set)
+    lookups: int = 0
+
+
+class SiteBudget:
+    """In this process, how many handle lookups each site may still cause this minute.
+
+    Mentions of `@x@<random>.evil.example`, in posts or searches, would otherwise make one
+    WebFinger request (and an actor fetch) per invented host name: past
+    `SITE_HOSTS_PER_MINUTE` hosts of one site, or `SITE_LOOKUPS_PER_MINUTE` lookups, a lookup
+    finds nothing (what we hold already is still used) until the site's minute is over."""
+
+    def __init__(
+        self,
+        hosts: int = SITE_HOSTS_PER_MINUTE,
+        lookups: int = SITE_LOOKUPS_PER_MINUTE,
+        period: float = 60.0,
+        max_sites: int = MAX_SITES,
+    ) -> None:
+        self.hosts, self.lookups, self.period, self.max_sites = hosts, lookups, period, max_sites
+        self._sites: dict[str, _Window] = {}
+
+    def take(self, domain: str) -> bool:
+        """Count one lookup on `domain` (a host, with its port when not the default); False,
+        counting nothing, when its site has no budget left."""
+        now = time.monotonic()
+        host, site = bare_host(domain), site_of(domain)
+        window = self._sites.get(site)
+        if window is None or now >= window.ends:
+            self._sites.pop(site, None)
+            window = self._sites[site] = _Window(ends=now + self.period)
+            while len(self._sites) > self.max_sites:
+                del self._sites[next(iter(self._sites))]
+        if window.lookups >= self.lookups or (host not in window.hosts and len(window.hosts) >= self.hosts):
+            return False
+        window.hosts.add(host)
+        window.lookups += 1
+        return True
 
 
 class FederationResolver:
     def __init__(self, container: Container, timeout: float = RESOLVE_TIMEOUT) -> None:
         self.container = container
         self.timeout = timeout
+        self.sites = SiteBudget()
 
     async def resolve_handle(self, username: str, domain: str) -> int | None:
         try:
@@ -69,10 +123,21 @@ class FederationResolver:
         if stored is not None and stored.domain is not None and dereference.fresh(stored):
             return stored.id
         held = stored.id if stored is not None and stored.domain is not None else None
-        uri = await dereference.webfinger(self.container, username, domain)
-        if uri is None:
+        if not self.sites.take(domain):
+            log.info("resolving %s@%s skipped: too many lookups on its site", username, domain)
             return held
-        account = await dereference.fetch_actor(self.container, uri, refresh=held is not None)
+        found = await dereference.webfinger_lookup(self.container, username, domain)
+        if found is None:
+            return held
+        # The domain asked answers for its own handles: when the actor lives elsewhere, the
+        # check of its handle need not ask this domain again (the actor's host must agree).
+        subject = dereference.split_acct(found.subject)
+        confirmed = (
+            {f"{subject[0]}@{domain}".lower(): found.actor_url} if subject and subject[1] == domain else {}
+        )
+        account = await dereference.fetch_actor(
+            self.container, found.actor_url, refresh=held is not None, confirmed=confirmed
+        )
         return account.id if account is not None and account.domain is not None else held
 
     async def _url(self, url: str) -> Resolved | None:
@@ -125,7 +190,7 @@ class FederationResolver:
             known, _ = await self._known(actor.id) if actor.id != url else (None, False)
             if known is not None:
                 return known if known[0] == "account" else None
-            account = await dereference.store_actor(self.container, actor, counts=True)
+            account = await dereference.store_actor(self.container, actor, counts=True, check_handle=True)
             return ("account", account.id) if account is not None else None
         return None
 

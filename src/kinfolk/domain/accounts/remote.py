@@ -46,8 +46,11 @@ class RemoteAccountRefused(Unprocessable):
 
 @dataclass
 class RemoteAccountData:
-    """An actor as federation read it. `domain` is the lower-cased host of its id; `note` and
-    the fields' values are sanitised HTML; counts are None when the collections did not say."""
+    """An actor as federation read it. `domain` is its handle's domain: the lower-cased host of
+    its id, or another domain WebFinger confirmed (`handle_checked`: the handle was asked for
+    just now; when it was not, a row stored under another domain keeps its handle until the
+    next check). `note` and the fields' values are sanitised HTML; counts are None when the
+    collections did not say."""
 
     uri: str
     username: str
@@ -79,6 +82,7 @@ class RemoteAccountData:
     also_known_as: list[str] = field(default_factory=list)
     moved_to_uri: str | None = None
     fetched_at: datetime | None = None
+    handle_checked: bool = False
 
 
 def _url(value: str | None, what: str) -> str | None:
@@ -157,6 +161,13 @@ async def upsert_remote_account(session: AsyncSession, data: RemoteAccountData) 
     server gave the handle a new actor). Raises `RemoteAccountRefused` for bad data or when the
     id or handle is a local account's, having written nothing."""
     values = _checked(data)
+    if not data.handle_checked:
+        held = (
+            await session.execute(select(Account).where(Account.uri == values["uri"]))
+        ).scalar_one_or_none()
+        if held is not None and held.domain is not None and held.domain != values["domain"]:
+            # A handle WebFinger confirmed on another domain stands until it is checked again.
+            values.update(username=held.username, domain=held.domain, acct_key=held.acct_key)
     rows = list(
         (
             await session.execute(

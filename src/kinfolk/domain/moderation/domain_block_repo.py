@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.domain.accounts.models import Account
@@ -29,13 +29,23 @@ async def all_blocks(session: AsyncSession) -> list[DomainBlock]:
 
 
 def _covered(domain: str) -> ColumnElement[bool]:
-    """Accounts on `domain` or any of its subdomains, whatever their port."""
+    """Accounts on `domain` or any of its subdomains, whatever their port: by their handle's
+    domain, and by the host of their actor id (a handle on another domain does not take an
+    actor out from under a block of the server that serves it)."""
     literal = domain.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
-    return or_(
-        Account.domain == domain,
-        *(
-            Account.domain.like(pattern.format(literal), escape="\\")
-            for pattern in ("%.{}", "{}:%", "%.{}:%")
+    return and_(
+        Account.domain.is_not(None),
+        or_(
+            Account.domain == domain,
+            *(
+                Account.domain.like(pattern.format(literal), escape="\\")
+                for pattern in ("%.{}", "{}:%", "%.{}:%")
+            ),
+            *(
+                Account.uri.like(f"{scheme}://{pattern.format(literal)}", escape="\\")
+                for scheme in ("http", "https")
+                for pattern in ("{}/%", "{}:%", "%.{}/%", "%.{}:%")
+            ),
         ),
     )
 

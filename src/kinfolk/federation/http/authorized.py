@@ -26,7 +26,7 @@ from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.moderation.domain_blocks import policy_for
 from kinfolk.federation.http.inbox import Refused, key_domain, request_target, verified_signer
 from kinfolk.federation.signatures import SignatureError, check_request
-from kinfolk.kernel.errors import Forbidden, KinfolkError, Unauthorized
+from kinfolk.kernel.errors import Forbidden, KinfolkError, TooManyRequests, Unauthorized
 
 PRIVATE_CACHE = "private, max-age=180"
 SECURE_VARY = "Accept, Signature"
@@ -51,6 +51,8 @@ def is_signed(request: Request) -> bool:
 
 
 def _refusal(status: int, reason: str) -> KinfolkError:
+    if status == 429:
+        return TooManyRequests(reason)  # the key-fetch budget (answered with Retry-After)
     return Forbidden(reason) if status == 403 else Unauthorized(reason)
 
 

@@ -8,7 +8,8 @@ cheapest first, and each refusal stores nothing:
    target as it came on the wire;
 3. the key's domain under a `suspend` block: 403 before any fetch;
 4. the activity's envelope (400), whose actor must not claim this server (checklist 33);
-5. the key (`keys.key_for`: stored, else fetched; private addresses refused, 401), the
+5. the key (`keys.key_for`: stored, else fetched within the per-source budget of
+   `keys.fetch_budget`, 429 with Retry-After past it; private addresses refused, 401), the
    signature verified, and on failure with a stored key one refetch for key rotation;
 6. the signer must be the activity's actor (401 "Key mismatch", checklist 18/19); a `Delete`
    from an actor we never knew is acknowledged without any fetch (dead servers send many).
@@ -23,6 +24,8 @@ cheapest first, and each refusal stores nothing:
 """
 
 from __future__ import annotations
+
+import math
 
 import orjson
 from sqlalchemy import select
@@ -50,10 +53,19 @@ RETRACTIONS = frozenset({"Delete", "Undo", "Reject"})
 
 
 class Refused(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, *, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
+
+    def response(self) -> Response:
+        """Mastodon's error body; a 429 says when to come back (Mastodon's delivery retries
+        429, as it does 401, with its back-off; others honour Retry-After)."""
+        answer = _error(self.status, self.reason)
+        if self.retry_after is not None:
+            answer.headers["Retry-After"] = str(math.ceil(self.retry_after))
+        return answer
 
 
 def _error(status: int, reason: str) -> Response:
@@ -154,6 +166,11 @@ async def verified_signer(
     """The verified signer's account (key fetched when unknown, refetched once on failure).
     Shared with the signed GETs of secure mode (`http/authorized.py`)."""
     cached = await keys.known_key(container, key_id)
+    if cached is None:
+        source = request.client.host if request.client is not None else None
+        wait = await keys.fetch_budget(container, source, key_id)
+        if wait is not None:
+            raise Refused(429, "Too many unknown keys: try again later", retry_after=wait)
     try:
         found = cached or await keys.key_for(container, key_id)
     except (keys.KeyRefused, keys.KeyUnavailable) as exc:
@@ -216,9 +233,11 @@ async def _receive(request: Request, container: Container, username: str | None)
         row_id = (await uow.session.execute(stmt)).scalar_one_or_none()
         if row_id is not None:
             await uow.enqueue("federation.ingress", {"id": row_id})
-        if account.domain is not None:
+        sender_host = host(account.uri) if account.domain is not None else None
+        if sender_host is not None:
             # A server that talks to us is up: deliveries to it resume at once (checklist H.76).
-            await mark_domain_alive(uow.session, account.domain)
+            # Its host, not the handle's domain (a split-domain server is reached at its host).
+            await mark_domain_alive(uow.session, sender_host)
     return _accepted()
 
 
@@ -226,11 +245,11 @@ async def shared_inbox(request: Request) -> Response:
     try:
         return await _receive(request, get_container(request), None)
     except Refused as exc:
-        return _error(exc.status, exc.reason)
+        return exc.response()
 
 
 async def user_inbox(request: Request) -> Response:
     try:
         return await _receive(request, get_container(request), request.path_params["username"])
     except Refused as exc:
-        return _error(exc.status, exc.reason)
+        return exc.response()
