@@ -9,13 +9,18 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from kinfolk.config import Settings
 from kinfolk.container import Container
+from kinfolk.domain.accounts import deletion
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.relationships import service as relationships
+from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Status
 from kinfolk.federation.render.env import PUBLIC
+from kinfolk.jobs.models import QUEUED, Job
+from kinfolk.kernel.clock import utcnow
 from tests.federation.inboxes import (
     Inboxes,
     jobs_of,
@@ -593,3 +598,48 @@ async def test_reply_reaches_the_remote_author_it_answers_without_a_mention(
     await run_jobs(container)
     assert _paths(inboxes, "Create") == [("other.test", "/users/carl/inbox")]
     assert inboxes.received[0].document["object"]["inReplyTo"] == parent.uri
+
+
+async def test_a_deleted_account_tells_its_followers_first_then_every_known_server(
+    container: Container,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_remote_account: Any,
+    inboxes: Inboxes,
+) -> None:
+    alice = await make_user("alice")
+    await remote_follower(container, make_remote_account, inboxes, "bob", "remote.test", alice.account_id)
+    await remote_follower(container, make_remote_account, inboxes, "bea", "remote.test", alice.account_id)
+    carol = await make_remote_account(
+        "carol", "other.test", **await remote_fields(inboxes, "other.test", "carol", shared=False)
+    )
+    # dave is only known: same server as carol, but its shared inbox.
+    await make_remote_account("dave", "other.test", **await remote_fields(inboxes, "other.test", "dave"))
+    async with container.db.uow() as uow:  # alice follows carol
+        uow.session.add(Follow(account_id=alice.account_id, target_account_id=carol.id))
+    await trust_local_keys(container, inboxes)
+    await run_jobs(container)
+    inboxes.received.clear()
+
+    async with container.db.uow() as uow:
+        account = await uow.session.get(Account, alice.account_id)
+        assert account is not None
+        assert await deletion.delete_local_account(uow, account)
+    await run_jobs(container)
+    first = sorted((r.host, r.path) for r in inboxes.received)
+    assert first == [("other.test", "/users/carol/inbox"), ("remote.test", "/inbox")]
+    # Every other known server at low priority: due a little later.
+    for _ in range(2):  # the page of known inboxes is planned later, and delivered later still
+        assert ("other.test", "/inbox") not in [(r.host, r.path) for r in inboxes.received]
+        async with container.db.uow() as uow:
+            await uow.session.execute(update(Job).where(Job.state == QUEUED).values(run_at=utcnow()))
+        await run_jobs(container)
+    got = sorted((r.host, r.path) for r in inboxes.received)
+    assert got == [("other.test", "/inbox"), ("other.test", "/users/carol/inbox"), ("remote.test", "/inbox")]
+    actor = container.uris.actor("alice")
+    for received in inboxes.received:
+        assert received.verified and received.key_id == container.uris.key_id("alice")
+        assert received.document["type"] == "Delete"
+        assert received.document["object"] == actor and received.document["actor"] == actor
+        assert received.document["id"] == f"{actor}#delete"
+    assert all(j.state == "done" for j in await jobs_of(container, "federation.deliver"))
