@@ -3,7 +3,8 @@
 The one mapping from `ParsedActor` to an account: whoever fetched the actor (a key lookup in
 `keys.py`, `dereference.fetch_actor`, an `Update` of a Person) stores it the same way. The
 summary and the profile fields' values are remote HTML and are sanitised here, before they can
-reach a row; avatar and header stay remote URLs (copying them is the remote-media code's job).
+reach a row; avatar and header are remote URLs, which the upsert queues for copying
+(`domain/accounts/remote_images.py`).
 """
 
 from __future__ import annotations

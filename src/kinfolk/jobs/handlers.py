@@ -14,6 +14,7 @@ import os
 HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.jobs.maintenance",
     "kinfolk.domain.statuses.jobs",
+    "kinfolk.domain.accounts.jobs",
     "kinfolk.domain.media.jobs",
     "kinfolk.domain.relationships.jobs",
     "kinfolk.domain.notifications.jobs",

@@ -53,9 +53,11 @@ def _public_roles(user: User | None) -> list[dict[str, str]]:
 
 
 def _image_url(container: Container, key: str | None, remote: str | None, missing_path: str) -> str:
+    """Our copy; else a remote account's own URL while it is being copied (or could not be),
+    shown only when it is http(s); else the default picture."""
     if key:
         return container.storage.url(key)
-    if remote:
+    if remote and remote.lower().startswith(("https://", "http://")):
         return remote
     return container.settings.base_url + missing_path
 
