@@ -30,6 +30,9 @@ except ImportError:  # pragma: no cover - pillow-heif is a dependency
 
 AVATAR_SIZE = (400, 400)
 HEADER_SIZE = (1500, 500)
+# Custom emojis are drawn at text size; a copy this large stays sharp on dense screens.
+EMOJI_SIZE = (128, 128)
+EMOJI_MAX_PIXELS = 4096 * 4096
 # Mastodon's ceiling for still images (7680 x 4320); anything larger is refused before decoding.
 MAX_PIXELS = 7680 * 4320
 # Mastodon's sizes for attachments: the served original and the preview ("small"), as areas.
@@ -177,6 +180,15 @@ def process_avatar(data: bytes) -> ProcessedImage:
 
 def process_header(data: bytes) -> ProcessedImage:
     return process_image(data, HEADER_SIZE)
+
+
+def process_emoji(data: bytes) -> ProcessedImage:
+    """A custom emoji: its first frame, within `EMOJI_SIZE` keeping its shape (never enlarged),
+    with its transparency, without metadata."""
+    image, source_format, alpha = _prepare(data, EMOJI_MAX_PIXELS, EMOJI_SIZE)
+    image.thumbnail(EMOJI_SIZE, Image.Resampling.LANCZOS)
+    image.info.clear()
+    return _encode(image, _output_format(source_format, alpha))
 
 
 # -- media attachments ------------------------------------------------------------------------
