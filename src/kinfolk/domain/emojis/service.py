@@ -5,7 +5,8 @@ post or actor, already parsed (shortcode letters, digits and `_`, at least two; 
 at most `MAX_PER_OBJECT`), are kept per (shortcode, author's domain). A known emoji takes a new
 picture only when its URL changed or its `updated` is newer, as Mastodon does. Nothing is kept
 from a server whose media we reject. Each new picture is queued for copying (`COPY_JOB`,
-`copy_image`), under the remote-media rules of `media/remote.py`.
+`copy_image`), under the remote-media rules of `media/remote.py`: Mastodon's 256 KB limit,
+processed by `infra/images.process_emoji` (an animation kept as WebP with a still version).
 
 Showing (`emojis_for_texts`): as Mastodon, the emojis of a status or an account are those of
 its author's server whose `:shortcode:` its text uses; a whole page's are read in one query.
@@ -29,8 +30,9 @@ from kinfolk.db.upsert import insert_for
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.emojis.models import CustomEmoji
 from kinfolk.domain.media.remote import DownloadError, fetch_image
+from kinfolk.domain.media.service import discard_files
 from kinfolk.domain.moderation.domain_blocks import policy_for
-from kinfolk.infra.images import InvalidImage, process_emoji
+from kinfolk.infra.images import InvalidImage, ProcessedImage, process_emoji
 from kinfolk.infra.storage import Storage
 from kinfolk.kernel.ids import new_id
 
@@ -204,7 +206,7 @@ async def copy_image(
         if (await policy_for(read.session, emoji.domain)).reject_media:
             return
     try:
-        image = await fetch_image(settings, url, process_emoji, max_bytes=MAX_IMAGE_BYTES)
+        processed = await fetch_image(settings, url, process_emoji, max_bytes=MAX_IMAGE_BYTES)
     except DownloadError as exc:
         if exc.transient and not last_attempt:
             raise
@@ -213,16 +215,27 @@ async def copy_image(
     except InvalidImage as exc:
         log.info("custom emoji %d at %s %s", emoji_id, url[:200], exc)
         return
-    key = f"custom_emojis/{emoji_id}/{secrets.token_hex(16)}.{image.extension}"
-    await storage.put(key, image.data, image.content_type)
+    written: list[str] = []
     try:
+        key = await _put(storage, emoji_id, processed.image, written)
+        static_key = (
+            key
+            if processed.still is processed.image
+            else await _put(storage, emoji_id, processed.still, written)
+        )
         row = await db_uow.session.get(CustomEmoji, emoji_id, with_for_update=True, populate_existing=True)
         if row is None or not _wanted(row, url):
-            await storage.delete(key)
+            await discard_files(storage, written)
             return
-        # The copy is a still picture, so it serves as the static version too.
-        row.image_key = row.image_static_key = key
+        row.image_key, row.image_static_key = key, static_key
         await db_uow.session.flush()
     except Exception:
-        await storage.delete(key)
+        await discard_files(storage, written)
         raise
+
+
+async def _put(storage: Storage, emoji_id: int, image: ProcessedImage, written: list[str]) -> str:
+    key = f"custom_emojis/{emoji_id}/{secrets.token_hex(16)}.{image.extension}"
+    await storage.put(key, image.data, image.content_type)
+    written.append(key)
+    return key
