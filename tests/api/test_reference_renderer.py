@@ -231,8 +231,8 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
     ):
         assert expected["id"] in ids
     assert {str(remote_plain.id), str(remote_media.id), str(with_emojis.id)} <= ids
-    shown = by_emojis = {s["id"]: s for s in want}[str(with_emojis.id)]
-    assert [(e["shortcode"], e["url"], e["static_url"]) for e in by_emojis["emojis"]] == [
+    shown = {s["id"]: s for s in want}[str(with_emojis.id)]
+    assert [(e["shortcode"], e["url"], e["static_url"]) for e in shown["emojis"]] == [
         ("blobcat", blobcat.image_url, blobcat.image_url),
         ("party_parrot", "https://remote.example/emojis/pp.gif", "https://remote.example/emojis/pp.gif"),
     ]
