@@ -34,7 +34,7 @@ async def make_remote_account(container: Container, username: str, domain: str, 
     for name, value in fields.items():
         setattr(data, name, value)
     async with container.db.uow() as uow:
-        return await upsert_remote_account(uow.session, data)
+        return await upsert_remote_account(uow, data)
 
 
 async def make_remote_status(

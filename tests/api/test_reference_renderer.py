@@ -3,8 +3,8 @@
 status a home timeline holds, local and remote, on its first read and on its cached second
 read. A field added to one renderer only fails here.
 
-(Kinfolk has no custom emoji or preview card models yet: `emojis` is `[]` and `card` null on
-both paths, compared like every other field.)"""
+(Kinfolk has no preview card model yet: `card` is null on both paths, compared like every
+other field. Custom emojis are: a remote author and a remote status carry some.)"""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from kinfolk.api import home_page
 from kinfolk.api.entities.status import render_statuses
 from kinfolk.api.entities.status_documents import StatusDocuments
 from kinfolk.container import Container
+from kinfolk.domain.emojis.service import RemoteEmoji, store_remote_emojis
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.media.remote import add_remote_media
 from kinfolk.domain.polls.service import PollParams
@@ -102,7 +103,10 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
     for target in (author, booster):
         response = await client.post(f"/api/v1/accounts/{target.account_id}/follow", headers=viewer.headers)
         assert response.status_code == 200
-    remote = await make_remote_account("bob", "remote.example", display_name="Bob", note="<p>remote</p>")
+    blobcat = RemoteEmoji("blobcat", "https://remote.example/emojis/blobcat.png")
+    remote = await make_remote_account(
+        "bob", "remote.example", display_name="Bob :blobcat:", note="<p>remote</p>", emojis=[blobcat]
+    )
     other_remote = await make_remote_account("carol", "elsewhere.example")
     async with container.db.uow() as uow:
         # As an accepted remote follow leaves it.
@@ -144,6 +148,13 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
         language="en",
     )
     await make_remote_status(remote, "remote poll", poll=PollParams(options=["x", "y"], expires_in=3600))
+    async with container.db.uow() as uow:
+        await store_remote_emojis(
+            uow, "remote.example", [RemoteEmoji("party_parrot", "https://remote.example/emojis/pp.gif")]
+        )
+    with_emojis = await make_remote_status(
+        remote, "remote :party_parrot: and :blobcat: and :unknown:", spoiler_text=":blobcat:"
+    )
     await make_remote_status(
         remote, "remote, edited", edited_at=utcnow(), spoiler_text="spoiler", sensitive=True
     )
@@ -219,7 +230,22 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
         processing,
     ):
         assert expected["id"] in ids
-    assert {str(remote_plain.id), str(remote_media.id)} <= ids
+    assert {str(remote_plain.id), str(remote_media.id), str(with_emojis.id)} <= ids
+    shown = {s["id"]: s for s in want}[str(with_emojis.id)]
+    assert [(e["shortcode"], e["url"], e["static_url"]) for e in shown["emojis"]] == [
+        ("blobcat", blobcat.image_url, blobcat.image_url),
+        ("party_parrot", "https://remote.example/emojis/pp.gif", "https://remote.example/emojis/pp.gif"),
+    ]
+    assert {e["visible_in_picker"] for e in shown["emojis"]} == {False}
+    assert shown["account"]["emojis"] == [
+        {
+            "shortcode": "blobcat",
+            "url": blobcat.image_url,
+            "static_url": blobcat.image_url,
+            "visible_in_picker": False,
+            "category": None,
+        }
+    ]
     by_status = {s["id"]: s for s in want}
     assert "pinned" not in by_status[own_direct["id"]] and by_status[own_private["id"]]["pinned"] is False
     boosted = {s["reblog"]["id"] for s in want if s["reblog"]}

@@ -3,6 +3,7 @@
 from kinfolk.db.base import Base
 from kinfolk.domain.accounts import models as _accounts
 from kinfolk.domain.collections import models as _collections
+from kinfolk.domain.emojis import models as _emojis
 from kinfolk.domain.filters import models as _filters
 from kinfolk.domain.instance import models as _instance
 from kinfolk.domain.media import models as _media
@@ -23,6 +24,7 @@ __all__ = ["Base"]
 _ = (
     _accounts,
     _collections,
+    _emojis,
     _filters,
     _instance,
     _media,

@@ -3,7 +3,8 @@
 The one mapping from `ParsedActor` to an account: whoever fetched the actor (a key lookup in
 `keys.py`, `dereference.fetch_actor`, an `Update` of a Person) stores it the same way. The
 summary and the profile fields' values are remote HTML and are sanitised here, before they can
-reach a row; avatar and header stay remote URLs (copying them is the remote-media code's job).
+reach a row; avatar and header are remote URLs, which the upsert queues for copying
+(`domain/accounts/remote_images.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from kinfolk.domain.accounts.remote import RemoteAccountData
+from kinfolk.domain.emojis.service import RemoteEmoji
 from kinfolk.federation.parse.actor import ParsedActor
+from kinfolk.federation.parse.tags import ParsedEmoji
 from kinfolk.federation.parse.values import host
 from kinfolk.text.sanitize import sanitize_html
 
@@ -23,6 +26,12 @@ def actor_domain(actor_id: str) -> str:
     if not found:
         raise ValueError(f"not an http(s) actor id: {actor_id[:200]!r}")
     return found
+
+
+def remote_emojis(parsed: tuple[ParsedEmoji, ...]) -> list[RemoteEmoji]:
+    """Parsed `Emoji` tags (shortcode and picture URL already checked) as the emojis area
+    keeps them; for posts and actors alike."""
+    return [RemoteEmoji(e.shortcode, e.icon_url, e.id, e.updated) for e in parsed]
 
 
 def remote_account_data(parsed: ParsedActor, fetched_at: datetime) -> RemoteAccountData:
@@ -56,4 +65,5 @@ def remote_account_data(parsed: ParsedActor, fetched_at: datetime) -> RemoteAcco
         also_known_as=list(parsed.also_known_as),
         moved_to_uri=parsed.moved_to,
         fetched_at=fetched_at,
+        emojis=remote_emojis(parsed.emojis),
     )

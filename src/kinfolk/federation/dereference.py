@@ -266,7 +266,7 @@ async def _upsert(uow: UnitOfWork, data: RemoteAccountData, *, keep_key: bool) -
             data.public_key_pem, data.public_key_id = held.public_key_pem, held.public_key_id
     try:
         # Refusals come before any write (`upsert_remote_account` promises it).
-        return await upsert_remote_account(session, data)
+        return await upsert_remote_account(uow, data)
     except RemoteAccountRefused as exc:
         log.info("actor %s refused: %s", data.uri, exc)
         return None

@@ -323,7 +323,7 @@ async def _update_person(ctx: JobContext, env: RenderEnv, payload: dict[str, Any
     account = await _local_actor(session, _int(payload, "account_id"))
     if account is None:
         return None
-    actor_document = render_actor(env, account)
+    actor_document = render_actor(env, account, emojis=await repo.actor_emojis(session, env, account))
     document = render_update(env, account, actor_document, f"{int(account.updated_at.timestamp())}")
     document["to"], document["cc"] = [PUBLIC], []
     return Plan(account, document, await recent_contacts(session, account.id), (account.id,))

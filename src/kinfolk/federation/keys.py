@@ -141,7 +141,7 @@ async def key_for(container: Container, key_id: str, *, refresh: bool = False) -
         raise KeyRefused(f"Unable to store the key's actor: {exc}") from exc
     try:
         async with container.db.uow() as uow:
-            account = await upsert_remote_account(uow.session, data)
+            account = await upsert_remote_account(uow, data)
     except RemoteAccountRefused as exc:
         raise KeyRefused(f"Unable to store the key's actor: {exc}") from exc
     return account, data.public_key_pem

@@ -11,7 +11,8 @@ Mastodon:
 - mentions of our own accounts are found by their actor ids (`Uris.parse_actor`), so they are
   notified; remote mentions only when the account is known already (no fetch from here);
   audience entries naming our accounts mention them too (how a direct message reaches them);
-- hashtags become tags; custom emojis are not kept (there is no emoji model yet);
+- hashtags become tags; custom emojis are kept per (shortcode, author's domain)
+  (`domain/emojis/service.store_remote_emojis`, which queues their pictures' copies);
 - attachments become remote media rows (`domain/media/remote.add_remote_media`, which queues
   the copy), none from a server whose media we reject;
 - polls keep their options and end; remote vote counts are not kept (the store starts at zero).
@@ -31,6 +32,7 @@ from sqlalchemy import or_, select
 
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.emojis.service import store_remote_emojis
 from kinfolk.domain.instance.languages import known_language
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.media.remote import add_remote_media
@@ -45,6 +47,7 @@ from kinfolk.domain.statuses.store import (
     edit_remote_status,
     store_remote_status,
 )
+from kinfolk.federation.actors import remote_emojis
 from kinfolk.federation.parse.object import ParsedAttachment, ParsedNote
 from kinfolk.federation.parse.values import host
 from kinfolk.kernel.clock import utcnow
@@ -244,6 +247,7 @@ async def ingest_note(
     except Unprocessable:
         return None
     new.media = await _media(container, uow, author, parsed)
+    await store_remote_emojis(uow, author.domain, remote_emojis(parsed.emojis))
     posted = await store_remote_status(uow, container.uris, author, new)
     return posted.status
 
@@ -270,5 +274,7 @@ async def apply_update(
     except Unprocessable:
         return None
     new.media = await _media(container, uow, author, parsed)
+    assert author.domain is not None
+    await store_remote_emojis(uow, author.domain, remote_emojis(parsed.emojis))
     changed = await edit_remote_status(uow, status, author, new)
     return status if changed else None

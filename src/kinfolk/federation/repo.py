@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from kinfolk.domain import visibility
 from kinfolk.domain.accounts import repo as accounts_repo
 from kinfolk.domain.accounts.models import Account, AccountStats, User
+from kinfolk.domain.emojis.service import account_text, emojis_for_texts, status_text
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.polls.models import Poll
 from kinfolk.domain.relationships.models import Follow
@@ -24,6 +25,7 @@ from kinfolk.domain.statuses.models import Conversation, Status, StatusPin
 from kinfolk.domain.tags import repo as tags_repo
 from kinfolk.domain.tags.models import StatusTag, Tag
 from kinfolk.federation.render.collections import PageCursor
+from kinfolk.federation.render.emoji import emoji_tags
 from kinfolk.federation.render.env import RenderEnv
 from kinfolk.federation.render.note import NoteRows, status_uri
 
@@ -58,6 +60,12 @@ async def deleted_local_actor(session: AsyncSession, username: str) -> Account |
         )
     )
     return result.scalar_one_or_none()
+
+
+async def actor_emojis(session: AsyncSession, env: RenderEnv, account: Account) -> list[dict[str, Any]]:
+    """`Emoji` tags for the custom emojis a local actor's name, bio and fields use."""
+    found = await emojis_for_texts(session, [(account.domain, account_text(account))])
+    return emoji_tags(env, found[0])
 
 
 async def stats(session: AsyncSession, account_id: int) -> AccountStats | None:
@@ -125,6 +133,19 @@ async def note_rows(session: AsyncSession, env: RenderEnv, statuses: list[Status
         polls = {
             p.id: p for p in (await session.execute(select(Poll).where(Poll.id.in_(poll_ids)))).scalars()
         }
+    # Emojis used in the text (our own for local posts: only those that exist are tagged).
+    emojis = await emojis_for_texts(
+        session,
+        [
+            (
+                authors[s.account_id].domain,
+                status_text(
+                    s.spoiler_text, s.content, polls[s.poll_id].options if s.poll_id in polls else None
+                ),
+            )
+            for s in statuses
+        ],
+    )
     conversation_ids = list({s.conversation_id for s in statuses if s.conversation_id is not None})
     conversations: dict[int, Conversation] = {}
     if conversation_ids:
@@ -140,8 +161,9 @@ async def note_rows(session: AsyncSession, env: RenderEnv, statuses: list[Status
             media=media.get(s.id, []),
             poll=polls.get(s.poll_id) if s.poll_id is not None else None,
             conversation=conversations.get(s.conversation_id) if s.conversation_id is not None else None,
+            emojis=emoji_tags(env, found),
         )
-        for s in statuses
+        for s, found in zip(statuses, emojis, strict=True)
     ]
 
 

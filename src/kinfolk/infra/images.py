@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from PIL import Image, ImageCms, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageDraw, ImageOps, ImageSequence, UnidentifiedImageError
 
 from kinfolk.infra import blurhash
 
@@ -30,6 +30,11 @@ except ImportError:  # pragma: no cover - pillow-heif is a dependency
 
 AVATAR_SIZE = (400, 400)
 HEADER_SIZE = (1500, 500)
+# Custom emojis are drawn at text size; a copy this large stays sharp on dense screens.
+EMOJI_SIZE = (128, 128)
+EMOJI_MAX_PIXELS = 4096 * 4096
+EMOJI_MAX_FRAMES = 200
+EMOJI_ANIMATED_MAX_PIXELS = 512 * 512
 # Mastodon's ceiling for still images (7680 x 4320); anything larger is refused before decoding.
 MAX_PIXELS = 7680 * 4320
 # Mastodon's sizes for attachments: the served original and the preview ("small"), as areas.
@@ -177,6 +182,57 @@ def process_avatar(data: bytes) -> ProcessedImage:
 
 def process_header(data: bytes) -> ProcessedImage:
     return process_image(data, HEADER_SIZE)
+
+
+@dataclass(frozen=True)
+class ProcessedEmoji:
+    """A custom emoji's picture as served (an animated WebP when the source moves) and its
+    still version (the first frame)."""
+
+    image: ProcessedImage
+    still: ProcessedImage
+
+
+def process_emoji(data: bytes) -> ProcessedEmoji:
+    """A custom emoji within `EMOJI_SIZE`, keeping its shape (never enlarged) and transparency,
+    without metadata. An animation is kept (as WebP) when it has at most `EMOJI_MAX_FRAMES`
+    frames of at most `EMOJI_ANIMATED_MAX_PIXELS`: decoding every frame is the cost, so a
+    larger one is shown still."""
+    header = _open(data, EMOJI_MAX_PIXELS)
+    animated = bool(getattr(header, "is_animated", False))
+    frames = int(getattr(header, "n_frames", 1)) if animated else 1
+    image, source_format, alpha = _prepare(data, EMOJI_MAX_PIXELS, EMOJI_SIZE)
+    image.thumbnail(EMOJI_SIZE, Image.Resampling.LANCZOS)
+    image.info.clear()
+    still = _encode(image, _output_format(source_format, alpha))
+    if frames < 2 or frames > EMOJI_MAX_FRAMES or header.width * header.height > EMOJI_ANIMATED_MAX_PIXELS:
+        return ProcessedEmoji(still, still)
+    return ProcessedEmoji(_animation(header, image.size), still)
+
+
+def _animation(source: Image.Image, size: tuple[int, int]) -> ProcessedImage:
+    """Every frame of `source` (already checked for count and size) at `size`, as an animated WebP."""
+    frames: list[Image.Image] = []
+    durations: list[int] = []
+    try:
+        for frame in ImageSequence.Iterator(source):
+            durations.append(max(20, int(frame.info.get("duration", 100) or 100)))
+            frames.append(frame.convert("RGBA").resize(size, Image.Resampling.LANCZOS))
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+        raise InvalidImage("is truncated or corrupt") from exc
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer,
+        "WEBP",
+        save_all=True,
+        append_images=frames[1:],
+        duration=durations,
+        loop=0,
+        quality=88,
+        method=4,
+    )
+    content_type, extension = _OUTPUT["WEBP"]
+    return ProcessedImage(buffer.getvalue(), content_type, extension, size[0], size[1])
 
 
 # -- media attachments ------------------------------------------------------------------------

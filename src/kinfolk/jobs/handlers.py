@@ -15,6 +15,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.jobs.maintenance",
     "kinfolk.domain.statuses.jobs",
     "kinfolk.domain.accounts.jobs",
+    "kinfolk.domain.emojis.jobs",
     "kinfolk.domain.media.jobs",
     "kinfolk.domain.relationships.jobs",
     "kinfolk.domain.notifications.jobs",

@@ -109,6 +109,10 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("media.remove_files", DEFAULT, max_attempts=5),
     JobKind("media.remove_unattached", SCHEDULER, max_attempts=3),
     JobKind("media.remove_remote_cache", SCHEDULER, max_attempts=3),
+    # Copies of remote accounts' avatars and headers (domain/accounts/jobs.py): downloads too.
+    JobKind("accounts.copy_remote_image", PULL, max_attempts=5),
+    # Copies of remote custom emojis' pictures (domain/emojis/jobs.py).
+    JobKind("emojis.copy_image", PULL, max_attempts=5),
     # Trends and the queue itself (domain/trends/jobs.py, jobs/maintenance.py).
     JobKind("trends.refresh", SCHEDULER, max_attempts=3, lease_seconds=600),
     JobKind("jobs.prune", SCHEDULER, max_attempts=3, lease_seconds=600),

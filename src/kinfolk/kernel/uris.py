@@ -121,6 +121,10 @@ class Uris:
     def tag(self, name: str) -> str:
         return f"{self.base}/tags/{quote(name.lower(), safe='')}"
 
+    # Custom emojis (Mastodon's `/emojis/:id`, the id of an `Emoji` tag).
+    def emoji(self, emoji_id: int) -> str:
+        return f"{self.base}/emojis/{emoji_id}"
+
     # Collections (Mastodon 4.6's featured collections of accounts).
     def collection(self, username: str, collection_id: int) -> str:
         return f"{self.actor(username)}/collections/{collection_id}"

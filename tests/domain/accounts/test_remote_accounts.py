@@ -31,7 +31,7 @@ def _data(**values: Any) -> RemoteAccountData:
 
 async def _upsert(container: Container, data: RemoteAccountData) -> Account:
     async with container.db.uow() as uow:
-        return await upsert_remote_account(uow.session, data)
+        return await upsert_remote_account(uow, data)
 
 
 async def _stats(container: Container, account_id: int) -> AccountStats:

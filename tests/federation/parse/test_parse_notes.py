@@ -312,11 +312,20 @@ def test_tombstones_and_emoji_objects() -> None:
         {
             "id": "https://a.example/emojis/1",
             "type": "Emoji",
-            "name": ":x:",
+            "name": ":xx:",
             "icon": {"url": "https://a.example/x.png"},
         }
     )
-    assert (emoji.shortcode, emoji.id) == ("x", "https://a.example/emojis/1")
+    assert (emoji.shortcode, emoji.id) == ("xx", "https://a.example/emojis/1")
+    with pytest.raises(ParseError):  # Mastodon's shortcodes have two characters at least
+        parse_emoji(
+            {
+                "id": "https://a.example/emojis/1",
+                "type": "Emoji",
+                "name": ":x:",
+                "icon": "https://a.example/x.png",
+            }
+        )
     with pytest.raises(ParseError):
         parse_emoji(
             {"id": "https://a.example/emojis/1", "type": "Emoji", "name": ":x:", "icon": "data:image/png,"}

@@ -1,7 +1,7 @@
 """Mastodon's Account and CredentialAccount entities (4.5 shape, keys in Mastodon's order).
 
-Render lists with `render_accounts`: counters and users for any number of accounts come from
-two queries, whatever the length of the list.
+Render lists with `render_accounts`: counters, users and custom emojis for any number of
+accounts come from three queries at most, whatever the length of the list.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kinfolk.api.entities.custom_emoji import emojis_json
 from kinfolk.container import Container
 from kinfolk.domain.accounts import repo
 from kinfolk.domain.accounts.models import Account, AccountStats, User
 from kinfolk.domain.accounts.profile import attribution_domains, posting_defaults
 from kinfolk.domain.collections.service import COLLECTION_LIMIT
+from kinfolk.domain.emojis.models import CustomEmoji
+from kinfolk.domain.emojis.service import account_text, emojis_for_texts
 from kinfolk.kernel.clock import iso_date
 
 MISSING_AVATAR_PATH = "/avatars/original/missing.png"
@@ -53,9 +56,11 @@ def _public_roles(user: User | None) -> list[dict[str, str]]:
 
 
 def _image_url(container: Container, key: str | None, remote: str | None, missing_path: str) -> str:
+    """Our copy; else a remote account's own URL while it is being copied (or could not be),
+    shown only when it is http(s); else the default picture."""
     if key:
         return container.storage.url(key)
-    if remote:
+    if remote and remote.lower().startswith(("https://", "http://")):
         return remote
     return container.settings.base_url + missing_path
 
@@ -68,10 +73,20 @@ def _fields(account: Account) -> list[dict[str, Any]]:
     ]
 
 
+async def account_emojis(session: AsyncSession, accounts: list[Account]) -> list[list[CustomEmoji]]:
+    """The custom emojis of each account, in one query (none when no text names one)."""
+    return await emojis_for_texts(session, [(a.domain, account_text(a)) for a in accounts])
+
+
 def account_json(
-    account: Account, stats: AccountStats | None, user: User | None, container: Container
+    account: Account,
+    stats: AccountStats | None,
+    user: User | None,
+    container: Container,
+    emojis: list[CustomEmoji] | None = None,
 ) -> dict[str, Any]:
-    """One Account. `user` is the local user behind it (for roles and noindex), if any."""
+    """One Account. `user` is the local user behind it (for roles and noindex), if any;
+    `emojis` are its custom emojis (`account_emojis`)."""
     base_url = container.settings.base_url
     uris = container.uris
     suspended = account.suspended_at is not None
@@ -117,7 +132,7 @@ def account_json(
         data["noindex"] = bool((user.settings or {}).get("noindex", False)) if user else False
     if account.memorial:
         data["memorial"] = True
-    data["emojis"] = []
+    data["emojis"] = [] if suspended else emojis_json(container.storage, emojis or [])
     if account.is_local:
         data["roles"] = [] if suspended else _public_roles(user)
     data["fields"] = [] if suspended else _fields(account)
@@ -131,7 +146,11 @@ async def render_accounts(
     ids = list(dict.fromkeys(a.id for a in accounts))
     stats = await repo.get_stats(session, ids)
     users = await repo.get_users_for_accounts(session, [a.id for a in accounts if a.is_local])
-    return [account_json(a, stats.get(a.id), users.get(a.id), container) for a in accounts]
+    emojis = await account_emojis(session, accounts)
+    return [
+        account_json(a, stats.get(a.id), users.get(a.id), container, found)
+        for a, found in zip(accounts, emojis, strict=True)
+    ]
 
 
 async def render_account(session: AsyncSession, account: Account, container: Container) -> dict[str, Any]:
@@ -143,7 +162,8 @@ async def render_credential_account(
 ) -> dict[str, Any]:
     """The signed-in user's own account: Account plus `source` (plain text) and full `role`."""
     stats = (await repo.get_stats(session, [account.id])).get(account.id)
-    data = account_json(account, stats, user, container)
+    emojis = (await account_emojis(session, [account]))[0]
+    data = account_json(account, stats, user, container, emojis)
     defaults = posting_defaults(user)
     data["source"] = {
         "privacy": defaults.privacy,

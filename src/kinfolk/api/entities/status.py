@@ -12,13 +12,16 @@ from typing import Any
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kinfolk.api.entities.account import account_json, render_accounts
+from kinfolk.api.entities.account import account_emojis, account_json, render_accounts
+from kinfolk.api.entities.custom_emoji import emojis_json
 from kinfolk.api.entities.filter import render_filter_result
 from kinfolk.api.entities.media_attachment import render_media
 from kinfolk.api.entities.poll import render_poll
 from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account, User
+from kinfolk.domain.emojis.models import CustomEmoji
+from kinfolk.domain.emojis.service import emojis_for_texts, status_text
 from kinfolk.domain.filters.apply import FilterMatch
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.oauth.models import Application
@@ -57,6 +60,24 @@ class _Loaded:
     pinned: set[int] = field(default_factory=set)
     muted_conversations: set[int] = field(default_factory=set)
     filtered: dict[int, list[FilterMatch]] = field(default_factory=dict)
+    emojis: dict[int, list[CustomEmoji]] = field(default_factory=dict)
+
+
+async def _load_emojis(session: AsyncSession, loaded: _Loaded, domains: dict[int, str | None]) -> None:
+    """The custom emojis of every status loaded, in one query; `domains` maps author ids to
+    their domains (None: ours)."""
+    statuses = [s for s in loaded.statuses.values() if s.account_id in domains]
+    texts = []
+    for s in statuses:
+        poll = loaded.polls.get(s.poll_id) if s.poll_id else None
+        texts.append((domains[s.account_id], status_text(s.spoiler_text, s.content, _options(poll))))
+    for status, found in zip(statuses, await emojis_for_texts(session, texts), strict=True):
+        if found:
+            loaded.emojis[status.id] = found
+
+
+def _options(poll: Poll | None) -> list[str] | None:
+    return [str(o) for o in poll.options or []] if poll else None
 
 
 async def _load(
@@ -121,6 +142,7 @@ async def _load(
         for app in (await session.execute(select(Application).where(Application.id.in_(app_ids)))).scalars():
             loaded.apps[app.id] = app
 
+    await _load_emojis(session, loaded, {a.id: a.domain for a in author_list})
     if viewer_id is not None:
         await _load_flags(session, loaded, viewer_id, ids)
     return loaded
@@ -229,7 +251,7 @@ def _render_one(
             for a in loaded.mentions.get(status.id, [])
         ],
         "tags": [{"name": t.name, "url": uris.tag(t.name)} for t in loaded.tags.get(status.id, [])],
-        "emojis": [],
+        "emojis": emojis_json(storage, loaded.emojis.get(status.id, [])),
         "card": None,
         "poll": render_poll(
             poll,
@@ -314,7 +336,10 @@ async def render_posted(
     if posted.author_stats is not None and user is not None and user.account_id == viewer_id:
         # The author's counters came back from the post's own update, and the user is the
         # request's: nothing of the author is read again.
-        loaded.accounts = {viewer_id: account_json(posted.author, posted.author_stats, user, container)}
+        emojis = (await account_emojis(session, [posted.author]))[0]
+        loaded.accounts = {
+            viewer_id: account_json(posted.author, posted.author_stats, user, container, emojis)
+        }
     else:
         loaded.accounts = {viewer_id: (await render_accounts(session, [posted.author], container))[0]}
     if posted.stats is not None:
@@ -329,6 +354,7 @@ async def render_posted(
         loaded.tags[status.id] = sorted(posted.tags, key=lambda t: t.id)
     if application is not None and application.id == status.application_id:
         loaded.apps[application.id] = application
+    await _load_emojis(session, loaded, {posted.author.id: posted.author.domain})
     if posted.thread is not None:
         # A reply joins its thread, which its author may have muted; nothing else can be set
         # on a status that did not exist a moment ago.
@@ -359,6 +385,10 @@ async def render_history(
             )
         ).scalars()
         poll = await session.get(Poll, status.poll_id) if status.poll_id else None
+        options = _options(poll)
+        emojis = await emojis_for_texts(
+            session, [(account.domain, status_text(status.spoiler_text, status.content, options))]
+        )
         return [
             _edit_json(
                 container,
@@ -368,9 +398,14 @@ async def render_history(
                 status.sensitive,
                 status.created_at,
                 list(current),
-                list(poll.options) if poll else None,
+                options,
+                emojis[0],
             )
         ]
+    # Each revision shows the emojis its own text used.
+    emojis = await emojis_for_texts(
+        session, [(account.domain, status_text(e.spoiler_text, e.content, e.poll_options)) for e in edits]
+    )
     return [
         _edit_json(
             container,
@@ -381,8 +416,9 @@ async def render_history(
             e.created_at,
             [media[i] for i in e.media_attachment_ids or [] if i in media],
             e.poll_options,
+            found,
         )
-        for e in edits
+        for e, found in zip(edits, emojis, strict=True)
     ]
 
 
@@ -395,6 +431,7 @@ def _edit_json(
     created_at: Any,
     media: list[MediaAttachment],
     poll_options: list[str] | None,
+    emojis: list[CustomEmoji],
 ) -> dict[str, Any]:
     return {
         "content": content,
@@ -404,5 +441,5 @@ def _edit_json(
         "account": account,
         "poll": {"options": [{"title": o} for o in poll_options]} if poll_options else None,
         "media_attachments": [render_media(container.storage, m) for m in media],
-        "emojis": [],
+        "emojis": emojis_json(container.storage, emojis),
     }

@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from kinfolk.db.database import UnitOfWork
 from kinfolk.db.upsert import insert_for
+from kinfolk.domain.accounts import remote_images
 from kinfolk.domain.accounts.models import Account, AccountStats
 from kinfolk.domain.accounts.repo import acct_key
+from kinfolk.domain.emojis.service import RemoteEmoji, store_remote_emojis
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import Unprocessable
 from kinfolk.kernel.ids import new_id
@@ -83,6 +85,8 @@ class RemoteAccountData:
     moved_to_uri: str | None = None
     fetched_at: datetime | None = None
     handle_checked: bool = False
+    # The custom emojis of its name, bio and fields (kept per shortcode for its domain).
+    emojis: list[RemoteEmoji] = field(default_factory=list)
 
 
 def _url(value: str | None, what: str) -> str | None:
@@ -153,14 +157,22 @@ def _checked(data: RemoteAccountData) -> dict[str, Any]:
     }
 
 
-async def upsert_remote_account(session: AsyncSession, data: RemoteAccountData) -> Account:
-    """Insert or refresh the remote account `data` describes, with its counters row.
+def domain_of(account: Account) -> str:
+    assert account.domain is not None
+    return account.domain
+
+
+async def upsert_remote_account(uow: UnitOfWork, data: RemoteAccountData) -> Account:
+    """Insert or refresh the remote account `data` describes, with its counters row; an avatar
+    or header URL that is new is queued for copying (`remote_images.py`), and its custom
+    emojis are kept (`emojis/service.store_remote_emojis`).
 
     Found by id first, then by handle; an actor whose handle another row held takes it (the
     newest actor wins, as on Mastodon), and a row found only by handle takes the new id (the
     server gave the handle a new actor). Raises `RemoteAccountRefused` for bad data or when the
     id or handle is a local account's, having written nothing."""
     values = _checked(data)
+    session = uow.session
     if not data.handle_checked:
         held = (
             await session.execute(select(Account).where(Account.uri == values["uri"]))
@@ -203,11 +215,24 @@ async def upsert_remote_account(session: AsyncSession, data: RemoteAccountData) 
             )
         )
         await session.flush()
+        for which in remote_images.PICTURES:
+            await remote_images.image_changed(uow, account, which, None)
+        await store_remote_emojis(uow, domain_of(account), data.emojis)
         return account
+    changed = [
+        (which, getattr(account, picture.key_column))
+        for which, picture in remote_images.PICTURES.items()
+        if getattr(account, picture.remote_column) != values[picture.remote_column]
+    ]
     for name, value in values.items():
         if getattr(account, name) != value:
             setattr(account, name, value)
+    for which, _ in changed:
+        setattr(account, remote_images.PICTURES[which].key_column, None)
     await session.flush()
+    for which, old_key in changed:
+        await remote_images.image_changed(uow, account, which, old_key)
+    await store_remote_emojis(uow, domain_of(account), data.emojis)
     # The counters row is made if an older row lacked it; counts the actor did not give stay.
     insert = insert_for(session, AccountStats).values(account_id=account.id, **counts)
     await session.execute(

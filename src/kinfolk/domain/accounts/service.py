@@ -388,9 +388,11 @@ def _render_text(
     )
 
 
-async def _store_image(
+async def store_profile_image(
     storage: Storage, image: ProcessedImage, kind: str, account_id: int, files: StoredFiles
 ) -> str:
+    """Store an avatar or header (`kind`: "avatars" or "headers") under a fresh key: one
+    naming scheme for uploaded pictures and for copies of remote accounts' pictures."""
     key = f"accounts/{kind}/{account_id}/{secrets.token_hex(16)}.{image.extension}"
     await storage.put(key, image.data, image.content_type)
     files.written.append(key)
@@ -428,7 +430,7 @@ async def apply_profile_update(
         if image != REMOVE:
             assert isinstance(image, ProcessedImage)
             kind = "avatars" if attr == "avatar_key" else "headers"
-            new_key = await _store_image(storage, image, kind, account.id, files)
+            new_key = await store_profile_image(storage, image, kind, account.id, files)
         if old_key and old_key != new_key:
             files.replaced.append(old_key)
         setattr(account, attr, new_key)

@@ -12,8 +12,9 @@ import asyncio
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import aiohttp
@@ -35,6 +36,7 @@ MAX_REDIRECTS = 3
 USER_AGENT = "Kinfolk (media fetcher)"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+T = TypeVar("T")
 
 
 class DownloadError(Exception):
@@ -94,6 +96,19 @@ async def _stream(response: aiohttp.ClientResponse, target: Path, max_bytes: int
             if time.monotonic() > deadline:
                 raise DownloadError("took too long")
             await asyncio.to_thread(fh.write, chunk)
+
+
+async def fetch_image(settings: Settings, url: str, process: Callable[[bytes], T], *, max_bytes: int) -> T:
+    """Download a remote picture (an avatar, a header, a custom emoji) within `max_bytes` and
+    the usual deadline, and hand its bytes to `process` (Pillow work, so in a thread).
+
+    Network only: callers hold no transaction while this runs. Raises `DownloadError` (its
+    `transient` says whether a retry may help) and whatever `process` raises for a bad file."""
+    async with service.work_dir(settings) as work:
+        path = work / "source"
+        await download(settings, url, path, max_bytes=max_bytes, timeout=TIMEOUT_SECONDS)
+        data = await asyncio.to_thread(path.read_bytes)
+    return await asyncio.to_thread(process, data)
 
 
 async def add_remote_media(

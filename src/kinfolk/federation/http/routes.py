@@ -122,7 +122,8 @@ async def actor(request: Request) -> Response:
         wants = _wants_json(request)
         if wants:
             domains = attribution_domains(user) if user is not None else []
-            document = render_actor(env, account, attribution_domains=domains)
+            emojis = await repo.actor_emojis(uow.session, env, account)
+            document = render_actor(env, account, attribution_domains=domains, emojis=emojis)
     if wants:
         if authorized.secure_mode(container) and not authorized.is_signed(request):
             # Mastodon: the barebones actor, so that anyone can still check its signatures.

@@ -27,7 +27,8 @@ MAX_PER_KIND = 100
 MAX_TAG_ENTRIES = 3 * MAX_PER_KIND
 MAX_NAME = 512
 
-_SHORTCODE = re.compile(r"[A-Za-z0-9_]{1,128}")
+# Mastodon's shortcode: two or more letters, digits or `_` (security checklist E.53).
+_SHORTCODE = re.compile(r"[A-Za-z0-9_]{2,128}")
 
 
 @dataclass(frozen=True, slots=True)
