@@ -14,11 +14,12 @@ Mastodon:
 - hashtags become tags; custom emojis are kept per (shortcode, author's domain)
   (`domain/emojis/service.store_remote_emojis`, which queues their pictures' copies);
 - attachments become remote media rows (`domain/media/remote.add_remote_media`, which queues
-  the copy), none from a server whose media we reject;
+  the copy), none from a server whose media we reject, none for a `Link` (not a file);
 - polls keep their options and end; remote vote counts are not kept (the store starts at zero).
 
-Idempotent by id: a status already stored is returned as it is; a tombstoned id stores nothing
-(checklist 79); an id held by another author stores nothing (checklist 32).
+A post that would show nothing (no text, no media, no poll: a poll vote is such a Note) is not
+stored. Idempotent by id: a status already stored is returned as it is; a tombstoned id stores
+nothing (checklist 79); an id held by another author stores nothing (checklist 32).
 """
 
 from __future__ import annotations
@@ -137,7 +138,10 @@ async def _rejects_media(uow: UnitOfWork, author: Account) -> bool:
 async def _media(
     container: Container, uow: UnitOfWork, author: Account, parsed: ParsedNote
 ) -> list[MediaAttachment]:
-    if not parsed.attachments:
+    """The post's media rows. A `Link` attachment is not media (Lemmy's shared link, shown in
+    the text instead): as Mastodon, only attachments with a file `url` are."""
+    media = [item for item in parsed.attachments if item.type != "Link"]
+    if not media:
         return []
     if await _rejects_media(uow, author):
         return []
@@ -153,7 +157,7 @@ async def _media(
             focus=item.focal_point,
             position=position,
         )
-        for position, item in enumerate(parsed.attachments)
+        for position, item in enumerate(media)
     ]
 
 
@@ -222,6 +226,19 @@ async def is_tombstoned(uow: UnitOfWork, uri: str) -> bool:
     return await uow.session.get(Tombstone, uri) is not None
 
 
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _empty(new: NewStatus, parsed: ParsedNote) -> bool:
+    """Whether the post would show nothing: no text, no content warning, no media, no poll (a
+    poll vote sent as a Note with only a `name` is one). Never stored as an empty post."""
+    if new.poll is not None or new.spoiler_text.strip():
+        return False
+    if any(item.type != "Link" for item in parsed.attachments):
+        return False
+    return not html.unescape(_TAG.sub("", new.content)).strip()
+
+
 async def ingest_note(
     container: Container,
     uow: UnitOfWork,
@@ -242,6 +259,8 @@ async def ingest_note(
     if await is_tombstoned(uow, parsed.id):
         return None
     new = await new_status(container, uow, author, parsed, in_reply_to=in_reply_to)
+    if _empty(new, parsed):
+        return None
     try:
         check_new_status(author, new)
     except Unprocessable:

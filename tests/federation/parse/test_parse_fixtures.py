@@ -136,7 +136,9 @@ def test_what_real_posts_say() -> None:
     video = _note_of("peertube/video.json")
     assert video.attributed_to == "https://tilvids.com/accounts/thelinuxexperiment"
     assert video.url == "https://tilvids.com/videos/watch/e7946124-7b72-4ad7-9d22-844a84bb2de1"
-    assert video.media_type == "text/markdown"
+    # Converted as Mastodon does: its title and link as HTML (not its Markdown description).
+    assert video.media_type is None
+    assert video.content is not None and video.content.startswith("<p><strong>Mesa, Wayland &amp; X.org")
     poll = _note_of("mastodon/create-question-poll.json").poll
     assert poll is not None and not poll.multiple
     assert [option.votes for option in poll.options][:3] == [0, 1, 0]

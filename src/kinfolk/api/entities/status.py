@@ -228,7 +228,7 @@ def _render_one(
         "visibility": status.visibility,
         "language": status.language,
         "uri": status.uri,
-        "url": status.url,
+        "url": status.url or status.uri,  # as Mastodon: a post without a page links to its id
         "replies_count": stats.replies_count if stats else 0,
         "reblogs_count": stats.reblogs_count if stats else 0,
         "favourites_count": stats.favourites_count if stats else 0,

@@ -9,8 +9,14 @@ Rules this module applies, each for a reason:
   Short fields (summary, names, option titles) are cut at their caps instead.
 - Lists are read up to fixed caps: `MAX_ATTACHMENTS` attachments, `MAX_POLL_OPTIONS` poll options,
   tags as `tags.py` says, `MAX_RECIPIENTS` entries of `to` and of `cc`; the rest is ignored.
-- An Article or Page (or any post) without `content` gets its title and link as content, as
-  Mastodon shows them; the HTML made here is escaped.
+- Article, Page, Event, Video, Audio and Image are converted as Mastodon converts them
+  (`CONVERTED_TYPES`): the status text is the title, the summary and a link to the object's
+  page (never its full content, never an empty post), with no content warning. An Event adds
+  its time and place; a Page the link it shares (Lemmy's `Link` attachment). An object without
+  media of its own shows its thumbnail (`icon`, else `image`, the largest) as an image, an
+  Image or Audio object its own file (`url` entries typed `image/*` or `audio/*`). The HTML
+  made here is escaped; titles are bold paragraphs (what Mastodon's sanitiser makes of the
+  `<h2>` it writes).
 - `content` stays raw HTML (or the `media_type` it declares, e.g. PeerTube's Markdown): the
   sanitiser in `text/sanitize.py` cleans it where it is stored.
 """
@@ -51,7 +57,7 @@ from kinfolk.federation.parse.values import (
 )
 
 NOTE_TYPES = ("Note", "Article", "Page", "Question", "Event", "Video", "Audio", "Image", "ChatMessage")
-LONG_FORM_TYPES = frozenset({"Article", "Page", "Event", "Video", "Audio", "Image"})
+CONVERTED_TYPES = frozenset({"Article", "Page", "Event", "Video", "Audio", "Image"})
 
 MAX_CONTENT = 100_000
 MAX_SUMMARY = 10_000
@@ -64,6 +70,8 @@ MAX_DESCRIPTION = 10_000
 MAX_MEDIA_TYPE = 255
 MAX_BLURHASH = 128
 MAX_DIMENSION = 100_000
+MAX_PLACE = 500
+MAX_TIMEZONE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +174,15 @@ def parse_note(doc: object) -> ParsedNote:
     if url is not None and not same_origin(url, note_id):
         url = None
     name = text(doc.get("name"), MAX_NAME) or text(doc.get("nameMap"), MAX_NAME)
-    if (content is None or not content.strip()) and kind in LONG_FORM_TYPES and name:
-        content = _title_and_link(name, url or note_id)
+    if language is None:
+        language = language_map(doc.get("nameMap"))[0] or language_map(doc.get("summaryMap"))[0]
     media_type = short_string(doc.get("mediaType"), MAX_MEDIA_TYPE)
     summary = text(doc.get("summary"), MAX_SUMMARY) or text(doc.get("summaryMap"), MAX_SUMMARY)
+    attachments = _attachments(doc.get("attachment"))
+    if kind in CONVERTED_TYPES:
+        attachments = _converted_media(kind, doc, attachments)
+        content = _converted_text(kind, doc, name, summary, url or note_id, attachments)
+        summary, media_type = None, None
     tags = parse_tags(doc.get("tag"))
     return ParsedNote(
         id=note_id,
@@ -191,7 +204,7 @@ def parse_note(doc: object) -> ParsedNote:
         mentions=tags.mentions,
         hashtags=tags.hashtags,
         emojis=tags.emojis,
-        attachments=_attachments(doc.get("attachment")),
+        attachments=attachments,
         poll=_poll(doc) if kind == "Question" else None,
         quote=_quote(doc),
         replies=first_id(doc.get("replies")),
@@ -211,9 +224,154 @@ def attributed_actor(value: object) -> str | None:
     return first_id(entries)
 
 
-def _title_and_link(name: str, url: str) -> str:
-    link = html.escape(url, quote=True)
-    return f'<p>{html.escape(name, quote=False)}</p>\n<p><a href="{link}">{html.escape(url)}</a></p>'
+def _link(url: str) -> str:
+    return f'<p><a href="{html.escape(url, quote=True)}">{html.escape(url)}</a></p>'
+
+
+def _converted_text(
+    kind: str,
+    doc: Mapping[str, Any],
+    name: str | None,
+    summary: str | None,
+    url: str,
+    attachments: tuple[ParsedAttachment, ...],
+) -> str:
+    """A converted object's status text (see the module): Mastodon's title, summary and link,
+    with an Event's time and place and a Page's shared link between summary and link."""
+    parts: list[str] = []
+    if name and name.strip():
+        parts.append(f"<p><strong>{html.escape(name.strip(), quote=False)}</strong></p>")
+    if summary and summary.strip():
+        # Mastodon reads a summary as HTML; plain text is escaped so it reads as written.
+        body = summary.strip()
+        parts.append(body if "<" in body else _paragraphs(body))
+    if kind == "Event":
+        when = _event_time(doc)
+        if when:
+            parts.append(f"<p>{html.escape(when, quote=False)}</p>")
+        place = _place(doc.get("location"))
+        if place:
+            parts.append(f"<p>{html.escape(place, quote=False)}</p>")
+    if kind == "Page":
+        # The link a Lemmy post shares (an attachment Link; older Lemmy and lotide: `url`), unless
+        # it is the image shown already. Only text here, so another origin is no risk.
+        media = {a.url for a in attachments if a.type != "Link"}
+        links = [a.url for a in attachments if a.type == "Link"] + [link_url(doc.get("url")) or url]
+        shared = next((link for link in links if link not in media and link != url), None)
+        if shared is not None:
+            parts.append(_link(shared))
+    parts.append(_link(url))
+    return "\n\n".join(parts)
+
+
+def _paragraphs(value: str) -> str:
+    chunks = [c.strip() for c in value.replace("\r\n", "\n").split("\n\n") if c.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line.strip(), quote=False) for line in c.split("\n")) + "</p>"
+        for c in chunks
+    )
+
+
+def _local_time(value: object) -> datetime | None:
+    """A time as the document wrote it (its own offset kept: an event is told in its place's time)."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        found = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime_value(value)
+    return found if found.tzinfo is not None else datetime_value(value)
+
+
+def _event_time(doc: Mapping[str, Any]) -> str | None:
+    """Start to end ("2022-12-11 19:00 to 21:00" with an en dash; the end's date only when it is
+    another day), then the event's time zone name, else its UTC offset."""
+    start = _local_time(doc.get("startTime"))
+    if start is None:
+        return None
+    told = start.strftime("%Y-%m-%d %H:%M")
+    end = _local_time(doc.get("endTime"))
+    if end is not None and end > start:
+        end = end.astimezone(start.tzinfo)
+        told += " \N{EN DASH} " + end.strftime("%H:%M" if end.date() == start.date() else "%Y-%m-%d %H:%M")
+    zone = short_string(doc.get("timezone"), MAX_TIMEZONE)
+    if zone is None or not all(c.isalnum() or c in "/_+-" for c in zone):
+        zone = "UTC" + start.strftime("%z")[:3] + ":" + start.strftime("%z")[3:]
+    return f"{told} ({zone})"
+
+
+def _place(value: object) -> str | None:
+    """A `location` (a Place, or the first of several) as one line: its name and address."""
+    entries = as_list(value, 4)
+    place = next((e for e in entries if isinstance(e, Mapping)), None)
+    if place is None:
+        return None
+    parts: list[str] = []
+    name = text(place.get("name"), MAX_PLACE)
+    if name and name.strip():
+        parts.append(name.strip())
+    address = place.get("address")
+    if isinstance(address, str):
+        parts.append(address)
+    elif isinstance(address, Mapping):
+        for key in ("streetAddress", "postalCode", "addressLocality", "addressRegion", "addressCountry"):
+            found = text(address.get(key), MAX_PLACE)
+            if found and found.strip():
+                parts.append(found.strip())
+    unique = [p for n, p in enumerate(parts) if p not in parts[:n]]
+    return ", ".join(unique)[:MAX_PLACE] or None
+
+
+def _converted_media(
+    kind: str, doc: Mapping[str, Any], attachments: tuple[ParsedAttachment, ...]
+) -> tuple[ParsedAttachment, ...]:
+    """A converted object's media: its attachments; without any, an Image's or Audio's own file,
+    else its thumbnail."""
+    if any(a.type != "Link" for a in attachments):
+        return attachments
+    own = (
+        _own_files(doc.get("url"), "image/" if kind == "Image" else "audio/")
+        if kind in ("Image", "Audio")
+        else ()
+    )
+    thumbnail = _thumbnail(doc.get("icon")) or _thumbnail(doc.get("image"))
+    found = (*own, *((thumbnail,) if thumbnail is not None else ()))
+    return (*attachments, *found[: MAX_ATTACHMENTS - len(attachments)])
+
+
+def _own_files(value: object, prefix: str) -> tuple[ParsedAttachment, ...]:
+    for entry in as_list(value, 32):
+        if not isinstance(entry, Mapping):
+            continue
+        mime = entry.get("mediaType") or entry.get("mimeType")
+        url = https_url(entry.get("href")) or https_url(entry.get("url"))
+        if isinstance(mime, str) and mime.startswith(prefix) and url is not None:
+            return (
+                ParsedAttachment(url=url, type=prefix.rstrip("/").title(), media_type=mime[:MAX_MEDIA_TYPE]),
+            )
+    return ()
+
+
+def _thumbnail(value: object) -> ParsedAttachment | None:
+    """The largest image of an `icon`/`image` value (PeerTube lists several sizes)."""
+    best: ParsedAttachment | None = None
+    for entry in as_list(value, 32):
+        url = https_url(entry) if isinstance(entry, str) else None
+        if isinstance(entry, Mapping):
+            url = https_url(entry.get("url")) or https_url(entry.get("href"))
+        if url is None:
+            continue
+        media_type = (
+            short_string(entry.get("mediaType"), MAX_MEDIA_TYPE) if isinstance(entry, Mapping) else None
+        )
+        if media_type is not None and not media_type.startswith("image/"):
+            continue
+        width = _dimension(entry.get("width")) if isinstance(entry, Mapping) else None
+        height = _dimension(entry.get("height")) if isinstance(entry, Mapping) else None
+        found = ParsedAttachment(url=url, type="Image", media_type=media_type, width=width, height=height)
+        if best is None or (width or 0) > (best.width or 0):
+            best = found
+    return best
 
 
 def _quote(doc: Mapping[str, Any]) -> str | None:

@@ -320,7 +320,7 @@ def short_string(value: object, limit: int) -> str | None:
 
 def link_url(value: object, *, prefer: str = "text/html", _nested: bool = False) -> str | None:
     """The URL of a `url`/`icon`/`image`-like property: a string, a Link or Image object (`href` or
-    `url`), or an array of them; the entry whose `mediaType` is `prefer` wins, else the first.
+    `url`), or an array of them; the entry whose `mediaType` (or `mimeType`) is `prefer` wins, else the first.
 
     An object's own `url` may be one more such value (PeerTube nests Links so), but only once: a
     deeper nesting is ignored, so no document can make this recurse."""
@@ -331,7 +331,7 @@ def link_url(value: object, *, prefer: str = "text/html", _nested: bool = False)
         if isinstance(entry, str):
             found = https_url(entry)
         elif isinstance(entry, Mapping):
-            media_type = entry.get("mediaType")
+            media_type = entry.get("mediaType") or entry.get("mimeType")  # Funkwhale, Prismo: mimeType
             for key in ("href", "url"):
                 inner = entry.get(key)
                 if isinstance(inner, str):
