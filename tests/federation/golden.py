@@ -228,13 +228,18 @@ def normalise(value: Any, container: Container) -> Any:
 
 
 def _time(value: str, now: datetime) -> str:
+    """A time this run made: now (within the hour), or a whole number of days ahead (a poll
+    without an end gets one a year on). Never a past day: a document's own times (an actor
+    published at midnight years ago) would otherwise match whenever a run starts near midnight."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return value
     if moment.tzinfo is None:
         return value
+    if abs(moment - now) < timedelta(hours=1):
+        return "<now>"
     days = round((moment - now) / timedelta(days=1))
-    if abs(moment - now - timedelta(days=days)) < timedelta(hours=1):
-        return "<now>" if days == 0 else f"<now{days:+d} days>"
+    if days > 0 and abs(moment - now - timedelta(days=days)) < timedelta(hours=1):
+        return f"<now{days:+d} days>"
     return value
