@@ -32,8 +32,12 @@ run: $(STAMP)
 	$(RUN_ENV) $(BIN)/kinfolk migrate
 	$(RUN_ENV) $(BIN)/kinfolk serve
 
+# The suite on every core (pytest-xdist, one module per worker at a time so that a module's
+# servers start once), then alone the tests that time themselves (`serial`, tests/conftest.py).
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 
 # Faults survived (tests/faults, docs/reliability.md): real processes killed, a private PostgreSQL
 # restarted, a private Redis stopped, the disk filled (a tmpfs: needs root). In CI.

@@ -41,6 +41,36 @@ REQUIRE_SERVICES = os.environ.get("KINFOLK_REQUIRE_SERVICES") == "1"
 TEST_DOMAIN = "kinfolk.test"
 
 
+# Modules whose tests time themselves (bounded-work budgets, growth ratios, "answers within N s"):
+# `make test` runs the rest on every core (pytest-xdist) and these alone afterwards (`-m serial`),
+# where a neighbour's load cannot make them fail.
+SERIAL_MODULES = frozenset(
+    {
+        "tests/api/test_http_growth.py",
+        "tests/api/test_media_bad_input.py",
+        "tests/api/test_request_log.py",
+        "tests/api/test_statuses_bounded.py",
+        "tests/db/test_sqlite_driver.py",
+        "tests/domain/accounts/test_account_profile_rules.py",
+        "tests/domain/filters/test_matching.py",
+        "tests/domain/search/test_query_growth.py",
+        "tests/federation/parse/test_parse_growth.py",
+        "tests/infra/test_images.py",
+        "tests/text/test_compose.py",
+        "tests/text/test_growth.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        path = Path(str(item.path))
+        relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        if relative in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
+
+
 def unavailable(what: str, why: object) -> None:
     """In CI (KINFOLK_REQUIRE_SERVICES=1) a missing service or capability fails; elsewhere it skips."""
     if REQUIRE_SERVICES:
