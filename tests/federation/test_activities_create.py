@@ -351,3 +351,29 @@ async def test_update_of_someone_elses_post_applies_the_origins_version(
     await deliver(eve, activity("Update", eve.uri or "", note["id"], 2))
     [status] = await statuses(container)
     assert "v2" in status.content
+
+
+async def test_a_groups_announce_of_a_create_boosts_the_post_fetched_from_its_origin(
+    container: Container, remote: FakeRemote, deliver: Deliver
+) -> None:
+    """Lemmy communities announce their members' activities: the Create's object is boosted
+    as its origin serves it (never as embedded), and an announced vote is no boost at all."""
+    bob = await actor(container, remote, "bob")
+    group = await actor(container, remote, "main")
+    note = remote.note(bob.uri or "", 1, "the real post")
+    created = activity("Create", bob.uri or "", {**note, "content": "<p>forged</p>"})
+    announce = activity("Announce", group.uri or "", created)
+    announce["to"] = [PUBLIC]
+    await deliver(group, announce)
+    original, boost = await statuses(container)
+    assert (
+        original.uri == note["id"]
+        and "the real post" in original.content
+        and "forged" not in original.content
+    )
+    assert boost.account_id == group.id and boost.reblog_of_id == original.id
+    assert boost.visibility == "public"
+
+    vote = activity("Announce", group.uri or "", activity("Like", bob.uri or "", note["id"]), number=2)
+    await deliver(group, vote)
+    assert len(await statuses(container)) == 2

@@ -7,9 +7,16 @@ both ways, feeds purged). An embedded copy of the object is never believed: only
 
 A boost of a remote status needs the status fetched from its origin
 (`federation.dereference.fetch_note`); until that exists such boosts are recorded and left.
+
+Groups (Lemmy communities) announce the activities of their members rather than the posts: an
+`Announce` of a `Create` is a boost of the created object (fetched from its own origin, never
+taken from the embedded copy); an `Announce` of any other activity (a vote, an edit, a
+deletion relayed to the group's followers) is not a boost and stores nothing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from kinfolk.domain.relationships import service as relationships
 from kinfolk.domain.statuses import interactions
@@ -17,7 +24,8 @@ from kinfolk.domain.statuses import service as statuses
 from kinfolk.federation import dereference
 from kinfolk.federation.activities import IngressContext, handles_activity
 from kinfolk.federation.activities.lookup import local_account, local_status
-from kinfolk.federation.parse.activity import ParsedActivity
+from kinfolk.federation.parse.activity import ParsedActivity, is_activity
+from kinfolk.federation.parse.values import first_id, first_type
 
 PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
 
@@ -41,12 +49,23 @@ async def like(ctx: IngressContext, activity: ParsedActivity) -> str | None:
     return None
 
 
+def announced_object_id(activity: ParsedActivity) -> str | None:
+    """The id of what an `Announce` boosts: its object, or the object of an announced `Create`
+    (None for any other announced activity)."""
+    embedded = activity.object
+    if isinstance(embedded, Mapping) and is_activity(embedded):
+        if first_type(embedded, frozenset({"Create"})) is None:
+            return None
+        return first_id(embedded.get("object"))
+    return activity.object_id
+
+
 @handles_activity("Announce")
 async def announce(ctx: IngressContext, activity: ParsedActivity) -> str | None:
     uris = ctx.container.uris
-    object_id = activity.object_id
+    object_id = announced_object_id(activity)
     if object_id is None:
-        return "no object"
+        return "no object, or an announced activity that is not a Create"
     target_id: int | None = None
     if not uris.is_local(object_id):
         fetched = await dereference.fetch_note(ctx.container, object_id)  # network before the unit of work
