@@ -4,6 +4,7 @@ per voter and option, the debounced `Update` of the counts, and the poll's end."
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from tests.federation.inboxes import (
 )
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "activitypub"
 
 
 @pytest.fixture
@@ -450,3 +452,47 @@ async def test_question_render_carries_counts(
         ("green", 0),
     ]
     assert document["endTime"].endswith("Z") and "closed" not in document
+
+
+def fixture(path: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((FIXTURES / path).read_text())
+    return loaded
+
+
+async def test_mastodons_vote_document_is_counted(
+    container: Container,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_remote_account: Any,
+    inboxes: Inboxes,
+    deliver: Deliver,
+) -> None:
+    """A vote as Mastodon sent it (`to` a plain string, a stray key), aimed at our poll."""
+    alice = await make_user("alice")
+    response = await client.post(
+        "/api/v1/statuses",
+        headers=alice.headers,
+        json={"status": "?", "poll": {"options": ["suya..", "other"], "expires_in": 3600}},
+    )
+    status = response.json()
+    rin = await remote_account(container, make_remote_account, inboxes, "rinpatch", "mastodon.sdf.org")
+    raw = fixture("mastodon/create-poll-vote-note.json")
+    raw["to"] = raw["object"]["to"] = container.uris.actor("alice")
+    raw["object"]["inReplyTo"] = status["uri"]
+    assert rin.uri == raw["actor"]
+    assert await deliver(rin, raw) is None
+    assert (await _local_poll(container, status)).cached_tallies == [1, 0]
+
+
+async def test_pleromas_closed_question_is_stored_ended(
+    container: Container, make_remote_account: Any, inboxes: Inboxes, deliver: Deliver
+) -> None:
+    doc = fixture("pleroma/question-poll-closed.json")
+    author = await make_remote_account("rin", "patch.cx")
+    assert author.uri == doc["attributedTo"]
+    await deliver(
+        author, {"id": f"{doc['id']}/activity", "type": "Create", "actor": author.uri, "object": doc}
+    )
+    poll = await poll_of(container, doc["id"])
+    assert poll.cached_tallies == [4, 0] and poll.votes_count == 4 and poll.voters_count == 4
+    assert poll.expires_at is not None and poll.expires_at <= utcnow() and poll.notified is True
