@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     max_status_characters: int = 500
     max_media_attachments: int = 4
     max_poll_options: int = 4
+    # Seconds a local poll's new counts wait before their `Update` goes out, so that a burst of
+    # votes sends one (Mastodon waits 3 minutes).
+    poll_update_delay: float = Field(default=180.0, gt=0, le=3600)
     max_body_bytes: int = Field(default=16 * 1024 * 1024)
     image_size_limit: int = 16 * 1024 * 1024
     video_size_limit: int = 99 * 1024 * 1024

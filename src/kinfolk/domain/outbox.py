@@ -12,6 +12,9 @@ Payload shapes, by `type` (every id an int; kinfolk/federation/distribute.py rea
     Announce  {status_id}                                  a local boost (status_id is the boost)
     Update    {status_id}                                  a local status edited
     Update    {object_type: "Person", account_id}          a local profile changed
+    Update    {object_type: "Question", status_id}         a local poll's counts changed (debounced,
+              `poll_counts_changed`) or it ended
+    Create    {object_type: "Vote", vote_id}               a local vote on a remote poll
     Delete    {status_id, account_id, uri, visibility, mentioned_ids}   a local status deleted
     Delete    {object_type: "Person", account_id, inboxes}   a local account deleted (inboxes:
               its followers' and followed accounts', taken before the follows go)
@@ -30,6 +33,7 @@ Payload shapes, by `type` (every id an int; kinfolk/federation/distribute.py rea
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
@@ -38,8 +42,10 @@ from sqlalchemy.orm import aliased
 
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.polls.models import PollVote
 from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Favourite, Mention, Status
+from kinfolk.kernel.clock import utcnow
 
 DISTRIBUTE = "federation.distribute"
 
@@ -118,3 +124,40 @@ async def profile_updated(uow: UnitOfWork, account_id: int) -> None:
     changes are rare): who holds a copy (remote followers, and accounts it recently mentioned,
     replied to, boosted or followed) is the federation job's to work out."""
     await publish(uow, "Update", {"object_type": "Person", "account_id": account_id})
+
+
+async def poll_counts_changed(
+    uow: UnitOfWork, *, status_id: int, poll_id: int, author_id: int, delay: float, remote_voter: bool
+) -> None:
+    """A local poll got a vote: the servers holding a copy (its voters', the author's
+    followers') get an `Update` with the new counts. Debounced as Mastodon does (one update a
+    few minutes after a vote, not one per vote): votes within one slot of `delay` seconds share
+    one job, due at the slot's end, which renders the counts as they are then. Nothing is
+    queued when no remote server holds a copy (one query or two)."""
+    if not remote_voter and not await _poll_held_remotely(uow.session, status_id, poll_id, author_id):
+        return
+    step = max(delay, 0.001)
+    slot = int(utcnow().timestamp() // step)
+    await uow.enqueue(
+        DISTRIBUTE,
+        {"type": "Update", "object_type": "Question", "status_id": status_id},
+        run_at=datetime.fromtimestamp((slot + 1) * step, UTC),
+        dedup_key=f"poll-update:{poll_id}:{slot}",
+    )
+
+
+async def poll_ended(uow: UnitOfWork, *, status_id: int, poll_id: int, author_id: int) -> None:
+    """A local poll ended: its final counts, marked closed, go where its copies are (Mastodon
+    sends this update when it notifies the poll's end)."""
+    if await _poll_held_remotely(uow.session, status_id, poll_id, author_id):
+        await publish(uow, "Update", {"object_type": "Question", "status_id": status_id})
+
+
+async def _poll_held_remotely(session: AsyncSession, status_id: int, poll_id: int, author_id: int) -> bool:
+    """Has a remote account voted on the poll, or does the status reach another server?"""
+    remote_voters = exists().where(
+        PollVote.poll_id == poll_id, PollVote.account_id == Account.id, Account.domain.is_not(None)
+    )
+    if (await session.execute(select(remote_voters))).scalar():
+        return True
+    return await reaches_remote(session, author_id, status_id)

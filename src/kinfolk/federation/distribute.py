@@ -17,6 +17,9 @@ Who receives what (Mastodon's rules):
   so an edit's content goes to them only when the status is public or unlisted). A direct
   status has no followers' share;
 - a boost and its Undo: the booster's remote followers and the boosted status's remote author;
+- a local poll's new counts (`Update` of the Question): where the status reached, and the
+  servers of its remote voters (Mastodon's `DistributePollUpdateWorker`); a local vote on a
+  remote poll (`Create` of a Note with `name`): the poll's author's own inbox only;
 - a profile change (Update of the Person): the remote followers and the remote accounts the
   actor recently interacted with (`recent_contacts`, Mastodon's `AccountReachFinder`);
 - the `Delete` of a deleted local account (Mastodon's DeleteAccountService): first the inboxes of
@@ -48,6 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.moderation import domain_blocks
+from kinfolk.domain.polls.models import Poll, PollVote
 from kinfolk.domain.relationships.models import AccountDomainBlock, Follow, FollowRequest
 from kinfolk.domain.statuses.models import Favourite, Mention, Status
 from kinfolk.federation import repo
@@ -67,6 +71,7 @@ from kinfolk.federation.render.announce import render_announce, render_announce_
 from kinfolk.federation.render.create import render_create
 from kinfolk.federation.render.env import PUBLIC, RenderEnv
 from kinfolk.federation.render.note import NoteRows, render_note_object, status_uri
+from kinfolk.federation.render.vote import render_vote
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.queue import enqueue_many
 from kinfolk.jobs.registry import PermanentJobError, handles
@@ -254,7 +259,28 @@ async def _status_plan(
 
 @_planner("Create")
 async def _create(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
+    if payload.get("object_type") == "Vote":
+        return await _vote(ctx, env, payload)
     return await _post_plan(ctx, env, payload, lambda _status, _author, rows: render_create(env, rows))
+
+
+async def _vote(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
+    """A local vote on a remote poll, to the poll's author alone."""
+    session = ctx.uow.session
+    vote = await session.get(PollVote, _int(payload, "vote_id"))
+    if vote is None:
+        return None
+    voter = await _local_actor(session, vote.account_id)
+    poll = await session.get(Poll, vote.poll_id)
+    status = await session.get(Status, poll.status_id) if poll is not None and poll.status_id else None
+    if voter is None or poll is None or status is None or status.deleted_at is not None:
+        return None
+    author = await _remote(session, status.account_id)
+    if author is None or author.uri is None or not 0 <= vote.choice < len(poll.options or []):
+        return None
+    question = status_uri(env, status, author)
+    document = render_vote(env, voter, vote.id, poll.options[vote.choice], question, author.uri)
+    return Plan(voter, document, {author.id})
 
 
 @_planner("Announce")
@@ -329,10 +355,32 @@ async def _update_person(ctx: JobContext, env: RenderEnv, payload: dict[str, Any
     return Plan(account, document, await recent_contacts(session, account.id), (account.id,))
 
 
+async def _update_poll(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
+    """A local poll's counts as they are now, where the status reached and to its remote
+    voters. The id names the poll's state (its update time), so each new count is a new
+    activity for receivers, and the same count sent twice is one."""
+    session = ctx.uow.session
+    found = await _status_and_author(session, _int(payload, "status_id"))
+    if found is None or found[0].poll_id is None:
+        return None
+    status, author = found
+    rows = (await repo.note_rows(session, env, [status]))[0]
+    if rows.poll is None:
+        return None
+    version = f"{status.id}-poll-{int(rows.poll.updated_at.timestamp() * 1000)}"
+    document = render_update(env, author, render_note_object(env, rows), version)
+    plan = await _status_plan(session, status, author, document)
+    voters = select(PollVote.account_id).where(PollVote.poll_id == rows.poll.id).distinct().limit(MAX_REACHED)
+    plan.account_ids |= set((await session.execute(voters)).scalars())
+    return plan
+
+
 @_planner("Update")
 async def _update(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
     if payload.get("object_type") == "Person":
         return await _update_person(ctx, env, payload)
+    if payload.get("object_type") == "Question":
+        return await _update_poll(ctx, env, payload)
     return await _update_status(ctx, env, payload)
 
 

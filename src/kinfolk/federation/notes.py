@@ -15,7 +15,9 @@ Mastodon:
   (`domain/emojis/service.store_remote_emojis`, which queues their pictures' copies);
 - attachments become remote media rows (`domain/media/remote.add_remote_media`, which queues
   the copy), none from a server whose media we reject, none for a `Link` (not a file);
-- polls keep their options and end; remote vote counts are not kept (the store starts at zero).
+- polls keep their options, end (`endTime`, or `closed` once closed), each option's
+  `replies.totalItems` and `votersCount` (`polls.service.RemotePollState`); the author's later
+  `Update`s replace the counts, even without an edit (Mastodon's implicit update).
 
 A post that would show nothing (no text, no media, no poll: a poll vote is such a Note) is not
 stored. Idempotent by id: a status already stored is returned as it is; a tombstoned id stores
@@ -38,7 +40,13 @@ from kinfolk.domain.instance.languages import known_language
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.media.remote import add_remote_media
 from kinfolk.domain.moderation.domain_blocks import policy_for
-from kinfolk.domain.polls.service import PollParams
+from kinfolk.domain.polls.models import Poll
+from kinfolk.domain.polls.service import (
+    PollParams,
+    RemotePollState,
+    apply_remote_state,
+    replace_remote_options,
+)
 from kinfolk.domain.statuses.models import Status, Tombstone
 from kinfolk.domain.statuses.store import (
     MAX_MENTIONS,
@@ -49,7 +57,7 @@ from kinfolk.domain.statuses.store import (
     store_remote_status,
 )
 from kinfolk.federation.actors import remote_emojis
-from kinfolk.federation.parse.object import ParsedAttachment, ParsedNote
+from kinfolk.federation.parse.object import ParsedAttachment, ParsedNote, ParsedPoll
 from kinfolk.federation.parse.values import host
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import Unprocessable
@@ -161,17 +169,54 @@ async def _media(
     ]
 
 
+def poll_state(poll: ParsedPoll) -> RemotePollState:
+    """The origin's end and counts. A closed poll ended when it says (`closed`), else at its
+    `endTime`, else now; an open one ends at `endTime` (none: never), within a year."""
+    now = utcnow()
+    end = poll.end_time
+    if poll.is_closed:
+        end = min(poll.closed or end or now, now)
+    elif end is not None:
+        end = min(end, now + timedelta(seconds=MAX_POLL_SECONDS))
+    options = poll.options[:MAX_POLL_OPTIONS]
+    return RemotePollState(
+        expires_at=end,
+        tallies=tuple(o.votes or 0 for o in options),
+        voters_count=poll.voters_count,
+    )
+
+
 def _poll(parsed: ParsedNote) -> PollParams | None:
     poll = parsed.poll
     if poll is None or len(poll.options) < 1:
         return None
-    end = poll.end_time or poll.closed
-    seconds = int((end - utcnow()).total_seconds()) if end is not None else MAX_POLL_SECONDS
     return PollParams(
         options=[o.name for o in poll.options[:MAX_POLL_OPTIONS]],
-        expires_in=max(0, min(seconds, MAX_POLL_SECONDS)),
         multiple=poll.multiple,
+        remote=poll_state(poll),
     )
+
+
+async def update_poll(uow: UnitOfWork, status: Status, parsed: ParsedNote, *, edited: bool) -> bool:
+    """Bring a stored remote poll to what its author's `Update` says: the counts and the end
+    always; other options only with an edit (`edited`: the document is a newer version), which
+    drops the votes cast on the old ones. Returns whether the poll changed."""
+    params = _poll(parsed)
+    if status.poll_id is None or params is None or params.remote is None:
+        return False
+    poll = await uow.session.get(Poll, status.poll_id, with_for_update=True)
+    if poll is None:
+        return False
+    changed = False
+    if list(poll.options or []) != params.options or poll.multiple != params.multiple:
+        if not edited:
+            return False
+        await replace_remote_options(uow.session, poll, params.options, params.multiple)
+        changed = True
+    changed = apply_remote_state(poll, params.remote) or changed
+    if changed:
+        await uow.session.flush()
+    return changed
 
 
 async def _parent(container: Container, uow: UnitOfWork, uri: str) -> Status | None:
@@ -285,6 +330,12 @@ async def apply_update(
     # As Mastodon: an edit needs `updated`, and must be newer than the last edit we hold; the
     # first edit is taken even in the second the post was published (timestamps are whole seconds).
     if parsed.updated is None or (status.edited_at is not None and parsed.updated <= status.edited_at):
+        # Not an edit, but maybe a poll's new counts (Mastodon's implicit update): applied
+        # quietly (no edit, no notification); readers see them through the poll's stamp.
+        last_edit = status.edited_at
+        older = last_edit is not None and parsed.updated is not None and parsed.updated < last_edit
+        if not older:
+            await update_poll(uow, status, parsed, edited=False)
         return None
     new = await new_status(container, uow, author, parsed, in_reply_to=None)
     new.edited_at = max(min(parsed.updated, utcnow()), status.created_at)
@@ -296,4 +347,6 @@ async def apply_update(
     assert author.domain is not None
     await store_remote_emojis(uow, author.domain, remote_emojis(parsed.emojis))
     changed = await edit_remote_status(uow, status, author, new)
+    if changed:
+        await update_poll(uow, status, parsed, edited=True)
     return status if changed else None

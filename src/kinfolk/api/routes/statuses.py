@@ -309,7 +309,9 @@ async def vote(request: Request) -> Response:
             from kinfolk.kernel.errors import Unprocessable
 
             raise Unprocessable("Validation failed: Choices are invalid")
-        await interactions.vote(uow, poll, account, choices)
+        await interactions.vote(
+            uow, poll, account, choices, update_delay=container.settings.poll_update_delay
+        )
         return json_response(await render_poll_for(uow.session, poll, account.id))
 
 

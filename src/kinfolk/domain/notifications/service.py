@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import outbox
 from kinfolk.domain.notifications import repo
 from kinfolk.domain.notifications.models import Notification
 from kinfolk.domain.notifications.push import enqueue_push_deliveries
@@ -203,7 +204,9 @@ async def notify_staff(
 
 
 async def notify_poll_ended(uow: UnitOfWork, *, batch: int = 200) -> int:
-    """Announce polls that ended since the last run to their author and local voters.
+    """Announce polls that ended since the last run to their author (when local) and local
+    voters, remote polls included; a local poll's final counts also go to the servers holding a
+    copy (`outbox.poll_ended`).
 
     Each poll is claimed (marked) in the same transaction as its notifications, so a poll is
     announced exactly once however many workers run this.
@@ -213,7 +216,11 @@ async def notify_poll_ended(uow: UnitOfWork, *, batch: int = 200) -> int:
         status = await uow.session.get(Status, status_id)
         if status is None or status.deleted_at is not None:
             continue
-        await notify(uow, type="poll", recipient_id=author_id, from_account_id=author_id, status_id=status_id)
+        if status.local:
+            await notify(
+                uow, type="poll", recipient_id=author_id, from_account_id=author_id, status_id=status_id
+            )
+            await outbox.poll_ended(uow, status_id=status_id, poll_id=poll_id, author_id=author_id)
         for voter_id in await repo.local_voters(uow.session, poll_id):
             if voter_id != author_id:
                 await notify(

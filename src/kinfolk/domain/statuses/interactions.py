@@ -77,5 +77,35 @@ async def apply(uow: UnitOfWork, account: Account, status_id: int, action: str) 
     return status
 
 
-async def vote(uow: UnitOfWork, poll: Poll, account: Account, choices: list[int]) -> None:
-    await cast_vote(uow.session, poll, account.id, choices)
+async def vote(
+    uow: UnitOfWork,
+    poll: Poll,
+    account: Account,
+    choices: list[int],
+    *,
+    update_delay: float,
+    uri: str | None = None,
+) -> None:
+    """Count `account`'s votes (`poll.service.vote` says when a vote is refused), then tell
+    the other side: a local vote on a remote poll goes to the poll's author as one `Create`
+    per choice; a vote on a local poll (from here or elsewhere, `uri` being a remote vote's
+    id) sends the new counts to the servers holding a copy, debounced. A poll hiding its
+    totals until it ends sends none (its end does)."""
+    votes = await cast_vote(uow.session, poll, account.id, choices, uri=uri)
+    author = await uow.session.get(Account, poll.account_id)
+    if author is None or poll.status_id is None:
+        return
+    if author.domain is not None:
+        if account.domain is None:
+            for made in votes:
+                await outbox.publish(uow, "Create", {"object_type": "Vote", "vote_id": made.id})
+        return
+    if not poll.hide_totals:
+        await outbox.poll_counts_changed(
+            uow,
+            status_id=poll.status_id,
+            poll_id=poll.id,
+            author_id=author.id,
+            delay=update_delay,
+            remote_voter=account.domain is not None,
+        )
