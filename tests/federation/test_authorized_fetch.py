@@ -115,6 +115,7 @@ async def test_unsigned_actor_is_the_minimal_actor_and_the_instance_actor_stays_
         "inbox",
         "outbox",
         "publicKey",
+        "assertionMethod",  # the Ed25519 key (FEP-521a): also needed to verify its signatures
         "endpoints",
     }
     assert actor["publicKey"]["publicKeyPem"].startswith("-----BEGIN PUBLIC KEY-----")
