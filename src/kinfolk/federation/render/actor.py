@@ -89,7 +89,6 @@ def render_actor(
             "owner": actor_id,
             "publicKeyPem": account.public_key_pem,
         },
-        "assertionMethod": _assertion_method(account, uris.ed25519_key_id(username), actor_id),
         "tag": list(emojis or []),
         "attachment": _fields(account),
         "alsoKnownAs": [],
@@ -102,6 +101,8 @@ def render_actor(
     if image is not None:
         document["image"] = image
     rendered = with_context(document)
-    if document["assertionMethod"]:
+    assertion_method = _assertion_method(account, uris.ed25519_key_id(username), actor_id)
+    if assertion_method:
+        rendered["assertionMethod"] = assertion_method
         rendered["@context"].append(MULTIKEY_CONTEXT)
     return rendered
