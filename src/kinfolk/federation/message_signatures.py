@@ -43,8 +43,8 @@ from kinfolk.federation.signatures import (
     MAX_FUTURE,
     MAX_SIGNATURE_LENGTH,
     SignatureError,
-    _check_window,
-    _load_private_key,
+    check_window,
+    load_private_key,
     load_public_key,
 )
 from kinfolk.kernel.clock import utcnow
@@ -218,7 +218,7 @@ def check_message(
     if current.tzinfo is None:
         current = current.replace(tzinfo=UTC)
     now_ts = current.timestamp()
-    _check_window(created, now_ts)
+    check_window(created, now_ts)
     if expires is not None:
         if expires < now_ts:
             raise SignatureError("Signature has expired")
@@ -301,7 +301,7 @@ def sign_message(
     `Signature-Input` and `Signature` over `@method`, `@target-uri` and the digest, with the
     account's RSA key (`rsa-v1_5-sha256`, named by the key, so no `alg`). The URL must be sent
     as given, not re-quoted."""
-    key = _load_private_key(private_key_pem)
+    key = load_private_key(private_key_pem)
     out: dict[str, str] = {}
     request = _Request(method.upper(), url, out)
     has_body = body is not None or method.upper() == "POST"
