@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     # gets only its technical fields (id, inboxes, key). HTML pages, WebFinger, NodeInfo and the
     # instance actor `/actor` stay open.
     authorized_fetch: bool = False
+    # HTTP signatures (KINFOLK_HTTP_SIGNATURES): "auto" accepts draft-cavage and RFC 9421 and signs
+    # deliveries as each host is known to accept (cavage first for a new host, as Mastodon does,
+    # RFC 9421 when that is refused, the answer remembered per host); "rfc9421" and "cavage" sign
+    # and accept that one kind only (for interoperability testing and for peers that need it).
+    http_signatures: Literal["auto", "rfc9421", "cavage"] = "auto"
 
     instance_title: str = "Kinfolk"
     instance_description: str = "A Kinfolk server."

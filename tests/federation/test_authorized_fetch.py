@@ -15,6 +15,7 @@ from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.moderation.domain_blocks import BlockRequest, block_domain
 from kinfolk.domain.relationships.models import Follow
+from kinfolk.federation.message_signatures import sign_message
 from kinfolk.federation.signatures import sign_request
 from kinfolk.jobs.worker import Worker
 from tests.conftest import TEST_DOMAIN
@@ -115,6 +116,7 @@ async def test_unsigned_actor_is_the_minimal_actor_and_the_instance_actor_stays_
         "inbox",
         "outbox",
         "publicKey",
+        "assertionMethod",  # the Ed25519 key (FEP-521a): also needed to verify its signatures
         "endpoints",
     }
     assert actor["publicKey"]["publicKeyPem"].startswith("-----BEGIN PUBLIC KEY-----")
@@ -223,3 +225,34 @@ async def test_default_mode_is_unchanged(client, container, make_user, remote: R
     eve = remote.actor("eve")
     assert (await signed_get(client, f"/users/alice/statuses/{status['id']}", eve)).status_code == 200
     assert remote.fetches == []
+
+
+async def test_an_rfc9421_signed_fetch_is_accepted_and_bound_to_its_url(
+    client, make_user, remote: Remote
+) -> None:
+    alice = await make_user("alice")
+    status = await post_status(client, alice, status="hello over RFC 9421")
+    eve = remote.actor("eve")
+    path = f"/users/alice/statuses/{status['id']}"
+
+    def headers_for(url_path: str) -> dict[str, str]:
+        return {
+            "Accept": AP,
+            **sign_message(
+                "GET",
+                f"https://{TEST_DOMAIN}{url_path}",
+                {},
+                None,
+                key_id=eve.key_id,
+                private_key_pem=eve.private_pem,
+            ),
+        }
+
+    response = await client.get(path, headers=headers_for(path))
+    assert response.status_code == 200, response.text
+    assert "hello over RFC 9421" in response.text
+    assert_private(response)
+    # The signature names its URL: replayed for another path it does not hold.
+    refused = await client.get("/users/alice/outbox", headers=headers_for(path))
+    assert refused.status_code == 401, refused.text
+    assert "verification failed" in refused.json()["error"].lower()

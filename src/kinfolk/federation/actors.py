@@ -53,6 +53,8 @@ def remote_account_data(parsed: ParsedActor, fetched_at: datetime) -> RemoteAcco
         featured_url=parsed.featured,
         public_key_pem=parsed.public_key_pem or "",
         public_key_id=parsed.public_key_id,
+        ed25519_key_id=parsed.ed25519_key_id,
+        ed25519_public_key=parsed.ed25519_public_key,
         avatar_remote_url=parsed.icon_url,
         header_remote_url=parsed.image_url,
         locked=parsed.manually_approves_followers,

@@ -1,5 +1,8 @@
 """`federation.deliver`: one signed POST of one rendered activity to one inbox.
 
+Signed with draft-cavage or RFC 9421 as the host is known to accept, with one second knock in
+the other scheme when it refuses the first (`federation/knock.py`).
+
 No network call happens inside a transaction: the job reads what it needs (the signing key,
 the domain's delivery health, its moderation policy) in a short read, closes it, POSTs, and
 only then writes what came of it, each write in a unit of work of its own. (The job's own unit
@@ -16,13 +19,16 @@ of work rolls back when a retry is asked for, so a failure is counted in a separ
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.instance import delivery_hosts
 from kinfolk.domain.moderation import domain_blocks
-from kinfolk.federation.service import account_signer, transport
+from kinfolk.federation import knock
+from kinfolk.federation.service import Scheme, account_signer
 from kinfolk.federation.transport import Signer
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.kinds import lookup
@@ -64,9 +70,10 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
         actor = await session.get(Account, actor_id)
         host = await delivery_hosts.get(session, domain)
         suspended = (await domain_blocks.policy_for(session, domain)).suspended
-        signer: Signer | None = None
+        signer: Callable[[Scheme], Signer] | None = None
         if actor is not None and actor.is_local and actor.private_key_pem and _may_sign(actor, payload):
-            signer = account_signer(actor, container.uris)
+            signer = partial(account_signer, actor, container.uris)
+        known_scheme = await knock.remembered(session, domain)
         was_failing = host is not None and (host.failing_since is not None or host.unavailable_at is not None)
         unavailable = host is not None and host.unavailable_at is not None
 
@@ -80,7 +87,7 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
         log.info("delivery to %s skipped: %s is unavailable", inbox, domain)
         return
 
-    result = await transport(container).post_activity(inbox, body.encode("utf-8"), signer)
+    result = await knock.post_signed(container, inbox, body.encode("utf-8"), signer, domain, known_scheme)
 
     if result.ok:
         if was_failing:

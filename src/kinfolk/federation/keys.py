@@ -3,8 +3,10 @@
 A key we know is read from the accounts table (`public_key_id`, or the actor's id for servers
 that name the key by the actor). An unknown key is fetched once, signed by the instance actor,
 and believed only when the actor document lists exactly this key id as its own key
-(`publicKey.id == keyId`, `owner == actor id`, same origin as the key id: checklist 20); the
-actor is then stored through the one remote-account upsert.
+(`publicKey.id == keyId`, `owner == actor id`, same origin as the key id: checklist 20; or an
+Ed25519 `assertionMethod` Multikey of that id controlled by the actor, FEP-521a); the actor is
+then stored through the one remote-account upsert. The key comes back as its RSA PEM or its
+Ed25519 Multikey text (`message_signatures.load_verification_key` reads both).
 
 `refresh=True` is the inbox's second try after a failed verification (key rotation). It fetches
 again at most once per key per `REFRESH_COOL_DOWN` in this process, so forged signatures naming
@@ -75,21 +77,36 @@ def without_fragment(url: str) -> str:
 
 
 async def known_key(container: Container, key_id: str) -> tuple[Account, str] | None:
-    """The stored remote account whose key is `key_id`, with its PEM; None when we have none."""
+    """The stored remote account whose key is `key_id`, with the key: its RSA PEM, or for its
+    Ed25519 `assertionMethod` key the Multikey text; None when we have none."""
     async with container.db.uow(write=False) as uow:
         rows = (
             await uow.session.execute(
                 select(Account)
                 .where(
                     Account.domain.is_not(None),
-                    or_(Account.public_key_id == key_id, Account.uri == without_fragment(key_id)),
+                    or_(
+                        Account.public_key_id == key_id,
+                        Account.ed25519_key_id == key_id,
+                        Account.uri == without_fragment(key_id),
+                    ),
                 )
                 .limit(4)
             )
         ).scalars()
         for account in sorted(rows, key=lambda a: a.public_key_id != key_id):
-            if account.public_key_pem and account.public_key_id in (key_id, None):
-                return account, account.public_key_pem
+            found = _key_of(account, key_id)
+            if found is not None:
+                return account, found
+    return None
+
+
+def _key_of(account: Account, key_id: str) -> str | None:
+    """The account's key named `key_id` (the actor id names its RSA key, as some servers do)."""
+    if account.ed25519_key_id == key_id and account.ed25519_public_key:
+        return account.ed25519_public_key
+    if account.public_key_pem and account.public_key_id in (key_id, None):
+        return account.public_key_pem
     return None
 
 
@@ -144,6 +161,8 @@ async def key_for(container: Container, key_id: str, *, refresh: bool = False) -
             account = await upsert_remote_account(uow, data)
     except RemoteAccountRefused as exc:
         raise KeyRefused(f"Unable to store the key's actor: {exc}") from exc
+    if data.ed25519_key_id == key_id and data.ed25519_public_key:
+        return account, data.ed25519_public_key
     return account, data.public_key_pem
 
 
@@ -168,8 +187,9 @@ async def _fetch_key_actor(container: Container, key_id: str) -> ParsedActor:
     """The actor that owns `key_id`, as fetched from its origin, checked to claim the key."""
     document = await _get(container, without_fragment(key_id))
     if not is_actor(document):
-        # A key document (`{"id": key, "owner": actor, "publicKeyPem": ...}`): its actor decides.
-        owner = first_id(document.get("owner"))
+        # A key document (`{"id": key, "owner": actor, "publicKeyPem": ...}`, or a Multikey's
+        # `controller`): its actor decides.
+        owner = first_id(document.get("owner")) or first_id(document.get("controller"))
         if owner is None or not same_origin(owner, key_id) or container.uris.is_local(owner):
             raise KeyRefused(f"Key mismatch: {key_id} names no actor of its own origin")
         document = await _get(container, without_fragment(owner))
@@ -179,6 +199,8 @@ async def _fetch_key_actor(container: Container, key_id: str) -> ParsedActor:
         raise KeyUnavailable(f"Unable to fetch key {key_id}: {exc}") from exc
     if not same_origin(actor.id, key_id) or container.uris.is_local(actor.id):
         raise KeyRefused(f"Key mismatch: actor {actor.id} is not of the key's origin")
+    if actor.ed25519_key_id == key_id and actor.ed25519_public_key:
+        return actor  # its own assertionMethod key (controller and origin checked by the parser)
     if actor.public_key_id != key_id or not actor.public_key_pem:
         raise KeyRefused(f"Key mismatch: {actor.id} does not list {key_id} as its key")
     if actor.public_key_owner is not None and actor.public_key_owner != actor.id:

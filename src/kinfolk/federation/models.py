@@ -31,3 +31,15 @@ class InboxActivity(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # What the ingress job made of it: "" when handled, else why not ("unknown type", ...).
     outcome: Mapped[str] = mapped_column(String(255), default="")
+
+
+class SignatureHost(Base):
+    """Which HTTP signature a remote host accepted last (`federation/signing.py`): "cavage"
+    (draft-cavage-12) or "rfc9421". Learnt by double-knocking, so that each host costs a second
+    request once, not on every delivery."""
+
+    __tablename__ = "signature_hosts"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -10,15 +10,33 @@ server, whoever asked for it), an account's key for what that account sends.
 from __future__ import annotations
 
 from functools import partial
+from typing import Literal
 
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.federation.instance_key import instance_key
+from kinfolk.federation.message_signatures import sign_message
 from kinfolk.federation.signatures import sign_request
 from kinfolk.federation.transport import Signer, Transport
 from kinfolk.kernel.uris import Uris
 
 _TRANSPORT = "federation.transport"
+
+Scheme = Literal["cavage", "rfc9421"]
+CAVAGE: Scheme = "cavage"
+RFC9421: Scheme = "rfc9421"
+
+
+def default_scheme(container: Container) -> Scheme:
+    """What to sign with when nothing is known of the peer: RFC 9421 only when the settings
+    say so, else draft-cavage (what every server verifies today)."""
+    return RFC9421 if container.settings.http_signatures == RFC9421 else CAVAGE
+
+
+def signer_for(key_id: str, private_key_pem: str, scheme: Scheme) -> Signer:
+    """A key's signer in one of the two schemes (the transport does not know which)."""
+    sign = sign_message if scheme == RFC9421 else sign_request
+    return partial(sign, key_id=key_id, private_key_pem=private_key_pem)
 
 
 def transport(container: Container) -> Transport:
@@ -38,14 +56,13 @@ def transport(container: Container) -> Transport:
 
 
 async def instance_signer(container: Container) -> Signer:
-    """Signs as the instance actor (`/actor`, key id `Uris.instance_key_id()`)."""
+    """Signs as the instance actor (`/actor`, key id `Uris.instance_key_id()`), in the default
+    scheme (fetches are not double-knocked)."""
     keys = await instance_key(container.db)
-    return partial(
-        sign_request, key_id=container.uris.instance_key_id(), private_key_pem=keys.private_key_pem
-    )
+    return signer_for(container.uris.instance_key_id(), keys.private_key_pem, default_scheme(container))
 
 
-def account_signer(account: Account, uris: Uris | None = None) -> Signer:
+def account_signer(account: Account, uris: Uris | None = None, scheme: Scheme = CAVAGE) -> Signer:
     """Signs as a local account, with the key its actor document publishes (its stored
     `public_key_id`, else `<actor>#main-key`); ValueError for an account without a private key
     (a remote one)."""
@@ -59,4 +76,4 @@ def account_signer(account: Account, uris: Uris | None = None) -> Signer:
             key_id = f"{account.uri}#main-key"
         else:
             raise ValueError(f"account {account.id} has no actor id to name its key by")
-    return partial(sign_request, key_id=key_id, private_key_pem=account.private_key_pem)
+    return signer_for(key_id, account.private_key_pem, scheme)

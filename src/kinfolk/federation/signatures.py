@@ -48,8 +48,10 @@ __all__ = [
     "body_digest",
     "build_signing_string",
     "check_request",
+    "check_window",
     "generate_key_pair",
     "http_date",
+    "load_private_key",
     "load_public_key",
     "parse_signature",
     "sign_headers",
@@ -349,7 +351,8 @@ def _parse_http_date(value: str) -> datetime:
     return parsed
 
 
-def _check_window(moment: float, now: float) -> None:
+def check_window(moment: float, now: float) -> None:
+    """A signed moment (Date, `created`) within the window we accept; shared with RFC 9421."""
     if moment < now - MAX_PAST.total_seconds() or moment > now + MAX_FUTURE.total_seconds():
         raise SignatureError("Signed request date outside acceptable time window")
 
@@ -402,9 +405,9 @@ def check_request(
         current = current.replace(tzinfo=UTC)
     now_ts = current.timestamp()
     if "date" in signed:
-        _check_window(_parse_http_date(_joined(index, "date") or "").timestamp(), now_ts)
+        check_window(_parse_http_date(_joined(index, "date") or "").timestamp(), now_ts)
     if params.created is not None:
-        _check_window(params.created, now_ts)
+        check_window(params.created, now_ts)
     if params.expires is not None:
         if params.expires < now_ts:
             raise SignatureError("Signature has expired")
@@ -437,7 +440,7 @@ def load_public_key(pem: str) -> rsa.RSAPublicKey:
 
 
 @lru_cache(maxsize=256)
-def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
+def load_private_key(pem: str) -> rsa.RSAPrivateKey:
     """One of our own accounts' keys, parsed once. They were made by us and read from our own
     database, so the RSA consistency check (a quarter of a second per key here, paid again by every
     delivery from an account that fell out of the cache) is skipped."""
@@ -496,7 +499,7 @@ def sign_headers(
     """The Signature header value over `signed_headers` of a request (rsa-sha256)."""
     names = [name.lower() for name in signed_headers]
     signing_string = build_signing_string(names, method, path_and_query, headers)
-    key = _load_private_key(private_key_pem)
+    key = load_private_key(private_key_pem)
     signature = key.sign(_encode(signing_string), padding.PKCS1v15(), hashes.SHA256())
     return (
         f'keyId="{_quoted(key_id, "keyId")}",algorithm="{SIGNING_ALGORITHM}",'

@@ -59,6 +59,10 @@ class Uris:
     def key_id(self, username: str) -> str:
         return f"{self.actor(username)}#main-key"
 
+    def ed25519_key_id(self, username: str) -> str:
+        """The id of the account's Ed25519 `assertionMethod` key (FEP-521a)."""
+        return f"{self.actor(username)}#ed25519-key"
+
     def inbox(self, username: str) -> str:
         return f"{self.actor(username)}/inbox"
 

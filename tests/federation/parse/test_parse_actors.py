@@ -193,3 +193,30 @@ def test_usernames_that_would_make_an_address_ambiguous_are_refused(username: st
 @pytest.mark.parametrize("username", ["alice", "Bernie2020", "jk.nipponalba.scot", "名前", "a-b_c"])
 def test_usernames_of_any_script_are_kept(username: str) -> None:
     assert parse_actor(actor(preferredUsername=username)).preferred_username == username
+
+
+ED25519_MULTIKEY = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+
+
+def test_fep_521a_ed25519_key_only_when_the_actor_controls_it_on_its_origin() -> None:
+    def key(**fields: Any) -> dict[str, Any]:
+        return {
+            "id": f"{ACTOR_ID}#ed25519-key",
+            "type": "Multikey",
+            "controller": ACTOR_ID,
+            "publicKeyMultibase": ED25519_MULTIKEY,
+            **fields,
+        }
+
+    parsed = parse_actor(actor(assertionMethod=[key()]))
+    assert (parsed.ed25519_key_id, parsed.ed25519_public_key) == (f"{ACTOR_ID}#ed25519-key", ED25519_MULTIKEY)
+    for refused in (
+        key(controller="https://a.example/users/mallory"),  # someone else's key
+        key(id="https://b.example/keys/1"),  # on another origin
+        key(publicKeyMultibase="z" + ED25519_MULTIKEY[2:]),  # not an Ed25519 Multikey
+        key(type="JsonWebKey"),
+    ):
+        found = parse_actor(actor(assertionMethod=[refused]))
+        assert (found.ed25519_key_id, found.ed25519_public_key) == (None, None), refused
+    # A single object, not a list, is read too.
+    assert parse_actor(actor(assertionMethod=key())).ed25519_key_id == f"{ACTOR_ID}#ed25519-key"

@@ -27,6 +27,7 @@ from kinfolk.federation.parse.discovery import parse_nodeinfo, parse_nodeinfo_li
 from kinfolk.federation.parse.object import ParsedNote, parse_emoji, parse_note, parse_tombstone
 from kinfolk.federation.parse.shape import Shape, shape_of
 from kinfolk.federation.parse.values import ParseError
+from kinfolk.kernel.multikey import ed25519_from_multibase
 
 FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "activitypub"
 EXPECTED_FILES = 196
@@ -198,3 +199,22 @@ def test_wrong_types_anywhere_give_a_parse_error_at_worst(name: str) -> None:
         inner = mutated.get("object")
         if isinstance(inner, Mapping):
             _outcome(inner)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["mitra/person-multikey-identity-proofs.json", "mitra/person-wizard-casa.json"],
+)
+def test_fep_521a_ed25519_keys_of_real_actors(name: str) -> None:
+    """Mitra lists an RSA Multikey first and the Ed25519 one second: the Ed25519 key is found."""
+    _require_fixtures()
+    document = _load(name)
+    parsed = parse_actor(document)
+    ed25519_keys = [
+        entry
+        for entry in document["assertionMethod"]
+        if entry["publicKeyMultibase"].startswith("z6Mk") and entry["controller"] == document["id"]
+    ]
+    assert parsed.ed25519_key_id == ed25519_keys[0]["id"]
+    assert parsed.ed25519_public_key == ed25519_keys[0]["publicKeyMultibase"]
+    assert ed25519_from_multibase(parsed.ed25519_public_key) is not None

@@ -59,6 +59,12 @@ class Account(Base):
     last_webfingered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     public_key_pem: Mapped[str] = mapped_column(Text, default="")
     private_key_pem: Mapped[str | None] = mapped_column(Text, default=None)
+    # The Ed25519 key beside the RSA one (FEP-521a `assertionMethod`, RFC 9421 `ed25519`): its
+    # public half as a Multikey `publicKeyMultibase` ("z6Mk..."); the key id for a remote actor
+    # (a local one's is `Uris.ed25519_key_id`); the private half (PKCS#8 PEM) for a local one.
+    ed25519_key_id: Mapped[str | None] = mapped_column(String(1024), default=None)
+    ed25519_public_key: Mapped[str | None] = mapped_column(String(128), default=None)
+    ed25519_private_key: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -71,6 +77,7 @@ class Account(Base):
     __table_args__ = (
         Index("ix_accounts_domain_username", "domain", "username"),
         Index("ix_accounts_public_key_id", "public_key_id"),
+        Index("ix_accounts_ed25519_key_id", "ed25519_key_id"),
     )
 
     @property

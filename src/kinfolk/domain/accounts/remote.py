@@ -69,6 +69,8 @@ class RemoteAccountData:
     featured_url: str | None = None
     public_key_pem: str = ""
     public_key_id: str | None = None
+    ed25519_key_id: str | None = None
+    ed25519_public_key: str | None = None
     avatar_remote_url: str | None = None
     header_remote_url: str | None = None
     locked: bool = False
@@ -117,6 +119,10 @@ def _checked(data: RemoteAccountData) -> dict[str, Any]:
         raise RemoteAccountRefused("Validation failed: Note is too long")
     if len(data.public_key_pem) > MAX_KEY_PEM:
         raise RemoteAccountRefused("Validation failed: Public key is too long")
+    # The Ed25519 key only with its id (it is looked up by that id); a Multikey is 48 characters.
+    ed25519_public_key = data.ed25519_public_key if data.ed25519_key_id else None
+    if ed25519_public_key is not None and len(ed25519_public_key) > 128:
+        raise RemoteAccountRefused("Validation failed: Public key is too long")
     fields = [
         {
             "name": str(f.get("name", ""))[:MAX_FIELD_TEXT],
@@ -143,6 +149,8 @@ def _checked(data: RemoteAccountData) -> dict[str, Any]:
         "featured_url": _url(data.featured_url, "Featured"),
         "public_key_pem": data.public_key_pem,
         "public_key_id": _url(data.public_key_id, "Key id"),
+        "ed25519_key_id": _url(data.ed25519_key_id, "Key id") if ed25519_public_key else None,
+        "ed25519_public_key": ed25519_public_key,
         "avatar_remote_url": _url(data.avatar_remote_url, "Avatar"),
         "header_remote_url": _url(data.header_remote_url, "Header"),
         "locked": data.locked,

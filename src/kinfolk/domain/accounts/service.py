@@ -31,6 +31,7 @@ from kinfolk.infra.images import InvalidImage, ProcessedImage, process_avatar, p
 from kinfolk.infra.storage import Storage
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import NotFound, Unprocessable
+from kinfolk.kernel.multikey import generate_ed25519_key
 from kinfolk.kernel.uris import Uris
 from kinfolk.text.plain_to_html import MentionKey, MentionLink, extract_mentions, plain_to_html
 
@@ -210,6 +211,7 @@ async def _insert_local_account(session: AsyncSession, new: NewAccount, uris: Ur
     username = new.username.strip()
     email = new.email.strip().lower()
     private_pem, public_pem = await asyncio.to_thread(generate_key_pair)
+    ed25519_private, ed25519_public = generate_ed25519_key()
     password_hash = await asyncio.to_thread(hash_password, new.password)
     account = Account(
         username=username,
@@ -217,6 +219,8 @@ async def _insert_local_account(session: AsyncSession, new: NewAccount, uris: Ur
         acct_key=repo.acct_key(username, None),
         public_key_pem=public_pem,
         private_key_pem=private_pem,
+        ed25519_private_key=ed25519_private,
+        ed25519_public_key=ed25519_public,
         locked=new.locked,
         discoverable=new.discoverable,
         indexable=new.indexable,

@@ -1,7 +1,8 @@
 """Secure mode (Mastodon's AUTHORIZED_FETCH): who signed an ActivityPub GET, and whether it may read.
 
 With `settings.authorized_fetch` on, the JSON of actors, statuses and collections is served only
-to a request signed (draft-cavage; `(request-target)`, `host` and `date` at least) by a key we
+to a request signed (draft-cavage: `(request-target)`, `host` and `date` at least; or RFC 9421:
+`@method`, `@target-uri`, `created`) by a key we
 can fetch, of a server that is not suspended. The signing account is then the viewer: the one
 visibility policy decides, so a followers-only status reaches a fetch signed by a follower and
 no one else (Mastodon's `StatusPolicy#show?`, simple version: the signer itself must follow).
@@ -24,15 +25,31 @@ from starlette.requests import Request
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.moderation.domain_blocks import policy_for
-from kinfolk.federation.http.inbox import Refused, key_domain, request_target, verified_signer
-from kinfolk.federation.signatures import SignatureError, check_request
+from kinfolk.federation.http.inbox import (
+    Refused,
+    checked_signature,
+    key_domain,
+    request_target,
+    verified_signer,
+)
+from kinfolk.federation.signatures import SignatureError
 from kinfolk.kernel.errors import Forbidden, KinfolkError, TooManyRequests, Unauthorized
 
 PRIVATE_CACHE = "private, max-age=180"
 SECURE_VARY = "Accept, Signature"
 # What Mastodon leaves readable in an unsigned fetch of an actor in secure mode.
 MINIMAL_ACTOR_FIELDS = frozenset(
-    {"@context", "id", "type", "preferredUsername", "inbox", "outbox", "publicKey", "endpoints"}
+    {
+        "@context",
+        "id",
+        "type",
+        "preferredUsername",
+        "inbox",
+        "outbox",
+        "publicKey",
+        "assertionMethod",
+        "endpoints",
+    }
 )
 
 
@@ -45,8 +62,10 @@ def secure_mode(container: Container) -> bool:
 
 
 def is_signed(request: Request) -> bool:
-    return "signature" in request.headers or request.headers.get("authorization", "").lower().startswith(
-        "signature "
+    return (
+        "signature" in request.headers
+        or "signature-input" in request.headers
+        or request.headers.get("authorization", "").lower().startswith("signature ")
     )
 
 
@@ -64,14 +83,12 @@ async def signing_account(request: Request, container: Container) -> Account:
         raise SignatureRequired()
     target = request_target(request)
     try:
-        params = check_request(request.method, target, request.headers, None)
-        domain = key_domain(params.key_id)
+        signature = checked_signature(container, request, request.method, target, None)
+        domain = key_domain(signature.key_id)
         async with container.db.uow(write=False) as uow:
             if (await policy_for(uow.session, domain)).suspended:
                 raise Forbidden("Domain is blocked")
-        account, _ = await verified_signer(
-            container, request, target, params.key_id, params, method=request.method
-        )
+        account, _ = await verified_signer(container, request, signature)
     except SignatureError as exc:
         raise _refusal(exc.status, exc.reason) from exc
     except Refused as exc:

@@ -4,8 +4,9 @@ Nothing slow happens here beyond, for a key we never saw, one fetch of it. The s
 cheapest first, and each refusal stores nothing:
 
 1. the body, read with a 1 MB cap (413), and its content type (415);
-2. the signature's key-free checks (`signatures.check_request`, 400/401) over the raw request
-   target as it came on the wire;
+2. the signature's key-free checks (400/401) over the raw request target as it came on the
+   wire: RFC 9421 (`message_signatures.check_message`) when a `Signature-Input` is present,
+   else draft-cavage (`signatures.check_request`), as `settings.http_signatures` allows;
 3. the key's domain under a `suspend` block: 403 before any fetch;
 4. the activity's envelope (400), whose actor must not claim this server (checklist 33);
 5. the key (`keys.key_for`: stored, else fetched within the per-source budget of
@@ -26,6 +27,8 @@ cheapest first, and each refusal stores nothing:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import orjson
 from sqlalchemy import select
@@ -40,10 +43,11 @@ from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.instance.delivery_hosts import mark_domain_alive
 from kinfolk.domain.moderation.domain_blocks import normalize_domain, policy_for
 from kinfolk.federation import keys
+from kinfolk.federation.message_signatures import check_message, has_message_signature, verify_message
 from kinfolk.federation.models import InboxActivity
 from kinfolk.federation.parse.activity import ParsedActivity, parse_activity
 from kinfolk.federation.parse.values import ParseError, host, https_url, same_origin
-from kinfolk.federation.signatures import SignatureError, SignatureParams, check_request, verify
+from kinfolk.federation.signatures import SignatureError, check_request, verify
 from kinfolk.kernel.errors import Unprocessable
 
 MAX_INBOX_BYTES = 1024 * 1024
@@ -155,16 +159,48 @@ def _parse(body: bytes) -> tuple[dict[str, object], ParsedActivity]:
         raise Refused(400, f"Invalid activity: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class IncomingSignature:
+    """A request's signature after its key-free checks: the key it names, and how to check it
+    once that key is found (an RSA PEM, or an Ed25519 Multikey for RFC 9421)."""
+
+    key_id: str
+    verify: Callable[[str], None]
+
+
+def target_uri(container: Container, request: Request, target: str) -> str:
+    """The absolute URL the sender addressed (RFC 9421 `@target-uri`): our scheme, the Host it
+    named (the host check let it through) and the target as on the wire."""
+    authority = request.headers.get("host") or container.settings.domain
+    return f"{container.settings.protocol}://{authority}{target}"
+
+
+def checked_signature(
+    container: Container, request: Request, method: str, target: str, body: bytes | None
+) -> IncomingSignature:
+    """The key-free checks of whichever signature the request carries: RFC 9421 when it has a
+    `Signature-Input` (even beside a cavage one), else draft-cavage; `settings.http_signatures`
+    may allow only one of them. Raises `SignatureError`."""
+    mode = container.settings.http_signatures
+    headers = request.headers
+    if mode != "cavage" and has_message_signature(headers):
+        message = check_message(method, headers, body)
+        uri = target_uri(container, request, target)
+        return IncomingSignature(
+            message.key_id, lambda key: verify_message(message, method, uri, headers, body, key)
+        )
+    if mode == "rfc9421":
+        raise SignatureError("Request not signed with an RFC 9421 HTTP Message Signature")
+    params = check_request(method, target, headers, body)
+    return IncomingSignature(params.key_id, lambda key: verify(params, method, target, headers, key))
+
+
 async def verified_signer(
-    container: Container,
-    request: Request,
-    target: str,
-    key_id: str,
-    params: SignatureParams,
-    method: str = "POST",
+    container: Container, request: Request, signature: IncomingSignature
 ) -> tuple[Account, str]:
     """The verified signer's account (key fetched when unknown, refetched once on failure).
     Shared with the signed GETs of secure mode (`http/authorized.py`)."""
+    key_id = signature.key_id
     cached = await keys.known_key(container, key_id)
     if cached is None:
         source = request.client.host if request.client is not None else None
@@ -178,7 +214,7 @@ async def verified_signer(
     if found is None:
         raise Refused(401, f"Unable to fetch key {key_id}")
     try:
-        verify(params, method, target, request.headers, found[1])
+        signature.verify(found[1])
         return found
     except SignatureError as first_failure:
         if cached is None:
@@ -190,7 +226,7 @@ async def verified_signer(
         if again is None or again[1] == found[1]:
             raise Refused(first_failure.status, first_failure.reason) from first_failure
         try:
-            verify(params, method, target, request.headers, again[1])
+            signature.verify(again[1])
         except SignatureError as exc:
             raise Refused(exc.status, exc.reason) from exc
         return again
@@ -205,10 +241,10 @@ async def _receive(request: Request, container: Container, username: str | None)
         raise Refused(404, "Record not found")
     target = request_target(request)
     try:
-        params = check_request("POST", target, request.headers, body)
+        signature = checked_signature(container, request, "POST", target, body)
     except SignatureError as exc:
         raise Refused(exc.status, exc.reason) from exc
-    domain = key_domain(params.key_id)
+    domain = key_domain(signature.key_id)
     async with container.db.uow(write=False) as uow:
         if (await policy_for(uow.session, domain)).suspended:
             raise Refused(403, "Domain is blocked")
@@ -218,7 +254,7 @@ async def _receive(request: Request, container: Container, username: str | None)
         raise Refused(401, "Activity claims to come from this server")
     if activity.type == "Delete" and not await _actor_known(container, activity.actor):
         return _accepted()  # a Delete from someone we never knew: nothing of theirs to remove
-    account, _ = await verified_signer(container, request, target, params.key_id, params)
+    account, _ = await verified_signer(container, request, signature)
     if account.uri != activity.actor and not _refetchable(container, activity):
         raise Refused(401, f"Key mismatch: signed by {account.uri}, not by the actor {activity.actor}")
     if account.suspended_at is not None and activity.type not in RETRACTIONS:

@@ -33,6 +33,7 @@ from kinfolk.federation.parse.values import (
     text,
     types,
 )
+from kinfolk.kernel.multikey import is_ed25519_multibase
 
 _USERNAME = re.compile(r"[^\s@/:]+")
 """Any letters, but nothing that would make `user@host` ambiguous or a path (no spaces, `@`, `/`)."""
@@ -76,6 +77,9 @@ class ParsedActor:
     public_key_id: str | None = None
     public_key_pem: str | None = None
     public_key_owner: str | None = None
+    # The actor's Ed25519 key (FEP-521a `assertionMethod` Multikey): its id and multibase text.
+    ed25519_key_id: str | None = None
+    ed25519_public_key: str | None = None
     icon_url: str | None = None
     image_url: str | None = None
     fields: tuple[ParsedField, ...] = ()
@@ -124,6 +128,7 @@ def parse_actor(doc: object) -> ParsedActor:
     endpoints = doc.get("endpoints")
     shared_inbox = own(endpoints.get("sharedInbox")) if isinstance(endpoints, Mapping) else None
     key_id, key_pem, key_owner = _public_key(doc.get("publicKey"), actor_id)
+    ed_key_id, ed_key = _assertion_key(doc.get("assertionMethod"), actor_id)
     return ParsedActor(
         id=actor_id,
         type=kind,
@@ -141,6 +146,8 @@ def parse_actor(doc: object) -> ParsedActor:
         public_key_id=key_id,
         public_key_pem=key_pem,
         public_key_owner=key_owner,
+        ed25519_key_id=ed_key_id,
+        ed25519_public_key=ed_key,
         icon_url=link_url(doc.get("icon")),
         image_url=link_url(doc.get("image")),
         fields=_fields(doc.get("attachment")),
@@ -174,6 +181,25 @@ def _public_key(value: object, actor_id: str) -> tuple[str | None, str | None, s
     if pem is not None and "-----BEGIN" not in pem:
         pem = None
     return https_url(chosen.get("id")), pem, first_id(chosen.get("owner"))
+
+
+def _assertion_key(value: object, actor_id: str) -> tuple[str | None, str | None]:
+    """(id, multibase) of the actor's first Ed25519 Multikey in `assertionMethod` whose
+    controller is the actor and whose id is on the actor's origin (FEP-521a); else (None, None)."""
+    for entry in as_list(value, 8):
+        if not isinstance(entry, Mapping) or "Multikey" not in types(entry):
+            continue
+        key_id = https_url(entry.get("id"))
+        if (
+            key_id is None
+            or first_id(entry.get("controller")) != actor_id
+            or not same_origin(key_id, actor_id)
+        ):
+            continue
+        multibase = short_string(entry.get("publicKeyMultibase"), 128)
+        if multibase is not None and is_ed25519_multibase(multibase):
+            return key_id, multibase
+    return None, None
 
 
 def _fields(value: object) -> tuple[ParsedField, ...]:

@@ -2,7 +2,8 @@
 
 Mastodon's field set, so that its servers (and the many that copy its parser) learn everything
 the client API would show: profile fields as `PropertyValue`, avatar and header with their media
-types, the collections, the key other servers verify our signatures with.
+types, the collections, the keys other servers verify our signatures with (RSA `publicKey`, and the
+Ed25519 Multikey in `assertionMethod`, FEP-521a).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kinfolk.domain.accounts.models import Account
-from kinfolk.federation.render.context import with_context
+from kinfolk.federation.render.context import MULTIKEY_CONTEXT, with_context
 from kinfolk.federation.render.env import RenderEnv, ap_date, media_type_of
 
 
@@ -36,6 +37,20 @@ def _fields(account: Account) -> list[dict[str, Any]]:
         {"type": "PropertyValue", "name": str(f.get("name", "")), "value": str(f.get("value", ""))}
         for f in account.fields or []
         if isinstance(f, dict)
+    ]
+
+
+def _assertion_method(account: Account, key_id: str, actor_id: str) -> list[dict[str, Any]]:
+    """FEP-521a: the Ed25519 key as a Multikey, for RFC 9421 `ed25519` signatures and proofs."""
+    if not account.ed25519_public_key:
+        return []
+    return [
+        {
+            "id": key_id,
+            "type": "Multikey",
+            "controller": actor_id,
+            "publicKeyMultibase": account.ed25519_public_key,
+        }
     ]
 
 
@@ -85,4 +100,9 @@ def render_actor(
     image = _image(env, account.header_key, account.header_description)
     if image is not None:
         document["image"] = image
-    return with_context(document)
+    rendered = with_context(document)
+    assertion_method = _assertion_method(account, uris.ed25519_key_id(username), actor_id)
+    if assertion_method:
+        rendered["assertionMethod"] = assertion_method
+        rendered["@context"].append(MULTIKEY_CONTEXT)
+    return rendered

@@ -12,6 +12,8 @@ from typing import Any
 from kinfolk.federation.render.env import AS_CONTEXT
 
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
+# FEP-521a: `Multikey`, `controller`, `publicKeyMultibase`, and `assertionMethod` as a set of ids.
+MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
 
 _EXTENSIONS: dict[str, Any] = {
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
@@ -36,6 +38,11 @@ _EXTENSIONS: dict[str, Any] = {
     "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
     "ostatus": "http://ostatus.org#",
     "conversation": "ostatus:conversation",
+    "assertionMethod": {
+        "@id": "https://w3id.org/security#assertionMethod",
+        "@type": "@id",
+        "@container": "@set",
+    },
 }
 
 
