@@ -34,7 +34,7 @@ async def test_existing_local_accounts_get_an_ed25519_key(container: Container, 
     await container.db.dispose()
     config = alembic_config(db_url)
     try:
-        await asyncio.to_thread(command.downgrade, config, "d3e1a7c5b9f2")
+        await asyncio.to_thread(command.downgrade, config, "c3e5a7b9d1f2")
     finally:
         await asyncio.to_thread(upgrade, db_url)
     async with container.db.uow(write=False) as uow:

@@ -9,7 +9,7 @@ here (an Ed25519 key costs microseconds to make).
 double-knocking.
 
 Revision ID: e5d21f9a4c07
-Revises: d3e1a7c5b9f2
+Revises: c3e5a7b9d1f2
 Create Date: 2026-12-10 09:00:00
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 import kinfolk.db.base
 
 revision: str = "e5d21f9a4c07"
-down_revision: str | Sequence[str] | None = "d3e1a7c5b9f2"
+down_revision: str | Sequence[str] | None = "c3e5a7b9d1f2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
