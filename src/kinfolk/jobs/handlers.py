@@ -16,6 +16,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.domain.statuses.jobs",
     "kinfolk.domain.accounts.jobs",
     "kinfolk.domain.media.jobs",
+    "kinfolk.domain.cards.jobs",
     "kinfolk.domain.relationships.jobs",
     "kinfolk.domain.notifications.jobs",
     "kinfolk.domain.timelines.jobs",

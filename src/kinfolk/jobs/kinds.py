@@ -109,6 +109,9 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("media.remove_files", DEFAULT, max_attempts=5),
     JobKind("media.remove_unattached", SCHEDULER, max_attempts=3),
     JobKind("media.remove_remote_cache", SCHEDULER, max_attempts=3),
+    # A link's preview card: one page (and its image) fetched for every post that carries the
+    # link (domain/cards/jobs.py); a site that is down is asked again a few times, not more.
+    JobKind("preview_cards.fetch", PULL, max_attempts=3, lease_seconds=300),
     # Trends and the queue itself (domain/trends/jobs.py, jobs/maintenance.py).
     JobKind("trends.refresh", SCHEDULER, max_attempts=3, lease_seconds=600),
     JobKind("jobs.prune", SCHEDULER, max_attempts=3, lease_seconds=600),
