@@ -23,6 +23,7 @@ from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.cards import fetch
 from kinfolk.domain.cards.models import PreviewCard, StatusPreviewCard
+from kinfolk.domain.timelines import streams
 from kinfolk.jobs.models import Job
 
 OG_PAGE = """<!doctype html><html lang="fr-CA"><head>
@@ -194,7 +195,14 @@ async def test_local_post_gets_its_card_on_the_orm_and_home_paths(
     first_home = await client.get("/api/v1/timelines/home", params={"limit": "1"}, headers=alice.headers)
     assert first_home.status_code == 200 and first_home.json()[0]["card"] is None
     assert int(posted.json()["id"]) in container_documents(client).statuses
+    subscription = await container.pubsub.subscribe([streams.home_channel(alice.account_id)])
     await drain_jobs()
+    # The card's arrival is a `status.update` on the streams showing the post (after its `update`).
+    events = []
+    while (message := subscription.get_nowait()) is not None:
+        events.append(streams.decode(message[1]))
+    await subscription.close()
+    assert {"event": "status.update", "status_id": posted.json()["id"]} in events
     assert links.hits["/video"] == 1 and links.hits["/oembed.json"] == 1
     card = await _card_of(client, int(posted.json()["id"]))
     assert card["type"] == "video"
