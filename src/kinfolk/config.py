@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # Remote media: cached copies are removed after this many days (0 keeps them).
     cache_remote_media: bool = True
     media_cache_retention_days: int = 7
+    # Link preview cards of remote posts are fetched after a random delay of up to this many
+    # seconds, so that the servers that received one post do not all fetch its link at once.
+    preview_card_jitter_seconds: float = Field(default=60.0, ge=0, le=3600)
     # S3-compatible object storage for media, used when a bucket is set.
     s3_bucket: str = ""
     s3_endpoint: str = ""

@@ -21,6 +21,7 @@ from kinfolk.api import home_page
 from kinfolk.api.entities.status import render_statuses
 from kinfolk.api.entities.status_documents import StatusDocuments
 from kinfolk.container import Container
+from kinfolk.domain.cards.models import PreviewCard, StatusPreviewCard
 from kinfolk.domain.emojis.service import RemoteEmoji, store_remote_emojis
 from kinfolk.domain.media.models import MediaAttachment
 from kinfolk.domain.media.remote import add_remote_media
@@ -173,6 +174,24 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
             focus=(0.5, -0.25),
             status_id=remote_media.id,
         )
+    # A card as a fetch leaves it (fetching is tested in tests/domain/cards).
+    async with container.db.uow() as uow:
+        card = PreviewCard(
+            link_digest="0" * 64,
+            link="https://cards.example/page",
+            url="https://cards.example/page",
+            title="A page",
+            description="About it",
+            provider_name="Cards",
+            image_key="cards/1/image.png",
+            blurhash="U9TI:j|cfQ|c|co1fQo1fQfQfQfQ|co1fQo1",
+            width=640,
+            height=320,
+            fetched_at=utcnow(),
+        )
+        uow.session.add(card)
+        await uow.session.flush()
+        uow.session.add(StatusPreviewCard(status_id=remote_plain.id, card_id=card.id))
     boost_remote = await client.post(f"/api/v1/statuses/{by_other.id}/reblog", headers=booster.headers)
     assert boost_remote.status_code == 200
     boost_of_remote_by_remote = await client.post(
@@ -247,6 +266,7 @@ async def test_fast_home_page_equals_the_reference_renderer_for_every_kind_of_st
         }
     ]
     by_status = {s["id"]: s for s in want}
+    assert by_status[str(remote_plain.id)]["card"]["title"] == "A page"
     assert "pinned" not in by_status[own_direct["id"]] and by_status[own_private["id"]]["pinned"] is False
     boosted = {s["reblog"]["id"] for s in want if s["reblog"]}
     assert {unfollowed["id"], str(by_other.id)} <= boosted  # boosts of a local and of a remote status

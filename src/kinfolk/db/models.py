@@ -2,6 +2,7 @@
 
 from kinfolk.db.base import Base
 from kinfolk.domain.accounts import models as _accounts
+from kinfolk.domain.cards import models as _cards
 from kinfolk.domain.collections import models as _collections
 from kinfolk.domain.emojis import models as _emojis
 from kinfolk.domain.filters import models as _filters
@@ -23,6 +24,7 @@ from kinfolk.jobs import models as _jobs
 __all__ = ["Base"]
 _ = (
     _accounts,
+    _cards,
     _collections,
     _emojis,
     _filters,

@@ -17,6 +17,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.domain.accounts.jobs",
     "kinfolk.domain.emojis.jobs",
     "kinfolk.domain.media.jobs",
+    "kinfolk.domain.cards.jobs",
     "kinfolk.domain.relationships.jobs",
     "kinfolk.domain.notifications.jobs",
     "kinfolk.domain.timelines.jobs",

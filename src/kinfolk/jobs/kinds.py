@@ -113,6 +113,9 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("accounts.copy_remote_image", PULL, max_attempts=5),
     # Copies of remote custom emojis' pictures (domain/emojis/jobs.py).
     JobKind("emojis.copy_image", PULL, max_attempts=5),
+    # A link's preview card: one page (and its image) fetched for every post that carries the
+    # link (domain/cards/jobs.py); a site that is down is asked again a few times, not more.
+    JobKind("preview_cards.fetch", PULL, max_attempts=3, lease_seconds=300),
     # Trends and the queue itself (domain/trends/jobs.py, jobs/maintenance.py).
     JobKind("trends.refresh", SCHEDULER, max_attempts=3, lease_seconds=600),
     JobKind("jobs.prune", SCHEDULER, max_attempts=3, lease_seconds=600),

@@ -140,3 +140,23 @@ def _unwrap_dead_links(html: str) -> str:
     if "<a" not in html:
         return html
     return _ANCHOR.sub(lambda m: m.group(0) if _HREF.search(m.group(1)) else m.group(2), html)
+
+
+# oEmbed players: an iframe and nothing else, with an http(s) source (Mastodon's
+# MASTODON_OEMBED set). Anything larger than an embed ever is, is dropped whole.
+_EMBED_ATTRIBUTES = {"src", "width", "height", "allowfullscreen", "frameborder", "scrolling"}
+_embed_cleaner = nh3.Cleaner(
+    tags={"iframe"},
+    attributes={"iframe": _EMBED_ATTRIBUTES},
+    url_schemes={"http", "https"},
+    link_rel=None,
+)
+MAX_EMBED_CHARS = 10_000
+
+
+def sanitize_embed(html: str) -> str:
+    """A link card's embed HTML: an iframe only (a provider's scripts never reach clients)."""
+    if not html or len(html) > MAX_EMBED_CHARS:
+        return ""
+    cleaned = _embed_cleaner.clean(html).strip()
+    return cleaned if cleaned.startswith("<iframe") and ' src="' in cleaned else ""

@@ -17,9 +17,11 @@ from kinfolk.api.entities.custom_emoji import emojis_json
 from kinfolk.api.entities.filter import render_filter_result
 from kinfolk.api.entities.media_attachment import render_media
 from kinfolk.api.entities.poll import render_poll
+from kinfolk.api.entities.preview_card import render_card
 from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account, User
+from kinfolk.domain.cards.models import PreviewCard, StatusPreviewCard
 from kinfolk.domain.emojis.models import CustomEmoji
 from kinfolk.domain.emojis.service import emojis_for_texts, status_text
 from kinfolk.domain.filters.apply import FilterMatch
@@ -61,6 +63,7 @@ class _Loaded:
     muted_conversations: set[int] = field(default_factory=set)
     filtered: dict[int, list[FilterMatch]] = field(default_factory=dict)
     emojis: dict[int, list[CustomEmoji]] = field(default_factory=dict)
+    cards: dict[int, PreviewCard] = field(default_factory=dict)
 
 
 async def _load_emojis(session: AsyncSession, loaded: _Loaded, domains: dict[int, str | None]) -> None:
@@ -137,6 +140,12 @@ async def _load(
         if viewer_id is not None:
             loaded.votes = await own_votes(session, viewer_id, poll_ids)
     loaded.tags = await tags_for_statuses(session, ids)
+    card_rows = await session.execute(
+        select(StatusPreviewCard.status_id, PreviewCard)
+        .join(PreviewCard, PreviewCard.id == StatusPreviewCard.card_id)
+        .where(StatusPreviewCard.status_id.in_(ids))
+    )
+    loaded.cards = {status_id: card for status_id, card in card_rows.all()}
     app_ids = {s.application_id for s in loaded.statuses.values() if s.application_id}
     if app_ids:
         for app in (await session.execute(select(Application).where(Application.id.in_(app_ids)))).scalars():
@@ -252,7 +261,7 @@ def _render_one(
         ],
         "tags": [{"name": t.name, "url": uris.tag(t.name)} for t in loaded.tags.get(status.id, [])],
         "emojis": emojis_json(storage, loaded.emojis.get(status.id, [])),
-        "card": None,
+        "card": render_card(storage, loaded.cards.get(status.id)),
         "poll": render_poll(
             poll,
             loaded.votes.get(poll.id, []) if viewer_id is not None else None,

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, bindparam, select
 from kinfolk.db.prepared import Prepared, run_in
 from kinfolk.domain import outbox
 from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.cards import service as cards
 from kinfolk.domain.notifications.service import notify
 from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses import repo
@@ -47,6 +48,8 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
     # Streams hear about it once this job commits; direct messages update conversations.
     await distribution.status_created(ctx.uow, status, fanned)
     await _publish_created(ctx, status)
+    # Its link's card: shared with every post of the link, fetched by a job of its own.
+    await cards.attach_card(ctx.uow, ctx.container.settings, status)
     if status.reblog_of_id is not None:
         original = await session.get(Status, status.reblog_of_id)
         if original is not None:
@@ -132,6 +135,7 @@ async def status_updated(ctx: JobContext, payload: dict[str, Any]) -> None:
     if status is None or status.deleted_at is not None:
         return
     await distribution.status_updated(ctx.uow, status)
+    await cards.attach_card(ctx.uow, ctx.container.settings, status, replace=True)
     if status.local and await outbox.reaches_remote(session, status.account_id, status.id, interactions=True):
         await outbox.publish(ctx.uow, "Update", {"status_id": status.id})
     boosters = (

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from kinfolk.db.base import UTCDateTime
 from kinfolk.db.prepared import Prepared
 from kinfolk.domain.accounts.models import Account, AccountStats, User
+from kinfolk.domain.cards.models import PreviewCard, StatusPreviewCard
 from kinfolk.domain.filters.models import Filter
 from kinfolk.domain.oauth.models import AccessToken
 from kinfolk.domain.oauth.repo import usable_token
@@ -42,11 +43,12 @@ NOW: BindParameter[Any] = bindparam("now", type_=UTCDateTime())
 
 # Offsets in a part.
 ID, ACCOUNT_ID, REBLOG_OF_ID, POLL_ID, QUOTE_OF_ID = 0, 1, 2, 3, 4
-STATUS_STAMP = slice(5, 10)  # edited_at and the four counters
-# The stamp of a status nobody has edited, answered, boosted, favourited or quoted yet.
-NEW_STATUS_STAMP = (None, 0, 0, 0, 0)
-ACCOUNT_STAMP = slice(10, 15)  # the author's updated_at and counters
-FAVOURITED, REBLOGGED, BOOKMARKED, PINNED, MUTED = 15, 16, 17, 18, 19
+STATUS_STAMP = slice(5, 11)  # edited_at, the four counters and its card's update time
+# The stamp of a status nobody has edited, answered, boosted, favourited or quoted yet, and
+# with no card (a card comes later, from a job).
+NEW_STATUS_STAMP = (None, 0, 0, 0, 0, None)
+ACCOUNT_STAMP = slice(11, 16)  # the author's updated_at and counters
+FAVOURITED, REBLOGGED, BOOKMARKED, PINNED, MUTED = 16, 17, 18, 19, 20
 # A poll row: its id, its update time, whether the viewer voted.
 POLL_ROW_ID, POLL_STAMP, POLL_VOTED = 0, 1, 2
 # The by-id statements take this many ids (a page's limit at most), unused ones null.
@@ -98,6 +100,11 @@ def _part(has: Has) -> list[Any]:
         func.coalesce(stats.reblogs_count, 0),
         func.coalesce(stats.favourites_count, 0),
         func.coalesce(stats.quotes_count, 0),
+        # A card filled (or refreshed) by its fetch after the status was rendered.
+        select(PreviewCard.updated_at)
+        .join(StatusPreviewCard, StatusPreviewCard.card_id == PreviewCard.id)
+        .where(StatusPreviewCard.status_id == status.id)
+        .scalar_subquery(),
         *_ACCOUNT_STAMP_COLUMNS,
         _flag(
             has.favourites,
