@@ -67,6 +67,7 @@ class RemoteAccountData:
     followers_url: str | None = None
     following_url: str | None = None
     featured_url: str | None = None
+    featured_tags_url: str | None = None
     public_key_pem: str = ""
     public_key_id: str | None = None
     avatar_remote_url: str | None = None
@@ -141,6 +142,7 @@ def _checked(data: RemoteAccountData) -> dict[str, Any]:
         "followers_url": _url(data.followers_url, "Followers"),
         "following_url": _url(data.following_url, "Following"),
         "featured_url": _url(data.featured_url, "Featured"),
+        "featured_tags_url": _url(data.featured_tags_url, "Featured tags"),
         "public_key_pem": data.public_key_pem,
         "public_key_id": _url(data.public_key_id, "Key id"),
         "avatar_remote_url": _url(data.avatar_remote_url, "Avatar"),
