@@ -34,6 +34,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.federation.activities.update",
     "kinfolk.federation.activities.delete",
     "kinfolk.federation.activities.featured",
+    "kinfolk.federation.activities.flag",
 )
 
 
