@@ -19,6 +19,8 @@ Payload shapes, by `type` (every id an int; kinfolk/federation/distribute.py rea
     Delete    {object_type: "Person", account_id, inboxes}   a local account deleted (inboxes:
               its followers' and followed accounts', taken before the follows go)
     Undo      {object_type: "Announce", status_id, account_id, uri, reblog_of_id, visibility}
+    Add       {account_id, status_id, pin_id}              a local account pinned its post
+    Remove    {account_id, status_id, pin_id}              ... and unpinned it
     Like      {account_id, status_id, favourite_id}        a local account liked a remote status
     Undo      {object_type: "Like", account_id, status_id, favourite_id}
     Follow    {account_id, target_id, request_id}          asking a remote account

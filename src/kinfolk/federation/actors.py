@@ -51,6 +51,7 @@ def remote_account_data(parsed: ParsedActor, fetched_at: datetime) -> RemoteAcco
         followers_url=parsed.followers,
         following_url=parsed.following,
         featured_url=parsed.featured,
+        featured_tags_url=parsed.featured_tags,
         public_key_pem=parsed.public_key_pem or "",
         public_key_id=parsed.public_key_id,
         ed25519_key_id=parsed.ed25519_key_id,

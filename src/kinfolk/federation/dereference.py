@@ -51,9 +51,16 @@ MAX_REPLY_DEPTH = 5
 # The collections' totalItems are worth one short GET each, not a slow server's deadline.
 COUNT_TIMEOUT = 5.0
 JRD_ACCEPT = "application/jrd+json, application/json"
+# The job reading a remote actor's `featured` and `featuredTags` (federation/featured.py).
+FETCH_FEATURED = "federation.fetch_featured"
 
 
 async def _get(container: Container, url: str, *, expected_id: str | None = None) -> dict[str, Any]:
+    return await get_signed(container, url, expected_id=expected_id)
+
+
+async def get_signed(container: Container, url: str, *, expected_id: str | None = None) -> dict[str, Any]:
+    """One GET signed by the instance actor; the document's id must be `url` (or `expected_id`)."""
     signer = await instance_signer(container)
     document = await transport(container).get_json(url, signer, expected_id=expected_id or url)
     return document.json
@@ -266,10 +273,16 @@ async def _upsert(uow: UnitOfWork, data: RemoteAccountData, *, keep_key: bool) -
             data.public_key_pem, data.public_key_id = held.public_key_pem, held.public_key_id
     try:
         # Refusals come before any write (`upsert_remote_account` promises it).
-        return await upsert_remote_account(uow, data)
+        account = await upsert_remote_account(uow, data)
     except RemoteAccountRefused as exc:
         log.info("actor %s refused: %s", data.uri, exc)
         return None
+    if account.featured_url or account.featured_tags_url:
+        # Its pinned posts and featured tags, read by a job of their own, once a day at most.
+        day = utcnow().date().isoformat()
+        dedup_key = f"featured:{account.id}:{day}"
+        await uow.enqueue(FETCH_FEATURED, {"account_id": account.id}, dedup_key=dedup_key)
+    return account
 
 
 def _claimed_elsewhere(stored: Account, confirmed: Mapping[str, str] | None) -> bool:
@@ -430,3 +443,25 @@ async def refetch_note(container: Container, uri: str) -> tuple[Account, ParsedN
     if author is None or author.domain is None or author.id != stored.account_id:
         return None
     return author, parsed
+
+
+async def fetch_collection_note(
+    container: Container, item: str | Mapping[str, Any], owner: Account
+) -> Status | None:
+    """A post listed in `owner`'s own collection (its `featured`): an embedded copy is believed
+    only when it is `owner`'s and lives on `owner`'s origin (the collection came from there);
+    anything else is fetched by id from its own origin (`fetch_note`). None when it cannot be
+    had."""
+    if isinstance(item, str):
+        return await fetch_note(container, item)
+    try:
+        parsed = parse_note(item)
+    except ParseError:
+        item_id = https_url(item.get("id"))
+        return await fetch_note(container, item_id) if item_id else None
+    if owner.uri is None or parsed.attributed_to != owner.uri or not same_origin(parsed.id, owner.uri):
+        return await fetch_note(container, parsed.id)
+    stored, tombstoned = await _stored_status(container, parsed.id)
+    if stored is not None or tombstoned:
+        return stored
+    return await store_fetched_note(container, parsed, author=owner)

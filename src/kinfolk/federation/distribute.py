@@ -26,6 +26,7 @@ Who receives what (Mastodon's rules):
   its followers and of the accounts it followed (taken when it was deleted, plus any follower
   still on file), then, at low priority (`LOW_PRIORITY_DELAY` later, `KNOWN_INBOX_PAGE` at a
   time, each page its own job), every other inbox we know; shared inboxes, each once;
+- a pin or unpin (`Add`/`Remove` in the `featured` collection): the author's remote followers;
 - one-to-one activities (Like, Follow, Accept, Reject, Block and their Undo): the other
   account's own inbox.
 
@@ -63,6 +64,7 @@ from kinfolk.federation.render.activities import (
     render_delete_actor,
     render_follow,
     render_like,
+    render_pin,
     render_undo,
     render_update,
 )
@@ -454,6 +456,19 @@ async def _delete(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> P
 
 
 # --- one-to-one ---------------------------------------------------------------------------------
+
+
+@_planner("Add", "Remove")
+async def _pin(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> Plan | None:
+    """A local pin or unpin, to the author's remote followers (Mastodon's pin distribution)."""
+    session = ctx.uow.session
+    found = await _status_and_author(session, _int(payload, "status_id"))
+    kind = payload.get("type")
+    if found is None or kind not in ("Add", "Remove") or found[1].id != _int(payload, "account_id"):
+        return None
+    status, author = found
+    document = render_pin(env, str(kind), author, status_uri(env, status, author), _int(payload, "pin_id"))
+    return Plan(author, document, set(), (author.id,))
 
 
 @_planner("Like")

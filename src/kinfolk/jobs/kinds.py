@@ -129,6 +129,9 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("federation.ingress", INGRESS, max_attempts=5),
     # Fetch one remote object (an actor, a status, a collection page) by its id.
     JobKind("federation.fetch", PULL, max_attempts=5),
+    # A remote actor's pinned posts and featured tags read again (federation/featured.py),
+    # at most once a day per account (dedup key).
+    JobKind("federation.fetch_featured", PULL, max_attempts=3),
 )
 
 

@@ -50,6 +50,7 @@ class Account(Base):
     followers_url: Mapped[str | None] = mapped_column(String(1024), default=None)
     following_url: Mapped[str | None] = mapped_column(String(1024), default=None)
     featured_url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    featured_tags_url: Mapped[str | None] = mapped_column(String(1024), default=None)
     # The id of the actor's key (`publicKey.id`): signatures name the key, not the actor.
     public_key_id: Mapped[str | None] = mapped_column(String(1024), default=None)
     also_known_as: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")

@@ -67,6 +67,7 @@ class RemoteAccountData:
     followers_url: str | None = None
     following_url: str | None = None
     featured_url: str | None = None
+    featured_tags_url: str | None = None
     public_key_pem: str = ""
     public_key_id: str | None = None
     ed25519_key_id: str | None = None
@@ -147,6 +148,7 @@ def _checked(data: RemoteAccountData) -> dict[str, Any]:
         "followers_url": _url(data.followers_url, "Followers"),
         "following_url": _url(data.following_url, "Following"),
         "featured_url": _url(data.featured_url, "Featured"),
+        "featured_tags_url": _url(data.featured_tags_url, "Featured tags"),
         "public_key_pem": data.public_key_pem,
         "public_key_id": _url(data.public_key_id, "Key id"),
         "ed25519_key_id": _url(data.ed25519_key_id, "Key id") if ed25519_public_key else None,

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.moderation import repo
 from kinfolk.domain.moderation.models import REPORT_CATEGORIES, Report
+from kinfolk.domain.statuses.models import Status
 from kinfolk.kernel.errors import NotFound, Unprocessable
 
 COMMENT_MAX = 1000
@@ -73,6 +76,38 @@ async def file_report(uow: UnitOfWork, reporter: Account, new: NewReport) -> Rep
         category=category,
         forwarded=new.forward and not target.is_local,
         application_id=new.application_id,
+    )
+    await repo.add_report(session, report)
+    await uow.enqueue("notifications.admin_report", {"report_id": report.id})
+    return report
+
+
+async def receive_remote_report(
+    uow: UnitOfWork, reporter: Account, target: Account, status_ids: list[int], comment: str, uri: str | None
+) -> Report | None:
+    """A report another server sent (a `Flag`) about a local account, filed under the account
+    that sent it (Mastodon's servers sign it with their instance actor, so the reporter stays
+    anonymous). Only the target's own statuses stay attached; the comment is cut to fit. The
+    same `uri` received again files nothing. None when nothing was filed."""
+    session = uow.session
+    if not target.is_local or reporter.is_local:
+        return None
+    if uri is not None and (await session.execute(select(Report.id).where(Report.uri == uri))).first():
+        return None
+    wanted = list(dict.fromkeys(status_ids))[:MAX_STATUSES]
+    own: set[int] = set()
+    if wanted:
+        found = await session.execute(
+            select(Status.id).where(Status.id.in_(wanted), Status.account_id == target.id)
+        )
+        own = set(found.scalars())
+    report = Report(
+        account_id=reporter.id,
+        target_account_id=target.id,
+        status_ids=[sid for sid in wanted if sid in own],
+        comment=comment[:COMMENT_MAX],
+        category="other",
+        uri=uri,
     )
     await repo.add_report(session, report)
     await uow.enqueue("notifications.admin_report", {"report_id": report.id})

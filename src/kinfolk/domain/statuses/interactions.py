@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain import outbox
@@ -16,6 +16,8 @@ from kinfolk.domain.visibility import can_see
 from kinfolk.kernel.errors import NotFound, Unprocessable
 
 MAX_PINS = 5
+# A remote account's pins are what its `featured` collection lists, read up to this many.
+MAX_REMOTE_PINS = 20
 
 
 async def apply(uow: UnitOfWork, account: Account, status_id: int, action: str) -> Status:
@@ -55,9 +57,11 @@ async def apply(uow: UnitOfWork, account: Account, status_id: int, action: str) 
         if not await repo.interaction_exists(session, StatusPin, account.id, status.id):
             if await repo.count_pins(session, account.id) >= MAX_PINS:
                 raise Unprocessable(f"Validation failed: Status cannot pin more than {MAX_PINS} posts")
-            await repo.add_interaction(session, StatusPin, account.id, status.id)
+            pin_id = await repo.add_interaction(session, StatusPin, account.id, status.id)
+            await _publish_pin(uow, "Add", account, status.id, pin_id)
     elif action == "unpin":
-        await repo.remove_interaction(session, StatusPin, account.id, status.id)
+        pin_id = await repo.remove_interaction(session, StatusPin, account.id, status.id)
+        await _publish_pin(uow, "Remove", account, status.id, pin_id)
     elif action in ("mute", "unmute"):
         if status.conversation_id is None:
             raise Unprocessable("Validation failed: Status has no conversation")
@@ -75,6 +79,18 @@ async def apply(uow: UnitOfWork, account: Account, status_id: int, action: str) 
         raise ValueError(action)
     await session.flush()
     return status
+
+
+async def _publish_pin(
+    uow: UnitOfWork, kind: str, account: Account, status_id: int, pin_id: int | None
+) -> None:
+    """A local pin (`Add`) or unpin (`Remove`) goes to the account's remote followers, whose
+    servers show its pinned posts (none is queued when it has no remote follower)."""
+    if pin_id is None or account.domain is not None:
+        return
+    if not await outbox.reaches_remote(uow.session, account.id):
+        return
+    await outbox.publish(uow, kind, {"account_id": account.id, "status_id": status_id, "pin_id": pin_id})
 
 
 async def vote(
@@ -109,3 +125,45 @@ async def vote(
             delay=update_delay,
             remote_voter=account.domain is not None,
         )
+
+
+async def _own_statuses(uow: UnitOfWork, account_id: int, status_ids: list[int]) -> list[int]:
+    """Those of `status_ids` that are the account's own live posts (not boosts): nobody pins
+    another's post, whatever its collection says (checklist B, ownership)."""
+    if not status_ids:
+        return []
+    found = await uow.session.execute(
+        select(Status.id).where(
+            Status.id.in_(status_ids[:MAX_REMOTE_PINS]),
+            Status.account_id == account_id,
+            Status.reblog_of_id.is_(None),
+            Status.deleted_at.is_(None),
+        )
+    )
+    return list(found.scalars())
+
+
+async def set_remote_pins(uow: UnitOfWork, account: Account, status_ids: list[int]) -> None:
+    """A remote account's pins become what its `featured` collection lists now (Mastodon's
+    featured collection fetch): pins it no longer lists go, new ones are added."""
+    if account.domain is None:
+        return
+    keep = await _own_statuses(uow, account.id, status_ids)
+    await uow.session.execute(
+        delete(StatusPin).where(StatusPin.account_id == account.id, StatusPin.status_id.not_in(keep))
+    )
+    for status_id in keep:
+        await repo.add_interaction(uow.session, StatusPin, account.id, status_id)
+
+
+async def remote_pin(uow: UnitOfWork, account: Account, status_id: int, *, pinned: bool) -> bool:
+    """A remote account's `Add` (pinned) or `Remove` of one of its own posts in its featured
+    collection; False when the post is not its own (nothing changes)."""
+    if account.domain is None or not await _own_statuses(uow, account.id, [status_id]):
+        return False
+    if pinned:
+        if await repo.count_pins(uow.session, account.id) < MAX_REMOTE_PINS:
+            await repo.add_interaction(uow.session, StatusPin, account.id, status_id)
+    else:
+        await repo.remove_interaction(uow.session, StatusPin, account.id, status_id)
+    return True

@@ -221,3 +221,46 @@ async def featured_of_account(session: AsyncSession, account_id: int) -> tuple[A
     if account.suspended_at is not None:
         return account, []
     return account, await list_featured(session, account_id)
+
+
+async def set_remote_featured(uow: UnitOfWork, account: Account, raw_names: list[str]) -> None:
+    """A remote account's featured tags become what its `featuredTags` collection lists now
+    (names with or without their `#`; those that are no valid hashtag are skipped), at most
+    `FEATURED_LIMIT`; the others go."""
+    if account.domain is None:
+        return
+    names: list[str] = []
+    for raw in raw_names:
+        try:
+            names.append(check_name(raw.lstrip("#")))
+        except (NotFound, Unprocessable):
+            continue
+    session = uow.session
+    tags = await repo.get_or_create_tags(session, list(dict.fromkeys(names))[:FEATURED_LIMIT])
+    keep = {tag.id for tag in tags}
+    for featured, tag in await repo.featured_tags(session, account.id):
+        if tag.id not in keep:
+            await repo.remove_featured(session, account.id, featured.tag_id)
+    for tag_id in keep:
+        await repo.add_featured(session, account.id, tag_id)
+
+
+async def remote_feature(uow: UnitOfWork, account: Account, raw_name: str, *, featured: bool) -> bool:
+    """A remote account's `Add` or `Remove` of a `Hashtag` in its featured collection; False
+    when the name is no hashtag."""
+    if account.domain is None:
+        return False
+    try:
+        name = check_name(raw_name.lstrip("#"))
+    except (NotFound, Unprocessable):
+        return False
+    session = uow.session
+    if featured:
+        if await repo.count_featured(session, account.id) < FEATURED_LIMIT:
+            (tag,) = await repo.get_or_create_tags(session, [name])
+            await repo.add_featured(session, account.id, tag.id)
+    else:
+        found = await repo.find_tag(session, name)
+        if found is not None:
+            await repo.remove_featured(session, account.id, found.id)
+    return True

@@ -33,6 +33,8 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.federation.activities.create",
     "kinfolk.federation.activities.update",
     "kinfolk.federation.activities.delete",
+    "kinfolk.federation.activities.featured",
+    "kinfolk.federation.activities.flag",
 )
 
 

@@ -41,7 +41,11 @@ def boost_visibility(activity: ParsedActivity) -> str:
 
 
 @handles_activity("Like")
+@handles_activity("EmojiReact")
 async def like(ctx: IngressContext, activity: ParsedActivity) -> str | None:
+    """A favourite. An emoji reaction (Pleroma's and Akkoma's `EmojiReact`, Misskey's `Like`
+    carrying `_misskey_reaction`) counts as one too: one per actor and status, whatever the
+    emoji, and its `Undo` removes it."""
     status = await local_status(ctx.uow.session, ctx.container.uris, activity.object_id)
     if status is None:
         return "not a local status"

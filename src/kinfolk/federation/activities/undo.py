@@ -1,4 +1,4 @@
-"""Undo of a Follow, Like, Announce or Block, by the actor that did it and nobody else.
+"""Undo of a Follow, Like (or emoji reaction), Announce or Block, by the actor that did it and nobody else.
 
 The undone activity is embedded (most servers) or named by its id. An embedded one must have
 the Undo's actor as its own actor (checklist 27: eve can't undo bob's follow); a named one is
@@ -21,7 +21,7 @@ from kinfolk.federation.activities.lookup import embedded, embedded_field, local
 from kinfolk.federation.parse.activity import ParsedActivity
 from kinfolk.federation.parse.values import first_type, https_url
 
-UNDOABLE = ("Follow", "Like", "Announce", "Block")
+UNDOABLE = ("Follow", "Like", "EmojiReact", "Announce", "Block")
 
 
 @handles_activity("Undo")
@@ -60,7 +60,7 @@ async def _undo_embedded(
     status = await local_status(session, uris, object_id)
     if status is None:
         return "not a local status"
-    if kind == "Like":
+    if kind in ("Like", "EmojiReact"):
         await interactions.apply(ctx.uow, ctx.actor, status.id, "unfavourite")
     else:
         await statuses.unreblog(ctx.uow, ctx.actor, status.id)

@@ -141,3 +141,17 @@ def announce_stub(
         "published": ap_time(published),
         "object": object_uri,
     }
+
+
+def render_pin(env: RenderEnv, kind: str, actor: Account, object_uri: str, pin_id: int) -> dict[str, Any]:
+    """`Add` (a pin) or `Remove` (an unpin) of one of the actor's posts in its `featured`
+    collection, as Mastodon sends them to followers; the id names the pin and the action."""
+    return with_context(
+        {
+            "id": env.uris.activity(actor.username, f"{kind.lower()}s/pins", pin_id),
+            "type": kind,
+            "actor": env.uris.account_id(actor),
+            "object": object_uri,
+            "target": env.uris.featured(actor.username),
+        }
+    )
