@@ -4,7 +4,7 @@ A remote actor's `featuredTags` collection, kept beside its `featured` one, so t
 features on its profile can be read and refreshed.
 
 Revision ID: e7f1a2b3c4d5
-Revises: c3e5a7b9d1f2
+Revises: c4a7e9b1d2f3
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e7f1a2b3c4d5"
-down_revision: str | Sequence[str] | None = "c3e5a7b9d1f2"
+down_revision: str | Sequence[str] | None = "c4a7e9b1d2f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
