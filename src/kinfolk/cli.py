@@ -370,6 +370,72 @@ def cmd_domains_list(args: argparse.Namespace, settings: Settings) -> int:
     return _run(go, settings)
 
 
+def cmd_relays_add(args: argparse.Namespace, settings: Settings) -> int:
+    from urllib.parse import urlsplit
+
+    from kinfolk.domain.instance.relays import add_relay
+    from kinfolk.federation.dereference import fetch_actor
+    from kinfolk.federation.parse.values import https_url
+    from kinfolk.kernel.errors import Unprocessable
+
+    async def go(container: Container) -> int:
+        url = https_url(args.url.strip())
+        if url is None or container.uris.is_local(url):
+            print(f"Not a relay's URL: {args.url}", file=sys.stderr)
+            return 1
+        actor_uri: str | None = None
+        inbox_url = url
+        if not urlsplit(url).path.rstrip("/").endswith("/inbox"):
+            # Not an inbox: a LitePub relay's actor, fetched (no transaction open) for its inbox.
+            actor = await fetch_actor(container, url)
+            inbox = actor and (actor.shared_inbox_url or actor.inbox_url)
+            if actor is None or actor.uri is None or not inbox:
+                print(f"{url} is neither a relay's inbox nor an actor with an inbox", file=sys.stderr)
+                return 1
+            actor_uri, inbox_url = actor.uri, inbox
+        try:
+            async with container.db.uow() as uow:
+                relay = await add_relay(uow, container.uris, inbox_url, actor_uri)
+        except Unprocessable as exc:
+            print(exc.message, file=sys.stderr)
+            return 1
+        style = f"LitePub, following {actor_uri}" if relay.follows_actor else "Mastodon-style"
+        print(f"Subscribing to {relay.inbox_url} ({style}): pending until the relay accepts")
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_relays_list(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.instance.relays import list_relays
+
+    async def go(container: Container) -> int:
+        async with container.db.uow(write=False) as uow:
+            found = await list_relays(uow.session)
+        for relay in found:
+            print(f"{relay.inbox_url:<50} {relay.state:<9} {relay.actor_uri or ''}".rstrip())
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_relays_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from kinfolk.domain.instance.relays import remove_relay
+    from kinfolk.kernel.errors import NotFound
+
+    async def go(container: Container) -> int:
+        try:
+            async with container.db.uow() as uow:
+                relay = await remove_relay(uow, args.url.strip())
+        except NotFound:
+            print(f"No relay {args.url}", file=sys.stderr)
+            return 1
+        print(f"Unsubscribed from {relay.inbox_url}")
+        return 0
+
+    return _run(go, settings)
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from kinfolk.ops.doctor import doctor
 
@@ -506,6 +572,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_domains_unblock)
     p = domains.add_parser("list")
     p.set_defaults(func=cmd_domains_list)
+
+    relays = sub.add_parser("relays", help="subscribe to relays of public posts").add_subparsers(
+        dest="sub", required=True
+    )
+    p = relays.add_parser("add", help="follow a relay: its inbox URL (Mastodon-style) or its actor (LitePub)")
+    p.add_argument("url")
+    p.set_defaults(func=cmd_relays_add)
+    p = relays.add_parser("list")
+    p.set_defaults(func=cmd_relays_list)
+    p = relays.add_parser("remove", help="unfollow a relay, by its inbox or actor URL")
+    p.add_argument("url")
+    p.set_defaults(func=cmd_relays_remove)
 
     p = sub.add_parser(
         "doctor", help="check the configuration, database, Redis, storage, reachability, clock"

@@ -24,13 +24,16 @@ Payload shapes, by `type` (every id an int; kinfolk/federation/distribute.py rea
     Like      {account_id, status_id, favourite_id}        a local account liked a remote status
     Undo      {object_type: "Like", account_id, status_id, favourite_id}
     Follow    {account_id, target_id, request_id}          asking a remote account
+    Follow    {object_type: "Relay", relay_id}             the instance actor subscribes to a relay
+    Undo      {object_type: "Relay", inbox_url, follow_activity_id, object}   and unsubscribes
     Undo      {object_type: "Follow", account_id, target_id, follow_id, follow_uri}
     Accept    {account_id, target_id, follow_id, follow_uri}   a local account accepts a remote
     Reject    {account_id, target_id, follow_id, follow_uri}   follower (or removes / refuses one)
     Block     {account_id, target_id, block_id}
     Undo      {object_type: "Block", account_id, target_id, block_id}
 
-`account_id` is always the local actor; `target_id` the remote account.
+`account_id` is always the local actor; `target_id` the remote account. A relay's `Follow` and
+`Undo` are the instance actor's (`domain/instance/relays.py`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from sqlalchemy.orm import aliased
 
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.instance.models import Relay
 from kinfolk.domain.polls.models import PollVote
 from kinfolk.domain.relationships.models import Follow
 from kinfolk.domain.statuses.models import Favourite, Mention, Status
@@ -62,8 +66,8 @@ async def reaches_remote(
 ) -> bool:
     """Does the account have a remote follower, or the status mention a remote account? With
     `interactions` (an edit: it goes wherever the post went), also: did a remote account
-    favourite, boost or reply to the status, or is it a reply to a remote account's post? One
-    query."""
+    favourite, boost or reply to the status, or is it a reply to a remote account's post? A
+    public post (not a boost) also reaches the relays that accepted us. One query."""
     remote_follower = exists().where(
         Follow.target_account_id == account_id,
         Follow.account_id == Account.id,
@@ -74,7 +78,10 @@ async def reaches_remote(
         remote_mention = exists().where(
             Mention.status_id == status_id, Mention.account_id == Account.id, Account.domain.is_not(None)
         )
-        condition = remote_follower | remote_mention
+        relayed = exists().where(Relay.state == "accepted") & exists().where(
+            Status.id == status_id, Status.visibility == "public", Status.reblog_of_id.is_(None)
+        )
+        condition = remote_follower | remote_mention | relayed
     if status_id is not None and interactions:
         remote = Account.domain.is_not(None)
         others = aliased(Status)

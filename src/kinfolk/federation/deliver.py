@@ -8,6 +8,9 @@ the domain's delivery health, its moderation policy) in a short read, closes it,
 only then writes what came of it, each write in a unit of work of its own. (The job's own unit
 of work rolls back when a retry is asked for, so a failure is counted in a separate one.)
 
+Signed by the local account `actor_id`, or by the instance actor when the payload says
+`instance` (its `Follow` of a relay and the `Undo` of it).
+
 - 2xx: done; a domain that was failing is healthy again.
 - 4xx other than 408 and 429: `PermanentJobError`, no retry (the inbox is gone, or refuses us).
 - anything else (5xx, 408, 429, timeouts, refused connections): `RetryLater` after the
@@ -28,7 +31,7 @@ from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.instance import delivery_hosts
 from kinfolk.domain.moderation import domain_blocks
 from kinfolk.federation import knock
-from kinfolk.federation.service import Scheme, account_signer
+from kinfolk.federation.service import Scheme, account_signer, instance_signers
 from kinfolk.federation.transport import Signer
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.kinds import lookup
@@ -60,14 +63,19 @@ def _may_sign(actor: Account, payload: dict[str, Any]) -> bool:
 @handles(DELIVER)
 async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
     inbox, body, actor_id = payload.get("inbox"), payload.get("body"), payload.get("actor_id")
-    if not isinstance(inbox, str) or not isinstance(body, str) or not isinstance(actor_id, int):
+    by_instance = payload.get("instance") is True
+    if (
+        not isinstance(inbox, str)
+        or not isinstance(body, str)
+        or not (by_instance or isinstance(actor_id, int))
+    ):
         raise PermanentJobError("a delivery needs inbox, body and actor_id")
     domain = _domain_of(inbox)
     container = ctx.container
 
     async with container.db.uow(write=False) as uow:
         session = uow.session
-        actor = await session.get(Account, actor_id)
+        actor = await session.get(Account, actor_id) if isinstance(actor_id, int) else None
         host = await delivery_hosts.get(session, domain)
         suspended = (await domain_blocks.policy_for(session, domain)).suspended
         signer: Callable[[Scheme], Signer] | None = None
@@ -76,6 +84,8 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
         known_scheme = await knock.remembered(session, domain)
         was_failing = host is not None and (host.failing_since is not None or host.unavailable_at is not None)
         unavailable = host is not None and host.unavailable_at is not None
+    if by_instance:
+        signer = await instance_signers(container)
 
     if signer is None:
         log.info("delivery to %s dropped: account %s cannot sign any more", inbox, actor_id)

@@ -15,7 +15,8 @@ Who receives what (Mastodon's rules):
   remote accounts that favourited, boosted or replied to it. A `Delete` reaches those last ones
   whatever the visibility (only the id goes out; remote interactions may come without access,
   so an edit's content goes to them only when the status is public or unlisted). A direct
-  status has no followers' share;
+  status has no followers' share. A public one (not unlisted) also goes to the inboxes of the
+  relays that accepted us (Mastodon's `relay_inboxes`);
 - a boost and its Undo: the booster's remote followers and the boosted status's remote author;
 - a local poll's new counts (`Update` of the Question): where the status reached, and the
   servers of its remote voters (Mastodon's `DistributePollUpdateWorker`); a local vote on a
@@ -28,7 +29,9 @@ Who receives what (Mastodon's rules):
   time, each page its own job), every other inbox we know; shared inboxes, each once;
 - a pin or unpin (`Add`/`Remove` in the `featured` collection): the author's remote followers;
 - one-to-one activities (Like, Follow, Accept, Reject, Block and their Undo): the other
-  account's own inbox.
+  account's own inbox;
+- the instance actor's `Follow` of a relay and its `Undo` (`domain/instance/relays.py`): the
+  relay's inbox, signed by the instance actor.
 
 Never to a local account, never to a domain under a suspension (`domain_blocks.policy_for`).
 Each deliver job has a dedup key made of this job's id and the inbox, so a distribute job run
@@ -51,6 +54,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.instance import relays
+from kinfolk.domain.instance.models import Relay
 from kinfolk.domain.moderation import domain_blocks
 from kinfolk.domain.polls.models import Poll, PollVote
 from kinfolk.domain.relationships.models import AccountDomainBlock, Follow, FollowRequest
@@ -63,6 +68,7 @@ from kinfolk.federation.render.activities import (
     render_delete,
     render_delete_actor,
     render_follow,
+    render_instance_undo,
     render_like,
     render_pin,
     render_undo,
@@ -195,13 +201,15 @@ class Reach:
 
     account_ids: set[int]
     followers_of: tuple[int, ...]
+    # Relays' inboxes (a public post).
+    inboxes: list[str] = field(default_factory=list)
 
 
 async def status_reach(session: AsyncSession, status: Status, *, unsafe: bool = False) -> Reach:
     """Where `status` (a local post, not a boost) went, and so where its edits and its deletion
     go (Mastodon's `StatusReachFinder`). `unsafe` (a Delete): also the accounts that interacted
     with a private or direct status, since a remote favourite, boost or reply may have been
-    made without access and only the id goes out. Two queries, capped."""
+    made without access and only the id goes out. Three queries, capped."""
     sid = status.id
     distributable = status.visibility in DISTRIBUTABLE
     parts = [select(Mention.account_id.label("account_id")).where(Mention.status_id == sid)]
@@ -234,7 +242,8 @@ async def status_reach(session: AsyncSession, status: Status, *, unsafe: bool = 
         parent = await session.get(Account, parent_author)
         if parent is not None and parent.is_local:
             followers_of += (parent_author,)
-    return Reach(account_ids, followers_of)
+    relayed = await relays.accepted_inboxes(session) if status.visibility == "public" else []
+    return Reach(account_ids, followers_of, relayed)
 
 
 Render = Callable[[Status, Account, NoteRows], dict[str, Any]]
@@ -256,7 +265,7 @@ async def _status_plan(
     session: AsyncSession, status: Status, author: Account, document: dict[str, Any], *, unsafe: bool = False
 ) -> Plan:
     reach = await status_reach(session, status, unsafe=unsafe)
-    return Plan(author, document, reach.account_ids, reach.followers_of)
+    return Plan(author, document, reach.account_ids, reach.followers_of, inboxes=reach.inboxes)
 
 
 @_planner("Create")
@@ -672,9 +681,49 @@ def dedup_key(scope: int | str, inbox: str) -> str:
     return f"deliver:{scope}:{hashlib.sha256(inbox.encode()).hexdigest()[:32]}"
 
 
+async def _relay_activity(
+    ctx: JobContext, env: RenderEnv, payload: dict[str, Any]
+) -> tuple[str, dict[str, Any]] | None:
+    """The instance actor's `Follow` of a relay (while the relay is still pending), or the
+    `Undo` of it (the row gone: the payload carries what it needs), and the relay's inbox."""
+    actor = env.uris.instance_actor()
+    if payload.get("type") == "Follow":
+        relay = await ctx.uow.session.get(Relay, _int(payload, "relay_id"))
+        if relay is None or relay.state != "pending" or not relay.follow_activity_id:
+            return None
+        follow = render_follow(relay.follow_activity_id, actor, relays.follow_object(relay))
+        return relay.inbox_url, follow
+    inbox, follow_id, target = (
+        payload.get("inbox_url"),
+        payload.get("follow_activity_id"),
+        payload.get("object"),
+    )
+    if not isinstance(inbox, str) or not isinstance(follow_id, str) or not isinstance(target, str):
+        raise PermanentJobError("a relay's Undo needs inbox_url, follow_activity_id and object")
+    follow = render_follow(follow_id, actor, target)
+    return inbox, render_instance_undo(env, follow)
+
+
+async def _distribute_relay(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> None:
+    found = await _relay_activity(ctx, env, payload)
+    if found is None:
+        return
+    inbox, document = found
+    allowed = await _allowed(ctx.uow.session, ctx.container, [inbox])
+    if not allowed:
+        return
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    delivery = {"inbox": allowed[0], "body": body, "instance": True}
+    await enqueue_many(ctx.uow, DELIVER, [(delivery, dedup_key(ctx.job_id, allowed[0]))])
+    log.info("%s of relay %s", payload.get("type"), allowed[0])
+
+
 @handles(DISTRIBUTE)
 async def distribute(ctx: JobContext, payload: dict[str, Any]) -> None:
     kind = payload.get("type")
+    if payload.get("object_type") == "Relay" and kind in ("Follow", "Undo"):
+        await _distribute_relay(ctx, render_env(ctx.container), payload)
+        return
     planner = _PLANNERS.get(kind) if isinstance(kind, str) else None
     if planner is None:
         raise PermanentJobError(f"no activity of type {kind!r} to distribute")

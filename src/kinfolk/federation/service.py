@@ -9,6 +9,7 @@ server, whoever asked for it), an account's key for what that account sends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Literal
 
@@ -60,6 +61,12 @@ async def instance_signer(container: Container) -> Signer:
     scheme (fetches are not double-knocked)."""
     keys = await instance_key(container.db)
     return signer_for(container.uris.instance_key_id(), keys.private_key_pem, default_scheme(container))
+
+
+async def instance_signers(container: Container) -> Callable[[Scheme], Signer]:
+    """The instance actor's signer in either scheme, for deliveries (which double-knock)."""
+    keys = await instance_key(container.db)
+    return partial(signer_for, container.uris.instance_key_id(), keys.private_key_pem)
 
 
 def account_signer(account: Account, uris: Uris | None = None, scheme: Scheme = CAVAGE) -> Signer:

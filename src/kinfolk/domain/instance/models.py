@@ -54,3 +54,25 @@ class DeliveryHost(Base):
     failure_days: Mapped[int] = mapped_column(default=0)
     unavailable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Relay(Base):
+    """A relay this server subscribes to (`kinfolk relays add`), as Mastodon's `relays` table.
+
+    Our instance actor follows it: a Mastodon-style relay (`inbox_url` given, `follows_actor`
+    false) is sent a `Follow` of the Public collection; a LitePub relay (an actor given) a
+    `Follow` of its actor. Once it `Accept`s (state `accepted`), public local posts are also
+    delivered to `inbox_url`, and what it announces is stored from its origin. `actor_uri` is
+    the relay's actor: known at once for LitePub, learnt from the `Accept` otherwise.
+    """
+
+    __tablename__ = "relays"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, default=new_id)
+    inbox_url: Mapped[str] = mapped_column(String(1024), unique=True)
+    actor_uri: Mapped[str | None] = mapped_column(String(1024), default=None, index=True)
+    follows_actor: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    follow_activity_id: Mapped[str | None] = mapped_column(String(1024), default=None, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,6 +9,9 @@ request is answered later, when its owner decides (the relationships service sen
 
 Accept and Reject name our Follow by its id, or embed it (`{actor: ours, object: them}`); only
 the account that was asked can answer, since the rows are looked up with it as the target.
+The instance actor's Follow of a relay (`domain/instance/relays.py`) is answered by the relay:
+by its actor for a LitePub relay, else by an actor on its inbox's origin, which becomes the
+relay's known actor (whose announcements are then relayed posts, not boosts).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from kinfolk.domain.accounts.models import Account
+from kinfolk.domain.instance import relays
 from kinfolk.domain.relationships import service as relationships
 from kinfolk.domain.relationships.models import Follow, FollowRequest
 from kinfolk.federation.activities import IngressContext, handles_activity
 from kinfolk.federation.activities.lookup import embedded_field, local_account
 from kinfolk.federation.parse.activity import ParsedActivity
+from kinfolk.federation.parse.values import same_origin
 from kinfolk.kernel.errors import Forbidden
 
 DISTRIBUTE = "federation.distribute"
@@ -84,8 +89,28 @@ async def _our_follower(ctx: IngressContext, activity: ParsedActivity) -> Accoun
     return local if pending.first() is not None else None
 
 
+async def _relay_answer(ctx: IngressContext, activity: ParsedActivity, state: str) -> str | None:
+    """An answer to our Follow of a relay: None when it is not one, else the outcome ("" acted)."""
+    relay = await relays.pending_for_follow(ctx.uow.session, activity.object_id)
+    if relay is None:
+        return None
+    actor_uri = ctx.actor.uri
+    expected = (
+        relay.actor_uri == actor_uri
+        if relay.follows_actor
+        else bool(actor_uri and same_origin(actor_uri, relay.inbox_url))
+    )
+    if not expected:
+        return "answer to a relay's follow by another actor"
+    await relays.set_state(ctx.uow.session, relay, state, actor_uri)
+    return ""
+
+
 @handles_activity("Accept")
 async def accept(ctx: IngressContext, activity: ParsedActivity) -> str | None:
+    relayed = await _relay_answer(ctx, activity, "accepted")
+    if relayed is not None:
+        return relayed or None
     local = await _our_follower(ctx, activity)
     if local is None:
         return "no follow request of ours matches"
@@ -103,6 +128,9 @@ async def accept(ctx: IngressContext, activity: ParsedActivity) -> str | None:
 
 @handles_activity("Reject")
 async def reject(ctx: IngressContext, activity: ParsedActivity) -> str | None:
+    relayed = await _relay_answer(ctx, activity, "rejected")
+    if relayed is not None:
+        return relayed or None
     local = await _our_follower(ctx, activity)
     if local is None and embedded_field(activity.object, "object") == ctx.actor.uri:
         # A Reject of a follow already accepted (the remote account removed a follower).

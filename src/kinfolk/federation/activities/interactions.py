@@ -12,12 +12,17 @@ Groups (Lemmy communities) announce the activities of their members rather than 
 `Announce` of a `Create` is a boost of the created object (fetched from its own origin, never
 taken from the embedded copy); an `Announce` of any other activity (a vote, an edit, a
 deletion relayed to the group's followers) is not a boost and stores nothing.
+
+A relay we subscribe to (`domain/instance/relays.py`) announces the public posts of its other
+subscribers: the post is stored as fetched from its origin (so it shows in the federated
+timeline), and the relay makes no boost: it is followed by no one and has no place in a home.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from kinfolk.domain.instance import relays
 from kinfolk.domain.relationships import service as relationships
 from kinfolk.domain.statuses import interactions
 from kinfolk.domain.statuses import service as statuses
@@ -81,6 +86,8 @@ async def announce(ctx: IngressContext, activity: ParsedActivity) -> str | None:
         if found is None:
             return "not a local status"
         target_id = found.id
+    if await relays.is_relay_actor(ctx.uow.session, ctx.actor.uri):
+        return "a relay announced our own post" if uris.is_local(object_id) else None
     await statuses.reblog(
         ctx.uow,
         ctx.container.settings,

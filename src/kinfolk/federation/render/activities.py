@@ -130,6 +130,19 @@ def render_undo(
     return with_context(document)
 
 
+def render_instance_undo(env: RenderEnv, undone: dict[str, Any]) -> dict[str, Any]:
+    """`Undo` of one of the instance actor's own activities (its `Follow` of a relay)."""
+    inner = _bare(undone)
+    return with_context(
+        {
+            "id": env.uris.undo(str(inner["id"])),
+            "type": "Undo",
+            "actor": env.uris.instance_actor(),
+            "object": inner,
+        }
+    )
+
+
 def announce_stub(
     env: RenderEnv, actor: Account, uri: str, object_uri: str, published: Any
 ) -> dict[str, Any]:
