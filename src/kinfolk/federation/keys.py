@@ -1,10 +1,13 @@
 """The public key behind an incoming signature, and the remote account that owns it.
 
 A key we know is read from the accounts table (`public_key_id`, or the actor's id for servers
-that name the key by the actor). An unknown key is fetched once, signed by the instance actor,
-and believed only when the actor document lists exactly this key id as its own key
-(`publicKey.id == keyId`, `owner == actor id`, same origin as the key id: checklist 20); the
-actor is then stored through the one remote-account upsert.
+that name the key by the actor), by one prepared statement on the reader's connection: the
+inbox asks on every activity, and an ORM read unit of work cost more than the rest of a
+verification (bench/RESULTS.md, G3). Nothing is cached: a rotated key, a refetched actor or a
+suspension is seen by the next request, whichever process wrote it. An unknown key is fetched
+once, signed by the instance actor, and believed only when the actor document lists exactly
+this key id as its own key (`publicKey.id == keyId`, `owner == actor id`, same origin as the
+key id: checklist 20); the actor is then stored through the one remote-account upsert.
 
 `refresh=True` is the inbox's second try after a failed verification (key rotation). It fetches
 again at most once per key per `REFRESH_COOL_DOWN` in this process, so forged signatures naming
@@ -23,13 +26,15 @@ No network runs inside a transaction: reads and the upsert are short units of wo
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from kinfolk.container import Container
+from kinfolk.db.prepared import Prepared, Row, run_in
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.accounts.remote import RemoteAccountRefused, upsert_remote_account
 from kinfolk.federation import service
@@ -74,22 +79,58 @@ def without_fragment(url: str) -> str:
     return url.split("#", 1)[0]
 
 
-async def known_key(container: Container, key_id: str) -> tuple[Account, str] | None:
+@dataclass(frozen=True)
+class KeyOwner:
+    """The remote account a key belongs to, as much of it as checking a signature needs."""
+
+    account_id: int
+    uri: str
+    domain: str | None
+    suspended: bool
+
+
+_KNOWN_KEY = Prepared(
+    select(
+        Account.id,
+        Account.uri,
+        Account.domain,
+        Account.suspended_at,
+        Account.public_key_id,
+        Account.public_key_pem,
+    )
+    .where(
+        Account.domain.is_not(None),
+        or_(Account.public_key_id == bindparam("key_id"), Account.uri == bindparam("actor")),
+    )
+    .limit(4)
+)
+
+
+def owner_of(account: Account) -> KeyOwner:
+    return KeyOwner(
+        account_id=account.id,
+        uri=account.uri or "",
+        domain=account.domain,
+        suspended=account.suspended_at is not None,
+    )
+
+
+async def known_key(container: Container, key_id: str) -> tuple[KeyOwner, str] | None:
     """The stored remote account whose key is `key_id`, with its PEM; None when we have none."""
-    async with container.db.uow(write=False) as uow:
-        rows = (
-            await uow.session.execute(
-                select(Account)
-                .where(
-                    Account.domain.is_not(None),
-                    or_(Account.public_key_id == key_id, Account.uri == without_fragment(key_id)),
-                )
-                .limit(4)
-            )
-        ).scalars()
-        for account in sorted(rows, key=lambda a: a.public_key_id != key_id):
-            if account.public_key_pem and account.public_key_id in (key_id, None):
-                return account, account.public_key_pem
+    values = {"key_id": key_id, "actor": without_fragment(key_id)}
+    rows: Sequence[Row]
+    if container.reader.available:
+        async with container.reader.connection() as connection:
+            rows = await connection.fetch(_KNOWN_KEY, values)
+    else:
+        async with container.db.uow(write=False) as uow:
+            rows = await run_in(uow.session, _KNOWN_KEY, values)
+    # The key named by its own id first, then an actor named by the key id (id, uri, domain,
+    # suspended_at, public_key_id, public_key_pem).
+    for row in sorted(rows, key=lambda r: r[4] != key_id):
+        if row[5] and row[4] in (key_id, None):
+            owner = KeyOwner(account_id=row[0], uri=row[1] or "", domain=row[2], suspended=row[3] is not None)
+            return owner, row[5]
     return None
 
 
@@ -122,7 +163,7 @@ async def fetch_budget(container: Container, source: str | None, key_id: str) ->
     return None
 
 
-async def key_for(container: Container, key_id: str, *, refresh: bool = False) -> tuple[Account, str] | None:
+async def key_for(container: Container, key_id: str, *, refresh: bool = False) -> tuple[KeyOwner, str] | None:
     """The account and PEM of `key_id`: stored, else fetched. With `refresh`, fetched again
     (once per cool-down; None when the cool-down forbids it). Raises `KeyRefused` and
     `KeyUnavailable`."""
@@ -144,7 +185,7 @@ async def key_for(container: Container, key_id: str, *, refresh: bool = False) -
             account = await upsert_remote_account(uow.session, data)
     except RemoteAccountRefused as exc:
         raise KeyRefused(f"Unable to store the key's actor: {exc}") from exc
-    return account, data.public_key_pem
+    return owner_of(account), data.public_key_pem
 
 
 async def _get(container: Container, url: str) -> Mapping[str, Any]:
