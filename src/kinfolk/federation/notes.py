@@ -244,7 +244,7 @@ async def ingest_note(
     except Unprocessable:
         return None
     new.media = await _media(container, uow, author, parsed)
-    posted = await store_remote_status(uow, container.uris, author, new)
+    posted = await store_remote_status(uow, container.uris, author, new, known_new=True)
     return posted.status
 
 
