@@ -139,9 +139,8 @@ async def policies_for(session: AsyncSession, domains: Iterable[str]) -> dict[st
     return policies
 
 
-# How long another process's block change may take to be seen here (Mastodon caches nothing
-# here, but it reads a block on every request; seconds of delay across processes are the
-# price of not doing so).
+# How long a block change made by another process may take to be seen here: the price of not
+# reading the blocks on every inbox request.
 POLICY_TTL = 5.0
 # Domains remembered per process; past this the cache starts afresh (memory stays bounded).
 MAX_CACHED_POLICIES = 10_000
