@@ -181,6 +181,41 @@ async def test_blocked_domain_refused_before_any_fetch(client, container, make_u
     assert await account_by_uri(container, eve.uri) is None
 
 
+async def test_block_after_accepted_activities_refuses_at_once(
+    client, container, make_user, remote: Remote
+) -> None:
+    """Checklist A 13 with the domain's answer cached: a block made in this process is
+    honoured by the very next request."""
+    await make_user("alice")
+    eve = remote.actor("eve")
+    body, headers = signed(follow_of(eve, number=1), eve)
+    assert (await post(client, body, headers)).status_code == 202
+    async with container.db.uow() as uow:
+        await block_domain(uow.session, BlockRequest("remote.test", severity="suspend"))
+    body, headers = signed(follow_of(eve, number=2), eve)
+    await refused(client, container, body, headers, 403, "blocked")
+
+
+async def test_key_changed_by_another_process_is_used_at_once(
+    client, container, make_user, remote: Remote
+) -> None:
+    """A key stored by someone else (a worker applying the actor's Update) is the one verified
+    against on the next request, with no fetch: stored keys are not cached."""
+    await make_user("alice")
+    eve = remote.actor("eve", key=0)
+    body, headers = signed(follow_of(eve, number=1), eve)
+    assert (await post(client, body, headers)).status_code == 202
+    fetches = len(remote.fetches)
+    eve.private_pem, eve.public_pem = key_pair(1)
+    async with container.db.uow() as uow:
+        await uow.session.execute(
+            update(Account).where(Account.uri == eve.uri).values(public_key_pem=eve.public_pem)
+        )
+    body, headers = signed(follow_of(eve, number=2), eve)
+    assert (await post(client, body, headers)).status_code == 202
+    assert len(remote.fetches) == fetches
+
+
 async def test_key_that_cannot_be_fetched(client, container, make_user, remote: Remote) -> None:
     """Checklist A 14: 401; a Delete from an actor we never knew is a 202 without any fetch."""
     await make_user("alice")

@@ -1,8 +1,9 @@
 """The `federation.ingress` job: one stored inbox activity, parsed and handed to its handler.
 
-The row and its actor are read in a short read-only unit of work, so a handler that fetches
-(a boosted note, a reply's parent) does so before the job's own unit of work takes a write lock;
-the handler then writes through `ctx.uow`, and the row is marked processed in the same commit.
+The row and its actor are read (one statement) in a short read-only unit of work, so a handler
+that fetches (a boosted note, a reply's parent) does so before the job's own unit of work takes a
+write lock; the handler then writes through `ctx.uow`, and the row is marked processed in the
+same commit, by a prepared statement (every activity pays for it: bench/RESULTS.md, G3.processed).
 A type nobody handles, or an activity that no longer parses, is recorded on the row and left.
 """
 
@@ -11,8 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import BigInteger, bindparam, select, update
 
+from kinfolk.db.prepared import Prepared, run_in
 from kinfolk.domain.accounts.models import Account
 from kinfolk.federation import dereference
 from kinfolk.federation.activities import IngressContext, handler_for
@@ -31,6 +33,16 @@ log = logging.getLogger("kinfolk.federation.ingress")
 FORWARDED_TO_HANDLERS = frozenset({"Update", "Delete"})
 
 
+_PROCESSED = Prepared(
+    update(InboxActivity)
+    .where(InboxActivity.id == bindparam("row_id", type_=BigInteger()))
+    .values(
+        processed_at=bindparam("processed_at", type_=InboxActivity.__table__.c.processed_at.type),
+        outcome=bindparam("outcome", type_=InboxActivity.__table__.c.outcome.type),
+    )
+)
+
+
 def _row_id(payload: dict[str, Any]) -> int:
     value = payload.get("id")
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -45,17 +57,25 @@ def _row_id(payload: dict[str, Any]) -> int:
 async def ingress(ctx: JobContext, payload: dict[str, Any]) -> None:
     row_id = _row_id(payload)
     async with ctx.container.db.uow(write=False) as uow:
-        row = await uow.session.get(InboxActivity, row_id)
-        actor = await uow.session.get(Account, row.actor_id) if row is not None else None
-    if row is None or actor is None or row.processed_at is not None:
+        found = (
+            await uow.session.execute(
+                select(InboxActivity, Account)
+                .join(Account, Account.id == InboxActivity.actor_id)
+                .where(InboxActivity.id == row_id)
+            )
+        ).first()
+    if found is None:
+        return
+    row, actor = found
+    if row.processed_at is not None:
         return
     outcome = await _dispatch(ctx, row, actor)
     if outcome:
         log.info("inbox activity %s (%s) not acted on: %s", row.uri, row.type, outcome)
-    await ctx.uow.session.execute(
-        update(InboxActivity)
-        .where(InboxActivity.id == row_id)
-        .values(processed_at=utcnow(), outcome=(outcome or "")[:255])
+    await run_in(
+        ctx.uow.session,
+        _PROCESSED,
+        {"row_id": row_id, "processed_at": utcnow(), "outcome": (outcome or "")[:255]},
     )
 
 

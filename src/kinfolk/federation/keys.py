@@ -1,12 +1,16 @@
 """The public key behind an incoming signature, and the remote account that owns it.
 
 A key we know is read from the accounts table (`public_key_id`, or the actor's id for servers
-that name the key by the actor). An unknown key is fetched once, signed by the instance actor,
-and believed only when the actor document lists exactly this key id as its own key
-(`publicKey.id == keyId`, `owner == actor id`, same origin as the key id: checklist 20; or an
-Ed25519 `assertionMethod` Multikey of that id controlled by the actor, FEP-521a); the actor is
-then stored through the one remote-account upsert. The key comes back as its RSA PEM or its
-Ed25519 Multikey text (`message_signatures.load_verification_key` reads both).
+that name the key by the actor), by one prepared statement on the reader's connection: the
+inbox asks on every activity, and an ORM read unit of work cost more than the rest of a
+verification (bench/RESULTS.md, G3). Nothing is cached: a rotated key, a refetched actor or a
+suspension is seen by the next request, whichever process wrote it. An unknown key is fetched
+once, signed by the instance actor, and believed only when the actor document lists exactly
+this key id as its own key (`publicKey.id == keyId`, `owner == actor id`, same origin as the
+key id: checklist 20; or an Ed25519 `assertionMethod` Multikey of that id controlled by the
+actor, FEP-521a); the actor is then stored through the one remote-account upsert. The key
+comes back as its RSA PEM or its Ed25519 Multikey text (`message_signatures.load_verification_key`
+reads both).
 
 `refresh=True` is the inbox's second try after a failed verification (key rotation). It fetches
 again at most once per key per `REFRESH_COOL_DOWN` in this process, so forged signatures naming
@@ -25,13 +29,15 @@ No network runs inside a transaction: reads and the upsert are short units of wo
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from kinfolk.container import Container
+from kinfolk.db.prepared import Prepared, Row, run_in
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.accounts.remote import RemoteAccountRefused, upsert_remote_account
 from kinfolk.federation import service
@@ -76,37 +82,75 @@ def without_fragment(url: str) -> str:
     return url.split("#", 1)[0]
 
 
-async def known_key(container: Container, key_id: str) -> tuple[Account, str] | None:
-    """The stored remote account whose key is `key_id`, with the key: its RSA PEM, or for its
-    Ed25519 `assertionMethod` key the Multikey text; None when we have none."""
-    async with container.db.uow(write=False) as uow:
-        rows = (
-            await uow.session.execute(
-                select(Account)
-                .where(
-                    Account.domain.is_not(None),
-                    or_(
-                        Account.public_key_id == key_id,
-                        Account.ed25519_key_id == key_id,
-                        Account.uri == without_fragment(key_id),
-                    ),
-                )
-                .limit(4)
-            )
-        ).scalars()
-        for account in sorted(rows, key=lambda a: a.public_key_id != key_id):
-            found = _key_of(account, key_id)
-            if found is not None:
-                return account, found
+@dataclass(frozen=True)
+class KeyOwner:
+    """The remote account a key belongs to, as much of it as checking a signature needs."""
+
+    account_id: int
+    uri: str
+    domain: str | None
+    suspended: bool
+
+
+_KNOWN_KEY = Prepared(
+    select(
+        Account.id,
+        Account.uri,
+        Account.domain,
+        Account.suspended_at,
+        Account.public_key_id,
+        Account.public_key_pem,
+        Account.ed25519_key_id,
+        Account.ed25519_public_key,
+    )
+    .where(
+        Account.domain.is_not(None),
+        or_(
+            Account.public_key_id == bindparam("key_id"),
+            Account.ed25519_key_id == bindparam("ed25519_key_id"),
+            Account.uri == bindparam("actor"),
+        ),
+    )
+    .limit(4)
+)
+
+
+def owner_of(account: Account) -> KeyOwner:
+    return KeyOwner(
+        account_id=account.id,
+        uri=account.uri or "",
+        domain=account.domain,
+        suspended=account.suspended_at is not None,
+    )
+
+
+def _key_in(row: Row, key_id: str) -> str | None:
+    """A stored row's key named `key_id`: its Ed25519 Multikey text, or its RSA PEM (the actor
+    id names the RSA key, as some servers do). Columns as `_KNOWN_KEY` selects them."""
+    if row[6] == key_id and row[7]:
+        return str(row[7])
+    if row[5] and row[4] in (key_id, None):
+        return str(row[5])
     return None
 
 
-def _key_of(account: Account, key_id: str) -> str | None:
-    """The account's key named `key_id` (the actor id names its RSA key, as some servers do)."""
-    if account.ed25519_key_id == key_id and account.ed25519_public_key:
-        return account.ed25519_public_key
-    if account.public_key_pem and account.public_key_id in (key_id, None):
-        return account.public_key_pem
+async def known_key(container: Container, key_id: str) -> tuple[KeyOwner, str] | None:
+    """The stored remote account whose key is `key_id`, with the key: its RSA PEM, or for its
+    Ed25519 `assertionMethod` key the Multikey text; None when we have none."""
+    values = {"key_id": key_id, "ed25519_key_id": key_id, "actor": without_fragment(key_id)}
+    rows: Sequence[Row]
+    if container.reader.available:
+        async with container.reader.connection() as connection:
+            rows = await connection.fetch(_KNOWN_KEY, values)
+    else:
+        async with container.db.uow(write=False) as uow:
+            rows = await run_in(uow.session, _KNOWN_KEY, values)
+    # The key named by its own id first, then an actor named by the key id.
+    for row in sorted(rows, key=lambda r: key_id not in (r[4], r[6])):
+        found = _key_in(row, key_id)
+        if found is not None:
+            owner = KeyOwner(account_id=row[0], uri=row[1] or "", domain=row[2], suspended=row[3] is not None)
+            return owner, found
     return None
 
 
@@ -139,7 +183,7 @@ async def fetch_budget(container: Container, source: str | None, key_id: str) ->
     return None
 
 
-async def key_for(container: Container, key_id: str, *, refresh: bool = False) -> tuple[Account, str] | None:
+async def key_for(container: Container, key_id: str, *, refresh: bool = False) -> tuple[KeyOwner, str] | None:
     """The account and PEM of `key_id`: stored, else fetched. With `refresh`, fetched again
     (once per cool-down; None when the cool-down forbids it). Raises `KeyRefused` and
     `KeyUnavailable`."""
@@ -162,8 +206,8 @@ async def key_for(container: Container, key_id: str, *, refresh: bool = False) -
     except RemoteAccountRefused as exc:
         raise KeyRefused(f"Unable to store the key's actor: {exc}") from exc
     if data.ed25519_key_id == key_id and data.ed25519_public_key:
-        return account, data.ed25519_public_key
-    return account, data.public_key_pem
+        return owner_of(account), data.ed25519_public_key
+    return owner_of(account), data.public_key_pem
 
 
 async def _get(container: Container, url: str) -> Mapping[str, Any]:

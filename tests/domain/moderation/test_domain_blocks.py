@@ -11,7 +11,9 @@ from sqlalchemy import select
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.moderation.domain_blocks import (
+    ALLOWED,
     BlockRequest,
+    PolicyCache,
     block_domain,
     candidates,
     find_block,
@@ -22,6 +24,7 @@ from kinfolk.domain.moderation.domain_blocks import (
     policy_for,
     unblock_domain,
 )
+from kinfolk.domain.moderation.models import DomainBlock
 from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import NotFound, Unprocessable
 
@@ -161,3 +164,34 @@ async def test_bad_severity_changes_nothing(container: Container) -> None:
             await block_domain(uow.session, BlockRequest("example.com", severity="obliterate"))
     async with container.db.uow(write=False) as uow:
         assert await list_blocks(uow.session) == []
+
+
+async def test_cached_policy_sees_this_processes_changes_at_once(container: Container) -> None:
+    """A block or unblock made in this process is honoured by the next question, however long
+    the cache keeps answers; one read while the block was not yet committed is not kept."""
+    cache = PolicyCache(ttl=3600.0)
+    assert await cache.policy(container.db, "sub.evil.example") == ALLOWED
+    async with container.db.uow() as uow:
+        await block_domain(uow.session, BlockRequest("evil.example", severity="suspend"))
+        # Asked (on another connection) before the block commits: the old answer.
+        assert (await cache.policy(container.db, "sub.evil.example")).suspended is False
+    assert (await cache.policy(container.db, "sub.evil.example")).suspended
+    assert await cache.policy(container.db, "other.example") == ALLOWED
+    async with container.db.uow() as uow:
+        await unblock_domain(uow.session, "evil.example")
+    assert await cache.policy(container.db, "sub.evil.example") == ALLOWED
+    assert await cache.policy(container.db, None) == ALLOWED
+
+
+async def test_cached_policy_sees_other_processes_changes_within_its_ttl(container: Container) -> None:
+    """A block written by another process (the CLI, another web process: here a row written
+    without `block_domain`) is honoured once the cached answer is `ttl` seconds old."""
+    now = [1000.0]
+    cache = PolicyCache(ttl=5.0, clock=lambda: now[0])
+    assert await cache.policy(container.db, "evil.example") == ALLOWED
+    async with container.db.uow() as uow:
+        uow.session.add(DomainBlock(domain="evil.example", severity="suspend", created_at=utcnow()))
+    now[0] += 4.0
+    assert await cache.policy(container.db, "evil.example") == ALLOWED
+    now[0] += 1.5
+    assert (await cache.policy(container.db, "evil.example")).suspended

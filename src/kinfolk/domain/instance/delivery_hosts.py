@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kinfolk.db.prepared import Prepared, run_in
 from kinfolk.db.upsert import insert_for
 from kinfolk.domain.instance.models import DeliveryHost
 from kinfolk.kernel.clock import utcnow
@@ -88,9 +89,14 @@ async def record_success(session: AsyncSession, domain: str, *, now: datetime | 
     )
 
 
+_FORGET = Prepared(delete(DeliveryHost).where(DeliveryHost.domain == bindparam("domain")))
+
+
 async def mark_domain_alive(session: AsyncSession, domain: str) -> None:
     """`domain` showed it is up (a signed request from it): deliver to it again.
 
     Deletes the row, so that calling this on every inbox request costs one indexed delete
-    that usually touches nothing."""
-    await session.execute(delete(DeliveryHost).where(DeliveryHost.domain == host_of(domain)))
+    that usually touches nothing; a prepared statement, as the ORM's bulk delete cost more
+    than the inbox's other writes together (bench/RESULTS.md, G3). The session holds no
+    `DeliveryHost` it would have to forget: callers do not load one in the same unit."""
+    await run_in(session, _FORGET, {"domain": host_of(domain)})

@@ -9,15 +9,27 @@ cannot slip past a block (security checklist C.43).
 A block also marks the server's known accounts, as Mastodon does: `suspend` suspends them and
 `silence` silences them, so every listing that already honours `suspended_at`/`silenced_at`
 applies it. The marks carry the block's own time, and lifting the block clears only those.
+
+The inbox asks for a policy on every activity it receives, so `PolicyCache` keeps the answers
+in process: a block or unblock made in this process is seen by the next question (a change
+bumps a process-wide generation when it is written and again when it commits, and an answer
+read before that is not used), one made by another process (the CLI, another web process)
+within `POLICY_TTL` seconds, the time an answer is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+import time
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from kinfolk.db.database import Database
 from kinfolk.domain.moderation import domain_block_repo as repo
 from kinfolk.domain.moderation.models import DOMAIN_BLOCK_SEVERITIES, DomainBlock
 from kinfolk.kernel.clock import utcnow
@@ -127,6 +139,67 @@ async def policies_for(session: AsyncSession, domains: Iterable[str]) -> dict[st
     return policies
 
 
+# How long a block change made by another process may take to be seen here: the price of not
+# reading the blocks on every inbox request.
+POLICY_TTL = 5.0
+# Domains remembered per process; past this the cache starts afresh (memory stays bounded).
+MAX_CACHED_POLICIES = 10_000
+_CACHE_KEY = "domain_blocks.policy_cache"
+_CHANGED = "kinfolk.domain_blocks_changed"
+_changes = itertools.count(1)
+# Bumped by every block change of this process: an answer read under an older one is not used.
+_generation = 0
+
+
+def _bump() -> None:
+    global _generation
+    _generation = next(_changes)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        _bump()
+
+
+def _changed(session: AsyncSession) -> None:
+    """A block was written in `session`: answers read until it commits must not be kept."""
+    session.info[_CHANGED] = True
+    _bump()
+
+
+class PolicyCache:
+    """`policy_for`, remembered per domain for `POLICY_TTL` seconds (see the module's doc)."""
+
+    def __init__(self, ttl: float = POLICY_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._entries: dict[str, tuple[float, int, DomainPolicy]] = {}
+
+    async def policy(self, db: Database, domain: str | None) -> DomainPolicy:
+        if domain is None:
+            return ALLOWED
+        now = self.clock()
+        found = self._entries.get(domain)
+        if found is not None and found[0] > now and found[1] == _generation:
+            return found[2]
+        generation = _generation  # before the read: a change committed meanwhile outdates it
+        async with db.uow(write=False) as uow:
+            policy = await policy_for(uow.session, domain)
+        if len(self._entries) >= MAX_CACHED_POLICIES:
+            self._entries.clear()
+        self._entries[domain] = (now + self.ttl, generation, policy)
+        return policy
+
+
+def policy_cache(store: MutableMapping[str, Any]) -> PolicyCache:
+    """The process's cache, kept in `store` (the container's extras: one per database)."""
+    cache = store.get(_CACHE_KEY)
+    if not isinstance(cache, PolicyCache):
+        cache = store[_CACHE_KEY] = PolicyCache()
+    return cache
+
+
 @dataclass(frozen=True)
 class BlockRequest:
     domain: str
@@ -158,6 +231,7 @@ async def block_domain(session: AsyncSession, request: BlockRequest) -> DomainBl
     block.public_comment = request.public_comment
     block.obfuscate = request.obfuscate
     block.updated_at = block.created_at
+    _changed(session)
     await session.flush()
     await repo.mark_accounts(
         session,
@@ -174,6 +248,7 @@ async def unblock_domain(session: AsyncSession, domain: str) -> None:
     if block is None:
         raise NotFound()
     await repo.unmark_accounts(session, normal, block.created_at)
+    _changed(session)
     await session.delete(block)
     await session.flush()
 

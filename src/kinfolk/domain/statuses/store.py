@@ -226,13 +226,20 @@ async def store_status(uow: UnitOfWork, uris: Uris, author: Account, new: NewSta
     )
 
 
-async def store_remote_status(uow: UnitOfWork, uris: Uris, author: Account, new: NewStatus) -> Posted:
+async def store_remote_status(
+    uow: UnitOfWork, uris: Uris, author: Account, new: NewStatus, *, known_new: bool = False
+) -> Posted:
     """A remote status, once: one already stored under the same id is returned as it is
     (`fresh=False`), so a repeated `Create` or a status reached twice stores nothing again. An
-    edit goes through the edit path, not here."""
+    edit goes through the edit path, not here. `known_new`: the caller looked the id up in this
+    same unit of work and found nothing (a second look would cost every remote post a query)."""
     if new.local or not new.uri:
         raise Unprocessable("Validation failed: a remote status needs its id")
-    existing = (await uow.session.execute(select(Status).where(Status.uri == new.uri))).scalar_one_or_none()
+    existing = (
+        None
+        if known_new
+        else (await uow.session.execute(select(Status).where(Status.uri == new.uri))).scalar_one_or_none()
+    )
     if existing is not None:
         if existing.account_id != author.id:
             # Another actor's id: an actor only ever speaks for itself (FEP-fe34).

@@ -24,10 +24,10 @@ from starlette.requests import Request
 
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
-from kinfolk.domain.moderation.domain_blocks import policy_for
 from kinfolk.federation.http.inbox import (
     Refused,
     checked_signature,
+    domain_suspended,
     key_domain,
     request_target,
     verified_signer,
@@ -84,15 +84,17 @@ async def signing_account(request: Request, container: Container) -> Account:
     target = request_target(request)
     try:
         signature = checked_signature(container, request, request.method, target, None)
-        domain = key_domain(signature.key_id)
-        async with container.db.uow(write=False) as uow:
-            if (await policy_for(uow.session, domain)).suspended:
-                raise Forbidden("Domain is blocked")
-        account, _ = await verified_signer(container, request, signature)
+        if await domain_suspended(container, key_domain(signature.key_id)):
+            raise Forbidden("Domain is blocked")
+        signer, _ = await verified_signer(container, request, signature)
     except SignatureError as exc:
         raise _refusal(exc.status, exc.reason) from exc
     except Refused as exc:
         raise _refusal(exc.status, exc.reason) from exc
+    async with container.db.uow(write=False) as uow:
+        account = await uow.session.get(Account, signer.account_id)
+    if account is None:
+        raise Unauthorized("Unable to fetch key: its actor is gone")
     if account.suspended_at is not None:
         raise Forbidden("Actor is suspended")
     return account

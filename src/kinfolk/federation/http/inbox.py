@@ -7,7 +7,7 @@ cheapest first, and each refusal stores nothing:
 2. the signature's key-free checks (400/401) over the raw request target as it came on the
    wire: RFC 9421 (`message_signatures.check_message`) when a `Signature-Input` is present,
    else draft-cavage (`signatures.check_request`), as `settings.http_signatures` allows;
-3. the key's domain under a `suspend` block: 403 before any fetch;
+3. the key's domain under a `suspend` block (`domain_blocks.PolicyCache`): 403 before any fetch;
 4. the activity's envelope (400), whose actor must not claim this server (checklist 33);
 5. the key (`keys.key_for`: stored, else fetched within the per-source budget of
    `keys.fetch_budget`, 429 with Retry-After past it; private addresses refused, 401), the
@@ -21,7 +21,8 @@ cheapest first, and each refusal stores nothing:
    that version applied; a Delete is applied only when the origin says the object is gone);
 7. a suspended actor may only retract (Delete, Undo, Reject): else 403;
 8. one unit of work: the `inbox_activities` row (a repeated id is a no-op) and its
-   `federation.ingress` job. 202.
+   `federation.ingress` job, both prepared statements (an ORM insert cost more than its SQL,
+   bench/RESULTS.md, G3). 202.
 """
 
 from __future__ import annotations
@@ -29,26 +30,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from starlette.requests import Request
 from starlette.responses import Response
 
 from kinfolk.api.app import get_container
 from kinfolk.api.http import json_response
 from kinfolk.container import Container
-from kinfolk.db.upsert import insert_for
+from kinfolk.db.prepared import Prepared, run_in
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.instance.delivery_hosts import mark_domain_alive
-from kinfolk.domain.moderation.domain_blocks import normalize_domain, policy_for
+from kinfolk.domain.moderation.domain_blocks import normalize_domain, policy_cache
 from kinfolk.federation import keys
 from kinfolk.federation.message_signatures import check_message, has_message_signature, verify_message
 from kinfolk.federation.models import InboxActivity
 from kinfolk.federation.parse.activity import ParsedActivity, parse_activity
 from kinfolk.federation.parse.values import ParseError, host, https_url, same_origin
 from kinfolk.federation.signatures import SignatureError, check_request, verify
+from kinfolk.kernel.clock import utcnow
 from kinfolk.kernel.errors import Unprocessable
+from kinfolk.kernel.ids import new_id
 
 MAX_INBOX_BYTES = 1024 * 1024
 CONTENT_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
@@ -195,9 +200,28 @@ def checked_signature(
     return IncomingSignature(params.key_id, lambda key: verify(params, method, target, headers, key))
 
 
+_ROW_COLUMNS = ("id", "uri", "actor_id", "type", "raw", "received_at", "processed_at", "outcome")
+
+
+@cache
+def _insert_row(dialect: str) -> Prepared:
+    """The `inbox_activities` row, a repeated id doing nothing; built once per database."""
+    table = InboxActivity.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(InboxActivity).values(
+        {name: bindparam(name, type_=table.c[name].type) for name in _ROW_COLUMNS}
+    )
+    return Prepared(stmt.on_conflict_do_nothing(index_elements=["uri"]).returning(InboxActivity.id))
+
+
+async def domain_suspended(container: Container, domain: str | None) -> bool:
+    """Whether the key's domain is under a `suspend` block (answers cached, see PolicyCache)."""
+    return (await policy_cache(container.extras).policy(container.db, domain)).suspended
+
+
 async def verified_signer(
     container: Container, request: Request, signature: IncomingSignature
-) -> tuple[Account, str]:
+) -> tuple[keys.KeyOwner, str]:
     """The verified signer's account (key fetched when unknown, refetched once on failure).
     Shared with the signed GETs of secure mode (`http/authorized.py`)."""
     key_id = signature.key_id
@@ -244,32 +268,34 @@ async def _receive(request: Request, container: Container, username: str | None)
         signature = checked_signature(container, request, "POST", target, body)
     except SignatureError as exc:
         raise Refused(exc.status, exc.reason) from exc
-    domain = key_domain(signature.key_id)
-    async with container.db.uow(write=False) as uow:
-        if (await policy_for(uow.session, domain)).suspended:
-            raise Refused(403, "Domain is blocked")
+    if await domain_suspended(container, key_domain(signature.key_id)):
+        raise Refused(403, "Domain is blocked")
     document, activity = _parse(body)
     uris = container.uris
     if uris.is_local(activity.actor) or uris.is_local(activity.id):
         raise Refused(401, "Activity claims to come from this server")
     if activity.type == "Delete" and not await _actor_known(container, activity.actor):
         return _accepted()  # a Delete from someone we never knew: nothing of theirs to remove
-    account, _ = await verified_signer(container, request, signature)
-    if account.uri != activity.actor and not _refetchable(container, activity):
-        raise Refused(401, f"Key mismatch: signed by {account.uri}, not by the actor {activity.actor}")
-    if account.suspended_at is not None and activity.type not in RETRACTIONS:
+    signer, _ = await verified_signer(container, request, signature)
+    if signer.uri != activity.actor and not _refetchable(container, activity):
+        raise Refused(401, f"Key mismatch: signed by {signer.uri}, not by the actor {activity.actor}")
+    if signer.suspended and activity.type not in RETRACTIONS:
         raise Refused(403, "Actor is suspended")
+    row = {
+        "id": new_id(),
+        "uri": activity.id,
+        "actor_id": signer.account_id,
+        "type": activity.type[:64],
+        "raw": document,
+        "received_at": utcnow(),
+        "processed_at": None,
+        "outcome": "",
+    }
     async with container.db.uow() as uow:
-        stmt = (
-            insert_for(uow.session, InboxActivity)
-            .values(uri=activity.id, actor_id=account.id, type=activity.type[:64], raw=document, outcome="")
-            .on_conflict_do_nothing(index_elements=["uri"])
-            .returning(InboxActivity.id)
-        )
-        row_id = (await uow.session.execute(stmt)).scalar_one_or_none()
-        if row_id is not None:
-            await uow.enqueue("federation.ingress", {"id": row_id})
-        sender_host = host(account.uri) if account.domain is not None else None
+        inserted = await run_in(uow.session, _insert_row(uow.db.dialect), row)
+        if inserted:
+            await uow.enqueue("federation.ingress", {"id": inserted[0][0]})
+        sender_host = host(signer.uri) if signer.domain is not None else None
         if sender_host is not None:
             # A server that talks to us is up: deliveries to it resume at once (checklist H.76).
             # Its host, not the handle's domain (a split-domain server is reached at its host).
