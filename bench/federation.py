@@ -268,7 +268,7 @@ async def remote_followers(container: Container, peers: Peers, author_id: int) -
         for i in range(FAN_HOSTS):
             uri = f"http://f{i}.fan.test:{peers.port}/users/u"
             account = await upsert_remote_account(
-                uow.session,
+                uow,
                 RemoteAccountData(
                     uri=uri, username="u", domain=actor_domain(uri), inbox_url=peers.fan_inbox(i)
                 ),
