@@ -24,6 +24,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.federation.ingress",
     "kinfolk.federation.distribute",
     "kinfolk.federation.deliver",
+    "kinfolk.federation.backfill",
 )
 
 # Declared kinds whose handlers are not written yet: the federation work binds them and empties

@@ -126,6 +126,11 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("federation.ingress", INGRESS, max_attempts=5),
     # Fetch one remote object (an actor, a status, a collection page) by its id.
     JobKind("federation.fetch", PULL, max_attempts=5),
+    # A remote thread's missing posts (its `context` collection, or its `replies` walked), at
+    # most a minute's work per run; and a newly seen remote account's recent public posts.
+    # Both are best effort: a failed run is not worth more than one retry.
+    JobKind("federation.backfill_thread", PULL, max_attempts=2, lease_seconds=180),
+    JobKind("federation.backfill_profile", PULL, max_attempts=2, lease_seconds=180),
 )
 
 

@@ -22,6 +22,7 @@ from kinfolk.api.rate_limits import family
 from kinfolk.api.uploads import as_upload
 from kinfolk.container import Container
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import backfill as backfill_requests
 from kinfolk.domain import rate_limits
 from kinfolk.domain.media import service as media_service
 from kinfolk.domain.search.resolver import remote_resolver
@@ -224,9 +225,13 @@ async def context(request: Request) -> Response:
         status = await _visible_status(request, uow, viewer_id)
         ancestors, descendants = await queries.thread(uow.session, status, viewer_id)
         rendered = await render_statuses(uow.session, container, ancestors + descendants, viewer_id)
-        return json_response(
-            {"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]}
-        )
+        # A remote thread's missing posts are fetched in the background, once an hour at most.
+        root = ancestors[0] if ancestors else status
+        backfill = not root.local and not await backfill_requests.thread_recently_asked(uow, root.id)
+    if backfill:
+        async with container.db.uow() as uow:
+            await backfill_requests.request_thread(uow, root.id)
+    return json_response({"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]})
 
 
 def _interaction(action: str, scope: str) -> Any:

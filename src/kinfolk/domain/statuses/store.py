@@ -81,6 +81,9 @@ class NewStatus:
     application_id: int | None = None
     # Chosen by the caller when something else must name the status first (Idempotency-Key).
     status_id: int | None = None
+    # A remote post fetched to complete a thread or a profile, not delivered to us: it is
+    # stored and counted, but reaches no home feed, stream or notification (it is old news).
+    quiet: bool = False
 
 
 @dataclass
@@ -211,7 +214,9 @@ async def store_status(uow: UnitOfWork, uris: Uris, author: Account, new: NewSta
     if new.reblog_of is not None:
         await repo.bump_status_stat(session, new.reblog_of.id, "reblogs_count", 1)
     await session.flush()
-    await uow.enqueue(CREATED_JOB, {"status_id": status_id})
+    await uow.enqueue(
+        CREATED_JOB, {"status_id": status_id, "quiet": True} if new.quiet else {"status_id": status_id}
+    )
     return Posted(
         status=status,
         author=author,

@@ -1,0 +1,50 @@
+"""Asking for what other servers hold of a thread or a profile, to be fetched in the background.
+
+The domain only names the jobs (federation fills them in, `federation/backfill.py`): a remote
+thread's missing posts when someone opens it, a remote account's recent public posts when it is
+first seen. A thread is asked for at most once an hour, whoever opens it and however often: the
+job's `dedup_key` names the thread's root and the hour, and a job made in the previous hour's
+slot less than an hour ago counts too. The check is a read by unique key, so opening a thread
+again costs no write.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from kinfolk.db.database import UnitOfWork
+from kinfolk.jobs.models import Job
+from kinfolk.kernel.clock import utcnow
+
+THREAD_JOB = "federation.backfill_thread"
+PROFILE_JOB = "federation.backfill_profile"
+THREAD_EVERY = timedelta(hours=1)
+
+
+def _slot_key(root_id: int, slot: int) -> str:
+    return f"backfill:thread:{root_id}:{slot}"
+
+
+async def thread_recently_asked(uow: UnitOfWork, root_id: int) -> bool:
+    """Whether the thread rooted at `root_id` was asked for less than an hour ago."""
+    now = utcnow()
+    slot = int(now.timestamp() // THREAD_EVERY.total_seconds())
+    keys = [_slot_key(root_id, slot), _slot_key(root_id, slot - 1)]
+    made = (await uow.session.execute(select(Job.created_at).where(Job.dedup_key.in_(keys)))).scalars()
+    return any(now - created < THREAD_EVERY for created in made)
+
+
+async def request_thread(uow: UnitOfWork, root_id: int) -> None:
+    """Queue the backfill of the remote thread whose topmost known post is `root_id`, unless it
+    was asked for within the hour (call `thread_recently_asked` first to spare the write)."""
+    if await thread_recently_asked(uow, root_id):
+        return
+    slot = int(utcnow().timestamp() // THREAD_EVERY.total_seconds())
+    await uow.enqueue(THREAD_JOB, {"status_id": root_id}, dedup_key=_slot_key(root_id, slot))
+
+
+async def request_profile(uow: UnitOfWork, account_id: int) -> None:
+    """Queue the fetch of a remote account's recent public posts, once per account."""
+    await uow.enqueue(PROFILE_JOB, {"account_id": account_id}, dedup_key=f"backfill:profile:{account_id}")
