@@ -90,8 +90,9 @@ async def test_thread_is_walked_through_replies_quietly(
     _note_with_replies(remote, bob, 3, [], inReplyTo=root)
     _note_with_replies(remote, carol, 4, [root, r1], inReplyTo=r1)  # loops back: read once
     # The root only is known, as after a search.
-    assert await dereference.fetch_note(container, root) is not None
-    walk = await backfill.backfill_thread(container, root)
+    known = await dereference.fetch_note(container, root)
+    assert known is not None
+    walk = await backfill.backfill_thread(container, known)
     assert {root, r1, r2, r3} <= await _uris(container)
     assert (await _status(container, r3)).in_reply_to_id == (await _status(container, r1)).id
     assert (await _status(container, r2)).content == "<p>post 3</p>"  # fetched, not the embedded copy
@@ -116,11 +117,12 @@ async def test_context_collection_is_preferred_and_capped(container: Container, 
     # A context of 10,000 items (Create activities, as FEP-f228 allows) on pages whose `next`
     # never ends: the walk stops at the post cap.
     _collection(remote, context, [{"type": "Create", "object": i} for i in ids], next_url=f"{context}/page")
-    assert await dereference.fetch_note(container, root) is not None
-    walk = await backfill.backfill_thread(container, root, backfill.Limits(posts=25))
+    known = await dereference.fetch_note(container, root)
+    assert known is not None
+    walk = await backfill.backfill_thread(container, known, backfill.Limits(posts=25))
     assert walk.posts == 25 and walk.stored == 25
     assert len(await _uris(container)) == 25
-    assert remote.hits[f"{root}/replies"] == 0  # the context was enough
+    assert remote.hits[f"{root}/replies"] == 0  # the posts were spent on the context
     assert remote.hits[f"{context}/page"] == 1
 
 
@@ -140,8 +142,9 @@ async def test_endless_and_looping_pages_stop(container: Container, remote: Fake
             "items": [],
             "next": f"{root}/replies/p{n + 1}",
         }
-    assert await dereference.fetch_note(container, root) is not None
-    walk = await backfill.backfill_thread(container, root, backfill.Limits(pages=10))
+    known = await dereference.fetch_note(container, root)
+    assert known is not None
+    walk = await backfill.backfill_thread(container, known, backfill.Limits(pages=10))
     assert walk.pages == 10
     assert sum(remote.hits[f"{root}/replies/p{n}"] for n in range(200)) == 9
 
@@ -161,8 +164,9 @@ async def test_endless_and_looping_pages_stop(container: Container, remote: Fake
         "items": [],
         "next": f"{other}/a",
     }
-    assert await dereference.fetch_note(container, other) is not None
-    await backfill.backfill_thread(container, other)
+    other_known = await dereference.fetch_note(container, other)
+    assert other_known is not None
+    await backfill.backfill_thread(container, other_known)
     assert remote.hits[f"{other}/a"] == 1 and remote.hits[f"{other}/b"] == 1
 
 
@@ -172,8 +176,9 @@ async def test_deep_replies_stop_at_the_depth_cap(container: Container, remote: 
     for n in range(len(uris)):
         extra = {"inReplyTo": uris[n - 1]} if n else {}
         _note_with_replies(remote, bob, n + 1, uris[n + 1 : n + 2], **extra)
-    assert await dereference.fetch_note(container, uris[0]) is not None
-    await backfill.backfill_thread(container, uris[0], backfill.Limits(depth=4))
+    known = await dereference.fetch_note(container, uris[0])
+    assert known is not None
+    await backfill.backfill_thread(container, known, backfill.Limits(depth=4))
     assert await _uris(container) == set(uris[:5])
 
 
@@ -188,10 +193,8 @@ async def test_thread_request_is_once_an_hour(container: Container, remote: Fake
     assert len(await jobs_of(container, requests.THREAD_JOB)) == 1
 
 
-async def test_new_remote_account_gets_its_outbox_first_page(
-    container: Container, remote: FakeRemote
-) -> None:
-    bob = remote.actor("bob")
+def _outbox(remote: FakeRemote, bob: str) -> None:
+    """bob's outbox: 23 posts on the first page (one followers-only, one boost among them)."""
     outbox = f"{bob}/outbox"
 
     def create(n: int, to: list[str], cc: list[str]) -> dict[str, Any]:
@@ -221,18 +224,93 @@ async def test_new_remote_account_gets_its_outbox_first_page(
         "totalItems": 23,
         "first": {"type": "OrderedCollectionPage", "orderedItems": items, "next": f"{outbox}/2"},
     }
-    account = await dereference.fetch_actor(container, bob)
-    assert account is not None
+
+
+async def test_an_account_looked_up_here_gets_its_outbox_first_page(
+    container: Container, remote: FakeRemote, client: Any, make_user: Any
+) -> None:
+    alice = await make_user("alice")
+    bob = remote.actor("bob")
+    _outbox(remote, bob)
+    query = {"q": f"@bob@remote.test:{remote.port}", "resolve": "true"}
+    found = (await client.get("/api/v2/search", params=query, headers=alice.headers)).json()
+    [account] = found["accounts"]
     assert len(await jobs_of(container, requests.PROFILE_JOB)) == 1
-    # Seen again (refreshed): not asked again.
-    await dereference.fetch_actor(container, bob, refresh=True)
+    # Looked up or opened again: not asked again.
+    await client.get("/api/v2/search", params=query, headers=alice.headers)
+    profile = f"/api/v1/accounts/{account['id']}/statuses"
+    assert (await client.get(profile, headers=alice.headers)).json() == []
     assert len(await jobs_of(container, requests.PROFILE_JOB)) == 1
     await run_jobs(container)
-    stored = await _uris(container)
     expected = {f"{bob}/statuses/{n}" for n in range(1, 21)} - {f"{bob}/statuses/2", f"{bob}/statuses/4"}
-    assert stored == expected
-    assert remote.hits[f"{outbox}/2"] == 0 and remote.hits[f"{bob}/x"] == 0
+    assert await _uris(container) == expected
+    shown = (await client.get(profile, params={"limit": 40}, headers=alice.headers)).json()
+    assert {s["uri"] for s in shown} == expected
+    assert remote.hits[f"{bob}/outbox/2"] == 0 and remote.hits[f"{bob}/x"] == 0
     assert await _count(container, HomeFeed) == 0
+
+
+async def test_an_account_met_otherwise_is_backfilled_when_its_profile_is_opened(
+    container: Container, remote: FakeRemote, client: Any, make_user: Any
+) -> None:
+    alice = await make_user("alice")
+    bob = remote.actor("bob")
+    _outbox(remote, bob)
+    remote.note(bob, 100, "boosted")
+    # The author of a fetched post (a boost, a parent) is not backfilled for that alone.
+    assert await dereference.fetch_note(container, f"{bob}/statuses/100") is not None
+    assert await jobs_of(container, requests.PROFILE_JOB) == []
     async with container.db.uow(write=False) as uow:
-        held = (await uow.session.execute(select(Account).where(Account.uri == bob))).scalar_one()
-        assert held.id == account.id
+        account_id = (await uow.session.execute(select(Account.id).where(Account.uri == bob))).scalar_one()
+    profile = f"/api/v1/accounts/{account_id}/statuses"
+    assert len((await client.get(profile, headers=alice.headers)).json()) == 1
+    await run_jobs(container)
+    assert len((await client.get(profile, params={"limit": 40}, headers=alice.headers)).json()) == 19
+    assert len(await jobs_of(container, requests.PROFILE_JOB)) == 1
+
+
+async def test_local_thread_with_remote_replies_is_completed_from_the_api(
+    container: Container, remote: FakeRemote, client: Any, make_user: Any
+) -> None:
+    alice = await make_user("alice")
+    bob = remote.actor("bob")
+    carol = remote.actor("carol", host="other.test")
+    posted = await client.post("/api/v1/statuses", data={"status": "root"}, headers=alice.headers)
+    root = posted.json()["uri"]
+    # bob's reply reached us; carol's answer to it went to bob's server only, and dave's
+    # answer to carol's is on carol's server only.
+    r1, r2, r3 = f"{bob}/statuses/1", f"{carol}/statuses/2", f"{carol}/statuses/3"
+    _note_with_replies(remote, bob, 1, [r2], inReplyTo=root)
+    _note_with_replies(remote, carol, 2, [r3], inReplyTo=r1)
+    _note_with_replies(remote, carol, 3, [], inReplyTo=r2)
+    assert await dereference.fetch_note(container, r1) is not None
+    assert await _uris(container) == {root, r1}
+
+    context = f"/api/v1/statuses/{posted.json()['id']}/context"
+    assert len((await client.get(context, headers=alice.headers)).json()["descendants"]) == 1
+    await run_jobs(container)
+    assert len((await client.get(context, headers=alice.headers)).json()["descendants"]) == 3
+    assert len(await jobs_of(container, requests.THREAD_JOB)) == 1  # once within the hour
+    assert await _count(container, Notification) == 0
+
+
+async def test_a_context_collection_is_completed_by_the_replies(
+    container: Container, remote: FakeRemote
+) -> None:
+    bob = remote.actor("bob")
+    carol = remote.actor("carol", host="other.test")
+    root = f"{bob}/statuses/1"
+    context = f"{remote.origin()}/contexts/1"
+    r1, r2 = f"{bob}/statuses/2", f"{carol}/statuses/3"
+    _collection(remote, context, [root, r1])  # bob's server does not know carol's answer
+    _note_with_replies(remote, bob, 1, [r1], context=context)
+    _note_with_replies(remote, bob, 2, [], inReplyTo=root, context=context)
+    remote.docs[f"{r1}/replies"]["orderedItems"] = []
+    remote.docs[f"{r1}/replies/page"]["orderedItems"] = [r2]
+    _note_with_replies(remote, carol, 3, [], inReplyTo=r1)
+    known = await dereference.fetch_note(container, root)
+    assert known is not None
+    walk = await backfill.backfill_thread(container, known)
+    assert await _uris(container) == {root, r1, r2}
+    assert remote.hits[context] == 1 and remote.hits[r1] == 1  # each read once
+    assert walk.posts == 3

@@ -1,11 +1,15 @@
 """Asking for what other servers hold of a thread or a profile, to be fetched in the background.
 
 The domain only names the jobs (federation fills them in, `federation/backfill.py`): a remote
-thread's missing posts when someone opens it, a remote account's recent public posts when it is
-first seen. A thread is asked for at most once an hour, whoever opens it and however often: the
-job's `dedup_key` names the thread's root and the hour, and a job made in the previous hour's
-slot less than an hour ago counts too. The check is a read by unique key, so opening a thread
-again costs no write.
+thread's missing posts when someone opens it, a remote account's recent public posts when
+someone here first looks it up (a search by handle or URL) or opens its profile. Accounts met any
+other way (a boost's or a fetched reply's author) are not backfilled: a thread of 200 strangers
+must not become 200 outboxes fetched.
+
+A thread is asked for at most once an hour, whoever opens it and however often: the job's
+`dedup_key` names the thread's root and the hour, and a job made in the previous hour's slot
+less than an hour ago counts too. The checks are reads by unique key, so opening a thread or a
+profile again costs no write.
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ async def request_thread(uow: UnitOfWork, root_id: int) -> None:
     await uow.enqueue(THREAD_JOB, {"status_id": root_id}, dedup_key=_slot_key(root_id, slot))
 
 
+def _profile_key(account_id: int) -> str:
+    return f"backfill:profile:{account_id}"
+
+
+async def profile_asked(uow: UnitOfWork, account_id: int) -> bool:
+    """Whether the account's recent posts were asked for (while the queue keeps the job)."""
+    found = await uow.session.execute(select(Job.id).where(Job.dedup_key == _profile_key(account_id)))
+    return found.first() is not None
+
+
 async def request_profile(uow: UnitOfWork, account_id: int) -> None:
     """Queue the fetch of a remote account's recent public posts, once per account."""
-    await uow.enqueue(PROFILE_JOB, {"account_id": account_id}, dedup_key=f"backfill:profile:{account_id}")
+    await uow.enqueue(PROFILE_JOB, {"account_id": account_id}, dedup_key=_profile_key(account_id))

@@ -1,9 +1,11 @@
 """Whole threads and whole profiles: what other servers hold, fetched in the background.
 
-A thread opened here (`GET /api/v1/statuses/:id/context` on a remote post) asks once an hour
-for its missing posts (`domain/backfill.request_thread`). The job reads the origin's FEP-f228
-`context` collection of the thread's root when the root's server publishes one (Mastodon 4.4+
-does, as do Friendica, Pleroma and others), else walks the `replies` collections breadth-first.
+A thread opened here (`GET /api/v1/statuses/:id/context` on a thread holding a remote post)
+asks once an hour for its missing posts (`domain/backfill.request_thread`). The job reads the
+FEP-f228 `context` collection of a remote root when its server publishes one (Mastodon 4.4+
+does, as do Friendica, Pleroma and others), then walks the `replies` breadth-first from the
+root: a post of ours by the replies stored here, another server's by its `replies` collection
+(what a context collection left out, a reply its author's server alone knows, is found there).
 A remote account seen for the first time gets its outbox's first page: its recent public posts.
 
 Every post is fetched by its id from its own origin and stored through
@@ -31,7 +33,7 @@ from typing import Any
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.backfill import PROFILE_JOB, THREAD_JOB
 from kinfolk.domain.statuses.models import Status
-from kinfolk.federation import dereference
+from kinfolk.federation import dereference, repo
 from kinfolk.federation.parse.collection import ParsedCollection, parse_collection
 from kinfolk.federation.parse.object import ParsedNote, parse_note
 from kinfolk.federation.parse.values import ParseError, first_id, https_url, same_origin, types
@@ -42,7 +44,7 @@ from kinfolk.jobs.registry import handles
 log = logging.getLogger("kinfolk.federation")
 
 MAX_POSTS = 200
-MAX_PAGES = 50
+MAX_PAGES = 300
 MAX_DEPTH = 50
 SECONDS = 60.0
 # A profile's backfill: the outbox's first page, at most this many of its items.
@@ -66,6 +68,7 @@ class Walk:
         self.container = container
         self.limits = limits
         self.seen: set[str] = set()
+        self.docs: dict[str, ParsedNote] = {}
         self.pages_seen: set[str] = set()
         self.posts = 0
         self.pages = 0
@@ -85,9 +88,13 @@ class Walk:
     async def note(self, uri: str, *, parents: int = dereference.MAX_REPLY_DEPTH) -> ParsedNote | None:
         """Fetch the post `uri` (or the post a `Create` at `uri` carries, from its own origin)
         and store it quietly, its unknown parents first (up to `parents` levels). Counts one
-        post of the budget, whether it was new or not."""
+        post of the budget, whether it was new or not; a post read before is not read again."""
         clean = https_url(uri)
-        if clean is None or clean in self.seen or self.spent or self.container.uris.is_local(clean):
+        if clean is None:
+            return None
+        if clean in self.docs:
+            return self.docs[clean]
+        if clean in self.seen or self.spent or self.container.uris.is_local(clean):
             return None
         self.seen.add(clean)
         self.posts += 1
@@ -111,7 +118,28 @@ class Walk:
         if status is None:
             return None
         self.stored += 1
+        self.docs[clean] = self.docs[parsed.id] = parsed
         return parsed
+
+    async def children(self, uri: str) -> list[str]:
+        """The ids of the replies to `uri`: ours from the database (everything sent to us is
+        there), another server's from the post's `replies` collection on its origin."""
+        if self.container.uris.is_local(uri):
+            named = self.container.uris.parse_status(uri)
+            if named is None:
+                return []
+            async with self.container.db.uow(write=False) as uow:
+                replies = await repo.public_replies(uow.session, named[1], self.limits.posts)
+            return [r.uri for r in replies if r.uri]
+        parsed = self.docs.get(uri)
+        if parsed is None or parsed.replies is None or not same_origin(parsed.replies, parsed.id):
+            return []
+        found: list[str] = []
+        async for item in self.items(parsed.replies):
+            target = item_id(item)
+            if target is not None:
+                found.append(target)
+        return found
 
     async def _page(self, url: str) -> ParsedCollection | None:
         if url in self.pages_seen or self.pages >= self.limits.pages:
@@ -170,41 +198,43 @@ def item_id(item: str | Mapping[str, Any]) -> str | None:
     return first_id(item)
 
 
-async def backfill_thread(container: Any, root_uri: str, limits: Limits | None = None) -> Walk:
-    """Fetch what the root's server knows of the thread below `root_uri` (see the module)."""
+async def backfill_thread(container: Any, root: Status, limits: Limits | None = None) -> Walk:
+    """Fetch what other servers know of the thread below `root` (see the module)."""
     walk = Walk(container, limits or Limits())
     try:
         async with asyncio.timeout(walk.limits.seconds):
-            await _thread(walk, root_uri)
+            await _thread(walk, root)
     except TimeoutError:
-        log.info("backfill of %s stopped after %ss (%d posts)", root_uri, walk.limits.seconds, walk.posts)
+        log.info("backfill of %s stopped after %ss (%d posts)", root.uri, walk.limits.seconds, walk.posts)
     return walk
 
 
-async def _thread(walk: Walk, root_uri: str) -> None:
-    # The root counts as a post read: its document says where the thread's collections are.
-    root = await walk.note(root_uri, parents=0)
-    if root is None:
+async def _thread(walk: Walk, root: Status) -> None:
+    if root.uri is None:
         return
-    context = https_url(root.context)
-    if context is not None and context != root.id and same_origin(context, root.id):
-        found = False
-        async for item in walk.items(context):
-            found = True
-            target = item_id(item)
-            if target is not None:
-                await walk.note(target)
-        if found:
+    if not root.local:
+        # The root counts as a post read: its document says where the thread's collections are.
+        parsed = await walk.note(root.uri, parents=0)
+        if parsed is None:
             return
-    queue: deque[tuple[ParsedNote, int]] = deque([(root, 0)])
+        context = https_url(parsed.context)
+        if context is not None and context != parsed.id and same_origin(context, parsed.id):
+            async for item in walk.items(context):
+                target = item_id(item)
+                if target is not None:
+                    await walk.note(target)
+    # Then (or else) the replies, breadth-first: what the context left out is found there.
+    expanded = {root.uri}
+    queue: deque[tuple[str, int]] = deque([(root.uri, 0)])
     while queue and not walk.spent:
-        node, depth = queue.popleft()
-        if node.replies is None or depth >= walk.limits.depth or not same_origin(node.replies, node.id):
+        uri, depth = queue.popleft()
+        if depth >= walk.limits.depth:
             continue
-        async for item in walk.items(node.replies):
-            target = item_id(item)
-            child = await walk.note(target) if target is not None else None
-            if child is not None:
+        for child in await walk.children(uri):
+            if child in expanded or walk.spent:
+                continue
+            expanded.add(child)
+            if walk.container.uris.is_local(child) or await walk.note(child) is not None:
                 queue.append((child, depth + 1))
 
 
@@ -259,12 +289,13 @@ def _list(value: object) -> list[object]:
 async def thread_job(ctx: JobContext, payload: dict[str, Any]) -> None:
     container = ctx.container
     async with container.db.uow(write=False) as uow:
-        status = await uow.session.get(Status, int(payload["status_id"]))
-        uri = status.uri if status is not None and not status.local and status.deleted_at is None else None
-    if uri is None:
+        root = await uow.session.get(Status, int(payload["status_id"]))
+    if root is None or root.deleted_at is not None:
         return
-    walk = await backfill_thread(container, uri)
-    log.info("backfill of %s: %d posts read, %d stored, %d pages", uri, walk.posts, walk.stored, walk.pages)
+    walk = await backfill_thread(container, root)
+    log.info(
+        "backfill of %s: %d posts read, %d stored, %d pages", root.uri, walk.posts, walk.stored, walk.pages
+    )
 
 
 @handles(PROFILE_JOB)

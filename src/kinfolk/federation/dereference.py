@@ -23,7 +23,6 @@ from urllib.parse import quote, urldefrag
 from sqlalchemy import select
 
 from kinfolk.db.database import UnitOfWork
-from kinfolk.domain import backfill
 from kinfolk.domain.accounts import repo as accounts_repo
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.accounts.remote import RemoteAccountData, RemoteAccountRefused, upsert_remote_account
@@ -307,12 +306,7 @@ async def fetch_actor(
         return stored
     if not same_origin(parsed.id, clean):
         return stored
-    account = await store_actor(container, parsed, counts=True, check_handle=True, confirmed=confirmed)
-    if account is not None and stored is None and account.domain is not None:
-        # Seen for the first time: its recent public posts are fetched in the background.
-        async with container.db.uow() as uow:
-            await backfill.request_profile(uow, account.id)
-    return account or stored
+    return await store_actor(container, parsed, counts=True, check_handle=True, confirmed=confirmed) or stored
 
 
 # --- Posts -------------------------------------------------------------------------------------
