@@ -117,3 +117,25 @@ async def test_bad_cursors_are_missing(client: httpx.AsyncClient, make_user: Any
     await make_user("alice")
     for query in ("max_id=abc", "min_id=-5", "page=true&max_id=" + "9" * 30):
         assert (await ap_get(client, f"/users/alice/outbox?{query}")).status_code == 404
+
+
+async def test_replies_are_paged_to_the_last(client: httpx.AsyncClient, make_user: Any) -> None:
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    root = await post(client, alice, status="root")
+    replies = [
+        (await post(client, bob, status=f"reply {i}", in_reply_to_id=root["id"]))["uri"] for i in range(23)
+    ]
+    await post(client, bob, status="hidden", in_reply_to_id=root["id"], visibility="private")
+    collection = await ap_json(client, f"/users/alice/statuses/{root['id']}/replies")
+    seen: list[str] = list(collection["first"]["items"])
+    url: str | None = collection["first"].get("next")
+    pages = 0
+    while url:
+        page = await ap_json(client, url[len(BASE) :])
+        assert page["partOf"] == collection["id"]
+        seen.extend(page["items"])
+        url = page.get("next")
+        pages += 1
+        assert pages < 5
+    assert seen == replies and pages == 1 and len(collection["first"]["items"]) < len(replies)

@@ -258,13 +258,14 @@ async def featured_tags(session: AsyncSession, account_id: int) -> list[Tag]:
     return [tag for _, tag in await tags_repo.featured_tags(session, account_id)]
 
 
-async def public_replies(session: AsyncSession, status_id: int, limit: int) -> list[Status]:
-    result = await session.execute(
-        select(Status)
-        .where(Status.in_reply_to_id == status_id, visibility.visible_to(None))
-        .order_by(Status.id)
-        .limit(limit)
-    )
+async def public_replies(
+    session: AsyncSession, status_id: int, limit: int, *, after: int | None = None
+) -> list[Status]:
+    """Public and unlisted replies to a status, oldest first, those after `after` (an id)."""
+    stmt = select(Status).where(Status.in_reply_to_id == status_id, visibility.visible_to(None))
+    if after is not None:
+        stmt = stmt.where(Status.id > after)
+    result = await session.execute(stmt.order_by(Status.id).limit(limit))
     return list(result.scalars())
 
 

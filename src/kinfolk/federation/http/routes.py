@@ -221,20 +221,27 @@ async def status_activity(request: Request) -> Response:
 
 
 async def status_replies(request: Request) -> Response:
-    """Public replies to a status, as ids (the stub every `Note` links to as `replies`)."""
+    """Public replies to a status, as ids (the stub every `Note` links to as `replies`),
+    oldest first, `PAGE_SIZE` a page: a full page names the `next` one (`min_id` cursor), so
+    a thread's walker reaches every reply, not only the first page's."""
     container = get_container(request)
     env = render_env(container)
     viewer = await authorized.requester(request, container)
     account, found = await _status(container, request, viewer)
     collection = env.uris.replies(account.username, found.id)
+    cursor = _cursor(request)
+    after = cursor.min_id if cursor is not None else None
     async with container.db.uow(write=False) as uow:
-        replies = await repo.public_replies(uow.session, found.id, PAGE_SIZE)
+        replies = await repo.public_replies(uow.session, found.id, PAGE_SIZE, after=after)
         authors = {r.account_id for r in replies}
         accounts = await accounts_repo.get_accounts(uow.session, list(authors))
     items = [status_uri(env, r, accounts[r.account_id]) for r in replies if r.account_id in accounts]
-    page = {"type": "CollectionPage", "partOf": collection, "items": items}
-    if "page" in request.query_params:
-        return activity_json({"@context": AS_CONTEXT, "id": f"{collection}?page=true", **page}, container)
+    page: dict[str, Any] = {"type": "CollectionPage", "partOf": collection, "items": items}
+    if len(replies) == PAGE_SIZE:
+        page["next"] = f"{collection}?page=true&min_id={replies[-1].id}"
+    if cursor is not None:
+        page_id = f"{collection}?page=true" + (f"&min_id={after}" if after is not None else "")
+        return activity_json({"@context": AS_CONTEXT, "id": page_id, **page}, container)
     return activity_json(
         {"@context": AS_CONTEXT, "id": collection, "type": "Collection", "first": page}, container
     )
