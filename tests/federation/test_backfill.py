@@ -3,6 +3,7 @@ stored, quietly, and where the walk stops (posts, pages, cycles, endless `next` 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from kinfolk.container import Container
 from kinfolk.domain import backfill as requests
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.notifications.models import Notification
-from kinfolk.domain.statuses.models import Status
+from kinfolk.domain.statuses.models import Status, StatusStats
 from kinfolk.domain.timelines.models import HomeFeedEntry as HomeFeed
 from kinfolk.federation import backfill, dereference
 from tests.federation.inboxes import jobs_of, run_jobs
@@ -314,3 +315,30 @@ async def test_a_context_collection_is_completed_by_the_replies(
     assert await _uris(container) == {root, r1, r2}
     assert remote.hits[context] == 1 and remote.hits[r1] == 1  # each read once
     assert walk.posts == 3
+
+
+async def test_a_thread_reaching_higher_than_known_is_linked_and_walked_from_its_top(
+    container: Container, remote: FakeRemote
+) -> None:
+    bob = remote.actor("bob")
+    chain = [f"{bob}/statuses/{n}" for n in range(1, 9)]
+    side = f"{bob}/statuses/20"
+    for n in range(len(chain)):
+        below = chain[n + 1 : n + 2] + ([side] if n == 0 else [])
+        extra = {"inReplyTo": chain[n - 1]} if n else {}
+        _note_with_replies(remote, bob, n + 1, below, **extra)
+    _note_with_replies(remote, bob, 20, [], inReplyTo=chain[0])
+    # The last post came with only two of its parents: the third one knew no parent here.
+    last = await dereference.fetch_note(container, chain[7], max_depth=2)
+    assert last is not None
+    orphan = await _status(container, chain[5])
+    assert orphan.in_reply_to_id is None
+    await backfill.backfill_thread(container, orphan)
+    assert await _uris(container) == {*chain, side}
+    linked = {uri: await _status(container, uri) for uri in (*chain, side)}
+    for parent, child in itertools.pairwise(chain):
+        assert linked[child].in_reply_to_id == linked[parent].id
+    assert len({s.conversation_id for s in linked.values()}) == 1
+    async with container.db.uow(write=False) as uow:
+        stats = await uow.session.get(StatusStats, linked[chain[4]].id)
+    assert stats is not None and stats.replies_count == 1

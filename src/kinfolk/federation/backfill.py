@@ -32,6 +32,7 @@ from typing import Any
 
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.backfill import PROFILE_JOB, THREAD_JOB
+from kinfolk.domain.statuses import store
 from kinfolk.domain.statuses.models import Status
 from kinfolk.federation import dereference, repo
 from kinfolk.federation.parse.collection import ParsedCollection, parse_collection
@@ -209,14 +210,49 @@ async def backfill_thread(container: Any, root: Status, limits: Limits | None = 
     return walk
 
 
+async def _ancestors(walk: Walk, root: Status, parsed: ParsedNote) -> Status | None:
+    """A remote root that answers a post not linked here (its chain was longer than was fetched
+    when it came): its parents fetched, up to the depth cap, and the root linked to them
+    (`store.attach_parent`). Returns the thread's new top, or None."""
+    if parsed.in_reply_to is None or root.in_reply_to_id is not None:
+        return None
+    parent = await dereference.fetch_note(
+        walk.container, parsed.in_reply_to, quiet=True, max_depth=walk.limits.depth, _visited=set(walk.seen)
+    )
+    if parent is None:
+        return None
+    async with walk.container.db.uow() as uow:
+        held = await uow.session.get(Status, root.id)
+        above = await uow.session.get(Status, parent.id)
+        if held is None or above is None or not await store.attach_parent(uow, held, above):
+            return None
+        top = above
+        for _ in range(walk.limits.depth):
+            if top.in_reply_to_id is None:
+                break
+            up = await uow.session.get(Status, top.in_reply_to_id)
+            if up is None:
+                break
+            top = up
+    return top
+
+
 async def _thread(walk: Walk, root: Status) -> None:
     if root.uri is None:
         return
+    root_uri: str = root.uri
+    parsed: ParsedNote | None = None
     if not root.local:
         # The root counts as a post read: its document says where the thread's collections are.
-        parsed = await walk.note(root.uri, parents=0)
+        parsed = await walk.note(root_uri, parents=0)
         if parsed is None:
             return
+        top = await _ancestors(walk, root, parsed)
+        if top is not None and top.id != root.id and top.uri is not None:
+            # The thread reaches higher than was known: it is walked from its real top.
+            root_uri = top.uri
+            parsed = None if top.local else await walk.note(root_uri, parents=0)
+    if parsed is not None:
         context = https_url(parsed.context)
         if context is not None and context != parsed.id and same_origin(context, parsed.id):
             async for item in walk.items(context):
@@ -224,8 +260,8 @@ async def _thread(walk: Walk, root: Status) -> None:
                 if target is not None:
                     await walk.note(target)
     # Then (or else) the replies, breadth-first: what the context left out is found there.
-    expanded = {root.uri}
-    queue: deque[tuple[str, int]] = deque([(root.uri, 0)])
+    expanded = {root_uri}
+    queue: deque[tuple[str, int]] = deque([(root_uri, 0)])
     while queue and not walk.spent:
         uri, depth = queue.popleft()
         if depth >= walk.limits.depth:

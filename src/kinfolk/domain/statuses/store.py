@@ -246,6 +246,28 @@ async def store_remote_status(uow: UnitOfWork, uris: Uris, author: Account, new:
     return await store_status(uow, uris, author, new)
 
 
+async def attach_parent(uow: UnitOfWork, status: Status, parent: Status) -> bool:
+    """Link a stored remote post whose parent was unknown when it came (a reply chain longer
+    than was fetched then) to that parent, now stored: it and the posts below it join the
+    parent's thread, as if the parent had been there first. Returns whether it was linked
+    (not when it has a parent already, is local, or `parent` is itself or on another thread
+    that includes it)."""
+    if status.local or status.in_reply_to_id is not None or parent.id == status.id:
+        return False
+    session = uow.session
+    old, new = status.conversation_id, parent.conversation_id
+    if old is not None and old == new:
+        return False  # the parent is already below this post: linking would make a cycle
+    status.in_reply_to_id = parent.id
+    status.in_reply_to_account_id = parent.account_id
+    if old is not None and new is not None:
+        await session.execute(update(Status).where(Status.conversation_id == old).values(conversation_id=new))
+        status.conversation_id = new
+    await repo.bump_status_stat(session, parent.id, "replies_count", 1)
+    await session.flush()
+    return True
+
+
 async def edit_remote_status(uow: UnitOfWork, status: Status, author: Account, new: NewStatus) -> bool:
     """Apply a remote `Update` of `status` as a local edit is recorded: the first edit keeps the
     original as revision one, each edit adds a revision, and `statuses.updated` re-renders it
