@@ -6,7 +6,10 @@ FEP-f228 `context` collection of a remote root when its server publishes one (Ma
 does, as do Friendica, Pleroma and others), then walks the `replies` breadth-first from the
 root: a post of ours by the replies stored here, another server's by its `replies` collection
 (what a context collection left out, a reply its author's server alone knows, is found there).
-A remote account seen for the first time gets its outbox's first page: its recent public posts.
+A remote root answering a post unknown here first has its parents fetched and is linked to
+them, and the walk starts from the real top. A remote account looked up by a search or whose
+profile is opened (`domain/backfill.request_profile`) gets its outbox's first page: its recent
+public and unlisted posts (boosts are left: storing one would tell the boosted author).
 
 Every post is fetched by its id from its own origin and stored through
 `dereference.store_fetched_note` (the one store), quietly: a backfilled post is old news, so no
@@ -28,7 +31,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.backfill import PROFILE_JOB, THREAD_JOB
@@ -41,6 +44,9 @@ from kinfolk.federation.parse.values import ParseError, first_id, https_url, sam
 from kinfolk.infra.fetch import FetchError
 from kinfolk.jobs.context import JobContext
 from kinfolk.jobs.registry import handles
+
+if TYPE_CHECKING:
+    from kinfolk.container import Container
 
 log = logging.getLogger("kinfolk.federation")
 
@@ -65,7 +71,7 @@ class Limits:
 class Walk:
     """One bounded walk: the posts and pages it has read, and what it may still read."""
 
-    def __init__(self, container: Any, limits: Limits) -> None:
+    def __init__(self, container: Container, limits: Limits) -> None:
         self.container = container
         self.limits = limits
         self.seen: set[str] = set()
@@ -199,7 +205,7 @@ def item_id(item: str | Mapping[str, Any]) -> str | None:
     return first_id(item)
 
 
-async def backfill_thread(container: Any, root: Status, limits: Limits | None = None) -> Walk:
+async def backfill_thread(container: Container, root: Status, limits: Limits | None = None) -> Walk:
     """Fetch what other servers know of the thread below `root` (see the module)."""
     walk = Walk(container, limits or Limits())
     try:
@@ -274,7 +280,7 @@ async def _thread(walk: Walk, root: Status) -> None:
                 queue.append((child, depth + 1))
 
 
-async def backfill_profile(container: Any, account: Account) -> Walk:
+async def backfill_profile(container: Container, account: Account) -> Walk:
     """Store the public posts of the outbox's first page of a remote account (its recent ones)."""
     walk = Walk(container, Limits(posts=PROFILE_ITEMS, pages=PROFILE_PAGES))
     outbox = account.outbox_url
