@@ -14,17 +14,33 @@ profile again costs no write.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from kinfolk.db.database import UnitOfWork
+from kinfolk.db.database import Database, UnitOfWork
 from kinfolk.jobs.models import Job
 from kinfolk.kernel.clock import utcnow
 
 THREAD_JOB = "federation.backfill_thread"
 PROFILE_JOB = "federation.backfill_profile"
 THREAD_EVERY = timedelta(hours=1)
+
+log = logging.getLogger("kinfolk.backfill")
+
+
+async def ask_from_a_read(db: Database, ask: Callable[[UnitOfWork], Awaitable[None]]) -> None:
+    """Run `ask` (a request below) in a unit of work of its own, for a read that asks: best
+    effort, since a database that cannot take the write now (a full disk, a fault) must not
+    fail the read itself; the next read asks again."""
+    try:
+        async with db.uow() as uow:
+            await ask(uow)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("backfill not queued: %r", exc)
 
 
 def _slot_key(root_id: int, slot: int) -> str:

@@ -77,8 +77,8 @@ async def index(request: Request) -> Response:
         ):
             looked_up = None
     if looked_up is not None:
-        async with container.db.uow() as uow:
-            await backfill.request_profile(uow, looked_up)
+        account_id = looked_up
+        await backfill.ask_from_a_read(container.db, lambda uow: backfill.request_profile(uow, account_id))
     return json_response(rendered)
 
 

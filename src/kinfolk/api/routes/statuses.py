@@ -232,8 +232,10 @@ async def context(request: Request) -> Response:
         remote = not root.local or any(not s.local for s in descendants)
         backfill = remote and not await backfill_requests.thread_recently_asked(uow, root.id)
     if backfill:
-        async with container.db.uow() as uow:
-            await backfill_requests.request_thread(uow, root.id)
+        root_id = root.id
+        await backfill_requests.ask_from_a_read(
+            container.db, lambda uow: backfill_requests.request_thread(uow, root_id)
+        )
     return json_response({"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]})
 
 
@@ -362,8 +364,9 @@ async def account_statuses(request: Request) -> Response:
             and not await backfill_requests.profile_asked(uow, account_id)
         )
     if backfill:
-        async with container.db.uow() as uow:
-            await backfill_requests.request_profile(uow, account_id)
+        await backfill_requests.ask_from_a_read(
+            container.db, lambda uow: backfill_requests.request_profile(uow, account_id)
+        )
     ids = [s.id for s in found]
     return paged_response(request, rendered, page, ids, base_url=container.settings.base_url)
 
