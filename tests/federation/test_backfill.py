@@ -3,6 +3,7 @@ stored, quietly, and where the walk stops (posts, pages, cycles, endless `next` 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -342,3 +343,26 @@ async def test_a_thread_reaching_higher_than_known_is_linked_and_walked_from_its
     async with container.db.uow(write=False) as uow:
         stats = await uow.session.get(StatusStats, linked[chain[4]].id)
     assert stats is not None and stats.replies_count == 1
+
+
+async def test_default_caps_hold_posts_and_time(container: Container, remote: FakeRemote) -> None:
+    bob = remote.actor("bob")
+    context = f"{remote.origin()}/contexts/9"
+    root = f"{bob}/statuses/1"
+    remote.note(bob, 1, "root", context=context)
+    _collection(remote, context, [f"{bob}/statuses/{n}" for n in range(2, 10_002)])
+    known = await dereference.fetch_note(container, root)
+    assert known is not None
+    walk = await backfill.backfill_thread(container, known)
+    asked = sum(n for url, n in remote.hits.items() if "/statuses/" in url)
+    assert walk.posts == backfill.MAX_POSTS and asked == backfill.MAX_POSTS + 1  # the root twice
+
+    # A server that answers slowly: the walk stops at its time limit, what it stored stays.
+    async def slow(request: Any) -> None:
+        await asyncio.sleep(0.2)
+
+    remote.on_request = slow
+    started = asyncio.get_running_loop().time()
+    walk = await backfill.backfill_thread(container, known, backfill.Limits(seconds=1.0))
+    assert asyncio.get_running_loop().time() - started < 2.0
+    assert 0 < walk.posts < 10
