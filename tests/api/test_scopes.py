@@ -287,6 +287,7 @@ SCOPES: dict[tuple[str, str], Rule] = {
     ("GET", "/@{username}/{id}"): PUBLIC,
     ("GET", "/users/{username}/statuses/{id}/activity"): PUBLIC,
     ("GET", "/users/{username}/statuses/{id}/replies"): PUBLIC,
+    ("GET", "/contexts/{id}"): PUBLIC,
     ("GET", "/tags/{name}"): PUBLIC,
     ("GET", "/users/{username}/outbox"): PUBLIC,
     ("GET", "/users/{username}/followers"): PUBLIC,

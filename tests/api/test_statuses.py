@@ -6,10 +6,13 @@ import asyncio
 
 import httpx
 from sqlalchemy import func, select
+from tests.remote import make_remote_account, make_remote_status
 
 from kinfolk.container import Container
+from kinfolk.domain.backfill import THREAD_JOB
 from kinfolk.domain.statuses.models import Status
 from kinfolk.domain.timelines.models import HomeFeedEntry
+from kinfolk.jobs.models import Job
 
 
 async def _post(client: httpx.AsyncClient, user, **data):  # type: ignore[no-untyped-def]
@@ -499,3 +502,17 @@ async def test_edit_replaces_a_thumbnail_sent_as_a_data_uri(client, make_user, c
         headers=alice.headers,
     )
     assert garbage.status_code == 422
+
+
+async def test_opening_a_remote_thread_asks_once_for_its_backfill(client, container, make_user) -> None:  # type: ignore[no-untyped-def]
+    alice = await make_user("alice")
+    bob = await make_remote_account(container, "bob", "remote.example")
+    root = await make_remote_status(container, bob, "root")
+    reply = await make_remote_status(container, bob, "reply", in_reply_to=root)
+    local = (await _post(client, alice, status="local")).json()
+    for status_id in (root.id, reply.id, reply.id, int(local["id"])):
+        answer = await client.get(f"/api/v1/statuses/{status_id}/context", headers=alice.headers)
+        assert answer.status_code == 200
+    async with container.db.uow(write=False) as uow:
+        jobs = list((await uow.session.execute(select(Job).where(Job.kind == THREAD_JOB))).scalars())
+    assert [job.payload for job in jobs] == [{"status_id": root.id}]

@@ -117,3 +117,52 @@ async def test_bad_cursors_are_missing(client: httpx.AsyncClient, make_user: Any
     await make_user("alice")
     for query in ("max_id=abc", "min_id=-5", "page=true&max_id=" + "9" * 30):
         assert (await ap_get(client, f"/users/alice/outbox?{query}")).status_code == 404
+
+
+async def test_replies_are_paged_to_the_last(client: httpx.AsyncClient, make_user: Any) -> None:
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    root = await post(client, alice, status="root")
+    replies = [
+        (await post(client, bob, status=f"reply {i}", in_reply_to_id=root["id"]))["uri"] for i in range(23)
+    ]
+    await post(client, bob, status="hidden", in_reply_to_id=root["id"], visibility="private")
+    collection = await ap_json(client, f"/users/alice/statuses/{root['id']}/replies")
+    seen: list[str] = list(collection["first"]["items"])
+    url: str | None = collection["first"].get("next")
+    pages = 0
+    while url:
+        page = await ap_json(client, url[len(BASE) :])
+        assert page["partOf"] == collection["id"]
+        seen.extend(page["items"])
+        url = page.get("next")
+        pages += 1
+        assert pages < 5
+    assert seen == replies and pages == 1 and len(collection["first"]["items"]) < len(replies)
+
+
+async def test_a_thread_started_here_is_a_context_collection(
+    client: httpx.AsyncClient, make_user: Any
+) -> None:
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    root = await post(client, alice, status="root")
+    reply = await post(client, bob, status="reply", in_reply_to_id=root["id"])
+    await post(client, bob, status="secret", in_reply_to_id=root["id"], visibility="private")
+    nested = await post(client, alice, status="nested", in_reply_to_id=reply["id"], visibility="unlisted")
+    note = await ap_json(client, f"/users/alice/statuses/{nested['id']}")
+    assert note["context"].startswith(f"{BASE}/contexts/")
+    assert note["conversation"].startswith("tag:")  # the OStatus id stays as Mastodon keeps it
+    assert (await ap_json(client, f"/users/alice/statuses/{root['id']}"))["context"] == note["context"]
+    collection = await ap_json(client, note["context"][len(BASE) :])
+    assert collection["type"] == "OrderedCollection" and collection["attributedTo"] == f"{BASE}/users/alice"
+    assert collection["first"]["orderedItems"] == [root["uri"], reply["uri"], nested["uri"]]
+    assert "next" not in collection["first"]
+    # A thread whose root is not public is not listed; nor is an id that names no thread.
+    hidden = await post(client, alice, status="hidden root", visibility="private")
+    hidden_reply = await post(
+        client, alice, status="answer", in_reply_to_id=hidden["id"], visibility="public"
+    )
+    context = (await ap_json(client, f"/users/alice/statuses/{hidden_reply['id']}"))["context"]
+    assert (await ap_get(client, context[len(BASE) :])).status_code == 404
+    assert (await ap_get(client, "/contexts/12345")).status_code == 404

@@ -38,7 +38,11 @@ async def test_public_status_as_note_and_create(client: httpx.AsyncClient, make_
     assert note["contentMap"] == {"en": status["content"]}
     assert note["published"].endswith("Z")
     assert "updated" not in note
-    assert note["conversation"] == note["context"]
+    # As Mastodon 4.4: `conversation` the OStatus tag, `context` the thread's collection here.
+    assert (
+        note["context"]
+        == f"https://kinfolk.test/contexts/{note['conversation'].split('objectId=')[1].split(':')[0]}"
+    )
     assert note["conversation"].startswith("tag:kinfolk.test,")
     assert note["attachment"] == [] and note["tag"] == []
     assert note["replies"]["id"] == f"{me}/statuses/{sid}/replies"

@@ -341,11 +341,18 @@ async def _stored_status(container: Container, uri: str) -> tuple[Status | None,
 
 
 async def fetch_note(
-    container: Container, uri: str, *, depth: int = 0, _visited: set[str] | None = None
+    container: Container,
+    uri: str,
+    *,
+    depth: int = 0,
+    _visited: set[str] | None = None,
+    quiet: bool = False,
+    max_depth: int = MAX_REPLY_DEPTH,
 ) -> Status | None:
     """The status with id `uri`: stored already, or fetched from its origin, checked (its author
-    shares its origin), its parents fetched first up to `MAX_REPLY_DEPTH` (a visited set stops
-    cycles) and stored through `notes.ingest_note`. None when it cannot be had or is refused."""
+    shares its origin), its parents fetched first up to `max_depth` (a visited set stops
+    cycles) and stored through `notes.ingest_note`. None when it cannot be had or is refused.
+    `quiet`: fetched to complete a thread or a profile (`notes.ingest_note`)."""
     clean = https_url(uri)
     if clean is None:
         return None
@@ -368,7 +375,9 @@ async def fetch_note(
         stored, tombstoned = await _stored_status(container, parsed.id)
         if stored is not None or tombstoned:
             return stored
-    return await store_fetched_note(container, parsed, depth=depth, visited=visited)
+    return await store_fetched_note(
+        container, parsed, depth=depth, visited=visited, quiet=quiet, max_depth=max_depth
+    )
 
 
 async def store_fetched_note(
@@ -379,6 +388,8 @@ async def store_fetched_note(
     visited: set[str] | None = None,
     author: Account | None = None,
     uow: UnitOfWork | None = None,
+    quiet: bool = False,
+    max_depth: int = MAX_REPLY_DEPTH,
 ) -> Status | None:
     """Store a post whose document came from its own origin: its author fetched (sharing that
     origin), its parent fetched first while the chain is short enough, then one write (in `uow`
@@ -392,12 +403,19 @@ async def store_fetched_note(
     seen = visited if visited is not None else {parsed.id}
     seen.add(parsed.id)
     parent: Status | None = None
-    if parsed.in_reply_to is not None and parsed.in_reply_to not in seen and depth < MAX_REPLY_DEPTH:
-        parent = await fetch_note(container, parsed.in_reply_to, depth=depth + 1, _visited=seen)
+    if parsed.in_reply_to is not None and parsed.in_reply_to not in seen and depth < max_depth:
+        parent = await fetch_note(
+            container,
+            parsed.in_reply_to,
+            depth=depth + 1,
+            _visited=seen,
+            quiet=quiet,
+            max_depth=max_depth,
+        )
     if uow is not None:
-        return await notes.ingest_note(container, uow, author, parsed, in_reply_to=parent)
+        return await notes.ingest_note(container, uow, author, parsed, in_reply_to=parent, quiet=quiet)
     async with container.db.uow() as own:
-        return await notes.ingest_note(container, own, author, parsed, in_reply_to=parent)
+        return await notes.ingest_note(container, own, author, parsed, in_reply_to=parent, quiet=quiet)
 
 
 # --- Forwarded Update and Delete: the origin is asked, the sender is not believed --------------

@@ -296,10 +296,12 @@ async def ingest_note(
     parsed: ParsedNote,
     *,
     in_reply_to: Status | None = None,
+    quiet: bool = False,
 ) -> Status | None:
     """Store `parsed` (already checked to be `author`'s, from its origin) once. Returns the
     stored status (new or the one already there), or None when it is refused: tombstoned,
-    another author's id, or data the store will not take."""
+    another author's id, or data the store will not take. `quiet`: fetched, not delivered
+    (a thread's or a profile's backfill), so no feed, stream or notification hears of it."""
     if author.domain is None or parsed.attributed_to != author.uri:
         return None
     session = uow.session
@@ -309,6 +311,7 @@ async def ingest_note(
     if await is_tombstoned(uow, parsed.id):
         return None
     new = await new_status(container, uow, author, parsed, in_reply_to=in_reply_to)
+    new.quiet = quiet
     if _empty(new, parsed):
         return None
     try:

@@ -148,9 +148,11 @@ async def note_rows(session: AsyncSession, env: RenderEnv, statuses: list[Status
     )
     conversation_ids = list({s.conversation_id for s in statuses if s.conversation_id is not None})
     conversations: dict[int, Conversation] = {}
+    owned: dict[int, Status] = {}
     if conversation_ids:
         found = await session.execute(select(Conversation).where(Conversation.id.in_(conversation_ids)))
         conversations = {c.id: c for c in found.scalars()}
+        owned = await local_thread_roots(session, conversation_ids)
     return [
         NoteRows(
             status=s,
@@ -162,6 +164,7 @@ async def note_rows(session: AsyncSession, env: RenderEnv, statuses: list[Status
             poll=polls.get(s.poll_id) if s.poll_id is not None else None,
             conversation=conversations.get(s.conversation_id) if s.conversation_id is not None else None,
             emojis=emoji_tags(env, found),
+            context=env.uris.context(s.conversation_id) if s.conversation_id in owned else None,
         )
         for s, found in zip(statuses, emojis, strict=True)
     ]
@@ -258,13 +261,43 @@ async def featured_tags(session: AsyncSession, account_id: int) -> list[Tag]:
     return [tag for _, tag in await tags_repo.featured_tags(session, account_id)]
 
 
-async def public_replies(session: AsyncSession, status_id: int, limit: int) -> list[Status]:
+async def local_thread_roots(session: AsyncSession, conversation_ids: list[int]) -> dict[int, Status]:
+    """The threads among `conversation_ids` started here, by their root post: those we publish
+    as FEP-f228 `context` collections (a thread started elsewhere is its origin's to list)."""
     result = await session.execute(
-        select(Status)
-        .where(Status.in_reply_to_id == status_id, visibility.visible_to(None))
-        .order_by(Status.id)
-        .limit(limit)
+        select(Status).where(
+            Status.conversation_id.in_(conversation_ids),
+            Status.in_reply_to_id.is_(None),
+            Status.reblog_of_id.is_(None),
+            Status.local.is_(True),
+        )
     )
+    return {s.conversation_id: s for s in result.scalars() if s.conversation_id is not None}
+
+
+async def thread_posts(
+    session: AsyncSession, conversation_id: int, limit: int, *, after: int | None = None
+) -> list[Status]:
+    """Public and unlisted posts of a thread (no boosts), oldest first, after `after` (an id)."""
+    stmt = select(Status).where(
+        Status.conversation_id == conversation_id,
+        Status.reblog_of_id.is_(None),
+        visibility.visible_to(None),
+    )
+    if after is not None:
+        stmt = stmt.where(Status.id > after)
+    result = await session.execute(stmt.order_by(Status.id).limit(limit))
+    return list(result.scalars())
+
+
+async def public_replies(
+    session: AsyncSession, status_id: int, limit: int, *, after: int | None = None
+) -> list[Status]:
+    """Public and unlisted replies to a status, oldest first, those after `after` (an id)."""
+    stmt = select(Status).where(Status.in_reply_to_id == status_id, visibility.visible_to(None))
+    if after is not None:
+        stmt = stmt.where(Status.id > after)
+    result = await session.execute(stmt.order_by(Status.id).limit(limit))
     return list(result.scalars())
 
 

@@ -26,6 +26,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "kinfolk.federation.distribute",
     "kinfolk.federation.deliver",
     "kinfolk.federation.featured",
+    "kinfolk.federation.backfill",
 )
 
 # Declared kinds whose handlers are not written yet: the federation work binds them and empties

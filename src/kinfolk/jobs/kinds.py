@@ -132,6 +132,11 @@ KINDS: tuple[JobKind, ...] = (
     # A remote actor's pinned posts and featured tags read again (federation/featured.py),
     # at most once a day per account (dedup key).
     JobKind("federation.fetch_featured", PULL, max_attempts=3),
+    # A remote thread's missing posts (its `context` collection, or its `replies` walked), at
+    # most a minute's work per run; and a newly seen remote account's recent public posts.
+    # Both are best effort: a failed run is not worth more than one retry.
+    JobKind("federation.backfill_thread", PULL, max_attempts=2, lease_seconds=180),
+    JobKind("federation.backfill_profile", PULL, max_attempts=2, lease_seconds=180),
 )
 
 

@@ -8,6 +8,7 @@ other servers and people already recognise:
     actor            {base}/users/{username}           profile page   {base}/@{username}
     status           {actor}/statuses/{id}             status page    {base}/@{username}/{id}
     Create/Announce  {status}/activity                 replies        {status}/replies
+    thread (FEP-f228 context)  {base}/contexts/{conversation id}
     inbox, outbox, followers, following, featured      {actor}/inbox, /outbox, ... /collections/featured
     shared inbox     {base}/inbox                      instance actor {base}/actor
     tag              {base}/tags/{lower-cased, quoted name}
@@ -109,6 +110,10 @@ class Uris:
 
     def replies(self, username: str, status_id: int) -> str:
         return f"{self.status(username, status_id)}/replies"
+
+    def context(self, conversation_id: int) -> str:
+        """A thread started here, as an FEP-f228 collection of its posts (Mastodon 4.4's path)."""
+        return f"{self.base}/contexts/{conversation_id}"
 
     def activity(self, username: str, kind: str, object_id: int | str) -> str:
         """An activity that is not a status (a follow, like, block, update...): a fragment of the actor."""

@@ -13,6 +13,7 @@ from kinfolk.api.auth import authorize_if_token, viewer_account_id
 from kinfolk.api.entities.search import render_search
 from kinfolk.api.http import as_bool, is_digits, json_response, read_params
 from kinfolk.api.paging import STATUSES, parse_id, parse_limit
+from kinfolk.domain import backfill
 from kinfolk.domain.search.resolver import remote_resolver
 from kinfolk.domain.search.service import SearchParams, resolve_remote, search
 from kinfolk.kernel.errors import BadRequest
@@ -66,7 +67,19 @@ async def index(request: Request) -> Response:
         results = await search(
             uow.session, parsed, viewer_id=viewer_id, uris=container.uris, resolved=resolved
         )
-        return json_response(await render_search(uow.session, container, results, viewer_id))
+        rendered = await render_search(uow.session, container, results, viewer_id)
+        # A remote account looked up by its handle or URL: its recent public posts are fetched
+        # in the background (once), so that its profile is not empty when opened.
+        looked_up = resolved[1] if resolved is not None and resolved[0] == "account" else None
+        if looked_up is not None and (
+            not any(a.id == looked_up and a.domain is not None for a in results.accounts)
+            or await backfill.profile_asked(uow, looked_up)
+        ):
+            looked_up = None
+    if looked_up is not None:
+        account_id = looked_up
+        await backfill.ask_from_a_read(container.db, lambda uow: backfill.request_profile(uow, account_id))
+    return json_response(rendered)
 
 
 routes: list[BaseRoute] = [Route("/api/v2/search", index, methods=["GET"])]

@@ -22,7 +22,9 @@ from kinfolk.api.rate_limits import family
 from kinfolk.api.uploads import as_upload
 from kinfolk.container import Container
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import backfill as backfill_requests
 from kinfolk.domain import rate_limits
+from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.media import service as media_service
 from kinfolk.domain.search.resolver import remote_resolver
 from kinfolk.domain.statuses import interactions, queries, scheduled
@@ -224,9 +226,17 @@ async def context(request: Request) -> Response:
         status = await _visible_status(request, uow, viewer_id)
         ancestors, descendants = await queries.thread(uow.session, status, viewer_id)
         rendered = await render_statuses(uow.session, container, ancestors + descendants, viewer_id)
-        return json_response(
-            {"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]}
+        # A thread with remote posts has its missing ones fetched in the background, once an
+        # hour at most (`domain/backfill.py`).
+        root = ancestors[0] if ancestors else status
+        remote = not root.local or any(not s.local for s in descendants)
+        backfill = remote and not await backfill_requests.thread_recently_asked(uow, root.id)
+    if backfill:
+        root_id = root.id
+        await backfill_requests.ask_from_a_read(
+            container.db, lambda uow: backfill_requests.request_thread(uow, root_id)
         )
+    return json_response({"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]})
 
 
 def _interaction(action: str, scope: str) -> Any:
@@ -342,11 +352,23 @@ async def account_statuses(request: Request) -> Response:
             exclude_direct=as_bool(params.get("exclude_direct")),
             tagged=tagged if isinstance(tagged, str) else None,
         )
-        found = await queries.account_statuses(uow.session, path_id(request), viewer_id, page, filters)
+        account_id = path_id(request)
+        found = await queries.account_statuses(uow.session, account_id, viewer_id, page, filters)
         rendered = await render_statuses(uow.session, container, found, viewer_id)
-        return paged_response(
-            request, rendered, page, [s.id for s in found], base_url=container.settings.base_url
+        # A remote profile opened for the first time: its recent public posts are fetched.
+        owner = await uow.session.get(Account, account_id)
+        backfill = (
+            owner is not None
+            and owner.domain is not None
+            and owner.suspended_at is None
+            and not await backfill_requests.profile_asked(uow, account_id)
         )
+    if backfill:
+        await backfill_requests.ask_from_a_read(
+            container.db, lambda uow: backfill_requests.request_profile(uow, account_id)
+        )
+    ids = [s.id for s in found]
+    return paged_response(request, rendered, page, ids, base_url=container.settings.base_url)
 
 
 routes: list[BaseRoute] = [

@@ -42,6 +42,8 @@ async def status_created(ctx: JobContext, payload: dict[str, Any]) -> None:
     status = await session.get(Status, int(payload["status_id"]))
     if status is None or status.deleted_at is not None:
         return
+    if payload.get("quiet"):
+        return  # fetched to complete a thread or a profile: no feeds, streams or notifications
     fanned = await fan_out(session, status)
     for after, upto in fanned.later:
         await ctx.uow.enqueue(FAN_OUT_SLICE, {"status_id": status.id, "after": after, "upto": upto})

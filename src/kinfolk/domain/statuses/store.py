@@ -81,6 +81,9 @@ class NewStatus:
     application_id: int | None = None
     # Chosen by the caller when something else must name the status first (Idempotency-Key).
     status_id: int | None = None
+    # A remote post fetched to complete a thread or a profile, not delivered to us: it is
+    # stored and counted, but reaches no home feed, stream or notification (it is old news).
+    quiet: bool = False
 
 
 @dataclass
@@ -211,7 +214,9 @@ async def store_status(uow: UnitOfWork, uris: Uris, author: Account, new: NewSta
     if new.reblog_of is not None:
         await repo.bump_status_stat(session, new.reblog_of.id, "reblogs_count", 1)
     await session.flush()
-    await uow.enqueue(CREATED_JOB, {"status_id": status_id})
+    await uow.enqueue(
+        CREATED_JOB, {"status_id": status_id, "quiet": True} if new.quiet else {"status_id": status_id}
+    )
     return Posted(
         status=status,
         author=author,
@@ -246,6 +251,28 @@ async def store_remote_status(
             raise Unprocessable("Validation failed: the status belongs to another actor")
         return Posted(status=existing, author=author)
     return await store_status(uow, uris, author, new)
+
+
+async def attach_parent(uow: UnitOfWork, status: Status, parent: Status) -> bool:
+    """Link a stored remote post whose parent was unknown when it came (a reply chain longer
+    than was fetched then) to that parent, now stored: it and the posts below it join the
+    parent's thread, as if the parent had been there first. Returns whether it was linked
+    (not when it has a parent already, is local, or `parent` is itself or on another thread
+    that includes it)."""
+    if status.local or status.in_reply_to_id is not None or parent.id == status.id:
+        return False
+    session = uow.session
+    old, new = status.conversation_id, parent.conversation_id
+    if old is not None and old == new:
+        return False  # the parent is already below this post: linking would make a cycle
+    status.in_reply_to_id = parent.id
+    status.in_reply_to_account_id = parent.account_id
+    if old is not None and new is not None:
+        await session.execute(update(Status).where(Status.conversation_id == old).values(conversation_id=new))
+        status.conversation_id = new
+    await repo.bump_status_stat(session, parent.id, "replies_count", 1)
+    await session.flush()
+    return True
 
 
 async def edit_remote_status(uow: UnitOfWork, status: Status, author: Account, new: NewStatus) -> bool:

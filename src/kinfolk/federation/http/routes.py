@@ -221,23 +221,72 @@ async def status_activity(request: Request) -> Response:
 
 
 async def status_replies(request: Request) -> Response:
-    """Public replies to a status, as ids (the stub every `Note` links to as `replies`)."""
+    """Public replies to a status, as ids (the stub every `Note` links to as `replies`),
+    oldest first, `PAGE_SIZE` a page: a full page names the `next` one (`min_id` cursor), so
+    a thread's walker reaches every reply, not only the first page's."""
     container = get_container(request)
     env = render_env(container)
     viewer = await authorized.requester(request, container)
     account, found = await _status(container, request, viewer)
     collection = env.uris.replies(account.username, found.id)
+    cursor = _cursor(request)
+    after = cursor.min_id if cursor is not None else None
     async with container.db.uow(write=False) as uow:
-        replies = await repo.public_replies(uow.session, found.id, PAGE_SIZE)
+        replies = await repo.public_replies(uow.session, found.id, PAGE_SIZE, after=after)
         authors = {r.account_id for r in replies}
         accounts = await accounts_repo.get_accounts(uow.session, list(authors))
     items = [status_uri(env, r, accounts[r.account_id]) for r in replies if r.account_id in accounts]
-    page = {"type": "CollectionPage", "partOf": collection, "items": items}
-    if "page" in request.query_params:
-        return activity_json({"@context": AS_CONTEXT, "id": f"{collection}?page=true", **page}, container)
+    page: dict[str, Any] = {"type": "CollectionPage", "partOf": collection, "items": items}
+    if len(replies) == PAGE_SIZE:
+        page["next"] = f"{collection}?page=true&min_id={replies[-1].id}"
+    if cursor is not None:
+        page_id = f"{collection}?page=true" + (f"&min_id={after}" if after is not None else "")
+        return activity_json({"@context": AS_CONTEXT, "id": page_id, **page}, container)
     return activity_json(
         {"@context": AS_CONTEXT, "id": collection, "type": "Collection", "first": page}, container
     )
+
+
+async def thread_context(request: Request) -> Response:
+    """A thread started here as an FEP-f228 `context` collection (every `Note` of it names this
+    URL as its `context`): the ids of its public and unlisted posts, oldest first, paged like
+    the replies, `attributedTo` the root's author. A thread started elsewhere, or whose root is
+    not public, is not ours to list (404)."""
+    container = get_container(request)
+    env = render_env(container)
+    await authorized.requester(request, container)
+    conversation_id = id_value(request.path_params["id"])
+    if conversation_id is None:
+        raise NotFound()
+    cursor = _cursor(request)
+    after = cursor.min_id if cursor is not None else None
+    async with container.db.uow(write=False) as uow:
+        root = (await repo.local_thread_roots(uow.session, [conversation_id])).get(conversation_id)
+        owner = await uow.session.get(Account, root.account_id) if root is not None else None
+        if root is None or owner is None or root.visibility not in ("public", "unlisted"):
+            raise NotFound()
+        posts = await repo.thread_posts(uow.session, conversation_id, PAGE_SIZE, after=after)
+        accounts = await accounts_repo.get_accounts(uow.session, list({p.account_id for p in posts}))
+    collection = env.uris.context(conversation_id)
+    items = [status_uri(env, p, accounts[p.account_id]) for p in posts if p.account_id in accounts]
+    page: dict[str, Any] = {
+        "id": f"{collection}?page=true" + (f"&min_id={after}" if after is not None else ""),
+        "type": "OrderedCollectionPage",
+        "partOf": collection,
+        "orderedItems": items,
+    }
+    if len(posts) == PAGE_SIZE:
+        page["next"] = f"{collection}?page=true&min_id={posts[-1].id}"
+    if cursor is not None:
+        return activity_json({"@context": AS_CONTEXT, **page}, container)
+    document = {
+        "@context": AS_CONTEXT,
+        "id": collection,
+        "type": "OrderedCollection",
+        "attributedTo": env.uris.account_id(owner),
+        "first": page,
+    }
+    return activity_json(document, container)
 
 
 # --- collections ------------------------------------------------------------------------------
@@ -379,6 +428,7 @@ routes: list[BaseRoute] = [
     _get("/@{username}/{id}", status),
     _get("/users/{username}/statuses/{id}/activity", status_activity),
     _get("/users/{username}/statuses/{id}/replies", status_replies),
+    _get("/contexts/{id}", thread_context),
     _get("/users/{username}/outbox", outbox),
     _get("/users/{username}/followers", _follow_collection(followers=True)),
     _get("/users/{username}/following", _follow_collection(followers=False)),

@@ -42,6 +42,8 @@ class NoteRows:
     poll: Poll | None = None
     conversation: Conversation | None = None
     emojis: list[dict[str, Any]] = field(default_factory=list)
+    # The FEP-f228 collection of a thread started here (`Uris.context`); None for others'.
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def render_note_object(env: RenderEnv, rows: NoteRows) -> dict[str, Any]:
         "cc": addressed.cc,
         "sensitive": status.sensitive,
         "conversation": conversation,
-        "context": conversation,
+        "context": rows.context or conversation,
         "content": content,
         "attachment": [a for a in (_attachment(env, m) for m in rows.media) if a is not None],
         "tag": _tags(env, rows),
