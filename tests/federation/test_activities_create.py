@@ -3,15 +3,13 @@ endpoint lives on another branch): each checklist case asserts what is (not) sto
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account, AccountStats
 from kinfolk.domain.notifications.models import Notification
@@ -21,24 +19,13 @@ from kinfolk.federation import dereference
 from kinfolk.federation.activities import IngressContext, load_handlers
 from kinfolk.federation.parse.activity import parse_activity
 from kinfolk.jobs.context import JobContext, JobUnitOfWork
-from tests.federation.remote_docs import PUBLIC, FakeRemote, fake_remote, remote_container, remote_settings
+from tests.federation import remote_fixtures
+from tests.federation.remote_docs import PUBLIC, FakeRemote
 
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return remote_settings(db_url, tmp_path)
-
-
-@pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    async with remote_container(settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[FakeRemote]:
-    async with fake_remote() as server:
-        yield server
+# In-process tests against fake remote servers (remote_fixtures.py).
+container = remote_fixtures.container
+remote = remote_fixtures.remote
+settings = remote_fixtures.settings
 
 
 Deliver = Callable[[Account, dict[str, Any]], Awaitable[None]]

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
-from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain import backfill as requests
 from kinfolk.domain.accounts.models import Account
@@ -20,25 +16,14 @@ from kinfolk.domain.notifications.models import Notification
 from kinfolk.domain.statuses.models import Status, StatusStats
 from kinfolk.domain.timelines.models import HomeFeedEntry as HomeFeed
 from kinfolk.federation import backfill, dereference
+from tests.federation import remote_fixtures
 from tests.federation.inboxes import jobs_of, run_jobs
-from tests.federation.remote_docs import PUBLIC, FakeRemote, fake_remote, remote_container, remote_settings
+from tests.federation.remote_docs import PUBLIC, FakeRemote
 
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return remote_settings(db_url, tmp_path)
-
-
-@pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    async with remote_container(settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[FakeRemote]:
-    async with fake_remote() as server:
-        yield server
+# In-process tests against fake remote servers (remote_fixtures.py).
+container = remote_fixtures.container
+remote = remote_fixtures.remote
+settings = remote_fixtures.settings
 
 
 async def _uris(container: Container) -> set[str]:

@@ -5,7 +5,6 @@ captured documents with emojis (../shared/fixtures/activitypub) keep theirs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.emojis.models import CustomEmoji
@@ -24,26 +22,15 @@ from kinfolk.federation import dereference, notes
 from kinfolk.federation.actors import actor_domain
 from kinfolk.federation.parse.actor import parse_actor
 from kinfolk.federation.parse.object import parse_note
-from tests.federation.remote_docs import FakeRemote, fake_remote, remote_container, remote_settings
+from tests.federation import remote_fixtures
+from tests.federation.remote_docs import FakeRemote
+
+# In-process tests against fake remote servers (remote_fixtures.py).
+container = remote_fixtures.container
+remote = remote_fixtures.remote
+settings = remote_fixtures.settings
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "activitypub"
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return remote_settings(db_url, tmp_path)
-
-
-@pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    async with remote_container(settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[FakeRemote]:
-    async with fake_remote() as server:
-        yield server
 
 
 def emoji(name: str, url: str = "https://cdn.example/e.png", **extra: Any) -> dict[str, Any]:

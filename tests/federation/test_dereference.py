@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import func, select
 
-from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.statuses.models import Status
 from kinfolk.federation import dereference
-from tests.federation.remote_docs import FakeRemote, fake_remote, remote_container, remote_settings
+from tests.federation import remote_fixtures
+from tests.federation.remote_docs import FakeRemote
 
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return remote_settings(db_url, tmp_path)
-
-
-@pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    async with remote_container(settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[FakeRemote]:
-    async with fake_remote() as server:
-        yield server
+# In-process tests against fake remote servers (remote_fixtures.py).
+container = remote_fixtures.container
+remote = remote_fixtures.remote
+settings = remote_fixtures.settings
 
 
 async def _count(container: Container, model: type) -> int:

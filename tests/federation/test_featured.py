@@ -3,14 +3,12 @@ collections by the `federation.fetch_featured` job, kept current by its `Add` an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.statuses.models import Status, StatusPin
@@ -21,24 +19,13 @@ from kinfolk.federation.featured import FETCH_FEATURED, fetch_featured
 from kinfolk.federation.parse.activity import parse_activity
 from kinfolk.jobs.context import JobContext, JobUnitOfWork
 from kinfolk.jobs.models import Job
-from tests.federation.remote_docs import FakeRemote, fake_remote, remote_container, remote_settings
+from tests.federation import remote_fixtures
+from tests.federation.remote_docs import FakeRemote
 
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return remote_settings(db_url, tmp_path)
-
-
-@pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    async with remote_container(settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[FakeRemote]:
-    async with fake_remote() as server:
-        yield server
+# In-process tests against fake remote servers (remote_fixtures.py).
+container = remote_fixtures.container
+remote = remote_fixtures.remote
+settings = remote_fixtures.settings
 
 
 Deliver = Callable[[Account, dict[str, Any]], Awaitable[str | None]]

@@ -9,30 +9,20 @@ file cannot hide them: never an empty post; Article/Page/Video/Event as title an
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from kinfolk.config import Settings
 from kinfolk.container import Container
+from tests.federation import remote_fixtures
 from tests.federation.golden import FIXTURES, corpus_actors, fixture_paths, golden_path, outcome
-from tests.federation.remote_docs import remote_container, remote_settings
+
+# In-process tests against fake remote servers (remote_fixtures.py).
+container = remote_fixtures.container
+settings = remote_fixtures.settings
 
 EXPECTED_FILES = 196
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return remote_settings(db_url, tmp_path)
-
-
-@pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    async with remote_container(settings) as made:
-        yield made
 
 
 def _text(status: dict[str, Any]) -> str:

@@ -5,38 +5,23 @@ names on one local server (remote.test serves the actors, other.test is the hand
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
-from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.moderation.domain_blocks import BlockRequest, block_domain
 from kinfolk.federation import dereference
 from kinfolk.federation.parse.actor import parse_actor
-from tests.federation.remote_docs import AP, FakeRemote, fake_remote, remote_container, remote_settings
+from tests.federation import remote_fixtures
+from tests.federation.remote_docs import AP, FakeRemote
 
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return remote_settings(db_url, tmp_path)
-
-
-@pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    async with remote_container(settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[FakeRemote]:
-    async with fake_remote() as server:
-        yield server
+# In-process tests against fake remote servers (remote_fixtures.py).
+container = remote_fixtures.container
+remote = remote_fixtures.remote
+settings = remote_fixtures.settings
 
 
 def _webfinger(remote: FakeRemote, asked: str, subject: str, actor: str) -> str:

@@ -4,18 +4,21 @@ author is a test actor there), everything else as captured."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
-import pytest
 
-from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.federation import dereference
 from kinfolk.federation.parse.object import is_note
 from kinfolk.federation.parse.shape import Shape, shape_of
-from tests.federation.remote_docs import FakeRemote, fake_remote, remote_container, remote_settings
+from tests.federation import remote_fixtures
+from tests.federation.remote_docs import FakeRemote
+
+# In-process tests against fake remote servers (remote_fixtures.py).
+container = remote_fixtures.container
+remote = remote_fixtures.remote
+settings = remote_fixtures.settings
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "activitypub"
 
@@ -33,23 +36,6 @@ def _notes() -> list[Path]:
 
 
 NOTES = _notes()
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return remote_settings(db_url, tmp_path)
-
-
-@pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    async with remote_container(settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[FakeRemote]:
-    async with fake_remote() as server:
-        yield server
 
 
 def test_the_corpus_has_notes() -> None:

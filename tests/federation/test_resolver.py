@@ -4,37 +4,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from aiohttp import web
 
-from kinfolk.config import Settings
 from kinfolk.container import Container
 from kinfolk.domain.moderation.domain_blocks import BlockRequest, block_domain
 from kinfolk.domain.statuses.models import Tombstone
 from kinfolk.kernel.clock import utcnow
-from tests.federation.remote_docs import PUBLIC, FakeRemote, fake_remote, remote_container, remote_settings
+from tests.federation import remote_fixtures
+from tests.federation.remote_docs import PUBLIC, FakeRemote
 
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return remote_settings(db_url, tmp_path)
-
-
-@pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    async with remote_container(settings) as made:
-        yield made
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[FakeRemote]:
-    async with fake_remote() as server:
-        yield server
+# In-process tests against fake remote servers (remote_fixtures.py).
+container = remote_fixtures.container
+remote = remote_fixtures.remote
+settings = remote_fixtures.settings
 
 
 async def _search(client: httpx.AsyncClient, user: Any, q: str, **params: str) -> dict[str, Any]:
