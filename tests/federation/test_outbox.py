@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import update
 
@@ -643,3 +644,45 @@ async def test_a_deleted_account_tells_its_followers_first_then_every_known_serv
         assert received.document["object"] == actor and received.document["actor"] == actor
         assert received.document["id"] == f"{actor}#delete"
     assert all(j.state == "done" for j in await jobs_of(container, "federation.deliver"))
+
+
+async def test_a_forwarded_report_goes_to_the_reported_server_signed_by_the_instance_actor(
+    container: Container,
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_remote_account: Any,
+    make_remote_status: Any,
+    inboxes: Inboxes,
+) -> None:
+    """Mastodon's `forward`: a `Flag` naming the account and its reported posts, from the
+    instance actor (the reporter stays anonymous), to the account's own inbox; without
+    `forward`, or about one of our own accounts, nothing leaves."""
+    from kinfolk.federation.instance_key import instance_key
+
+    alice = await make_user("alice")
+    carol = await make_user("carol")
+    eve = await make_remote_account(
+        "eve", "remote.test", **await remote_fields(inboxes, "remote.test", "eve")
+    )
+    bad = await make_remote_status(eve, "something awful")
+    inboxes.public_keys[container.uris.instance_key_id()] = (await instance_key(container.db)).public_key_pem
+
+    async def report(account_id: int, **extra: Any) -> None:
+        body = {"account_id": str(account_id), "comment": "spam, twice", **extra}
+        response = await client.post("/api/v1/reports", headers=alice.headers, json=body)
+        assert response.status_code == 200, response.text
+
+    await report(eve.id, status_ids=[str(bad.id)])  # not forwarded
+    await report(carol.account_id, forward=True)  # one of ours: nowhere to forward
+    await run_jobs(container)
+    assert inboxes.received == []
+
+    await report(eve.id, status_ids=[str(bad.id)], forward=True)
+    await run_jobs(container)
+    [flag] = inboxes.received
+    assert (flag.host, flag.path) == ("remote.test", "/users/eve/inbox")
+    assert flag.verified and flag.key_id == container.uris.instance_key_id()
+    document = flag.document
+    assert document["type"] == "Flag" and document["actor"] == container.uris.instance_actor()
+    assert document["object"] == [eve.uri, bad.uri] and document["content"] == "spam, twice"
+    assert str(alice.account_id) not in orjson.dumps(document).decode()

@@ -30,6 +30,8 @@ Payload shapes, by `type` (every id an int; kinfolk/federation/distribute.py rea
     Accept    {account_id, target_id, follow_id, follow_uri}   a local account accepts a remote
     Reject    {account_id, target_id, follow_id, follow_uri}   follower (or removes / refuses one)
     Block     {account_id, target_id, block_id}
+    Flag      {report_id}                                  a local report forwarded to the
+              reported remote account's server (signed by the instance actor)
     Undo      {object_type: "Block", account_id, target_id, block_id}
 
 `account_id` is always the local actor; `target_id` the remote account. A relay's `Follow` and

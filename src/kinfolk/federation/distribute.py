@@ -31,7 +31,8 @@ Who receives what (Mastodon's rules):
 - one-to-one activities (Like, Follow, Accept, Reject, Block and their Undo): the other
   account's own inbox;
 - the instance actor's `Follow` of a relay and its `Undo` (`domain/instance/relays.py`): the
-  relay's inbox, signed by the instance actor.
+  relay's inbox, signed by the instance actor; a local report forwarded (`Flag`, the client
+  API's `forward`): the reported account's inbox, signed by the instance actor too.
 
 Never to a local account, never to a domain under a suspension (`domain_blocks.policy_for`).
 Each deliver job has a dedup key made of this job's id and the inbox, so a distribute job run
@@ -57,6 +58,7 @@ from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.instance import relays
 from kinfolk.domain.instance.models import Relay
 from kinfolk.domain.moderation import domain_blocks
+from kinfolk.domain.moderation.models import Report
 from kinfolk.domain.polls.models import Poll, PollVote
 from kinfolk.domain.relationships.models import AccountDomainBlock, Follow, FollowRequest
 from kinfolk.domain.statuses.models import Favourite, Mention, Status
@@ -67,6 +69,7 @@ from kinfolk.federation.render.activities import (
     render_block,
     render_delete,
     render_delete_actor,
+    render_flag,
     render_follow,
     render_instance_undo,
     render_like,
@@ -704,8 +707,34 @@ async def _relay_activity(
     return inbox, render_instance_undo(env, follow)
 
 
-async def _distribute_relay(ctx: JobContext, env: RenderEnv, payload: dict[str, Any]) -> None:
-    found = await _relay_activity(ctx, env, payload)
+async def _flag_activity(
+    ctx: JobContext, env: RenderEnv, payload: dict[str, Any]
+) -> tuple[str, dict[str, Any]] | None:
+    """A local report about a remote account, forwarded to that account's inbox: the account's
+    id and those of its own reported posts (their ids as the origin gave them)."""
+    session = ctx.uow.session
+    report = await session.get(Report, _int(payload, "report_id"))
+    if report is None or not report.forwarded:
+        return None
+    target = await _remote(session, report.target_account_id)
+    if target is None or target.uri is None or not target.inbox_url:
+        return None
+    wanted = [int(i) for i in report.status_ids or []]
+    posts: list[str] = []
+    if wanted:
+        rows = await session.execute(
+            select(Status.id, Status.uri).where(Status.id.in_(wanted), Status.account_id == target.id)
+        )
+        by_id = {status_id: uri for status_id, uri in rows if uri}
+        posts = [by_id[i] for i in wanted if i in by_id]
+    return target.inbox_url, render_flag(env, report.id, report.comment, [target.uri, *posts])
+
+
+async def _distribute_as_instance(
+    ctx: JobContext, payload: dict[str, Any], found: tuple[str, dict[str, Any]] | None
+) -> None:
+    """One activity of the instance actor's own (a relay's Follow or Undo, a forwarded report)
+    to one inbox, signed with the instance actor's key."""
     if found is None:
         return
     inbox, document = found
@@ -715,14 +744,21 @@ async def _distribute_relay(ctx: JobContext, env: RenderEnv, payload: dict[str, 
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     delivery = {"inbox": allowed[0], "body": body, "instance": True}
     await enqueue_many(ctx.uow, DELIVER, [(delivery, dedup_key(ctx.job_id, allowed[0]))])
-    log.info("%s of relay %s", payload.get("type"), allowed[0])
+    log.info("%s by the instance actor to %s", payload.get("type"), allowed[0])
 
 
 @handles(DISTRIBUTE)
 async def distribute(ctx: JobContext, payload: dict[str, Any]) -> None:
     kind = payload.get("type")
     if payload.get("object_type") == "Relay" and kind in ("Follow", "Undo"):
-        await _distribute_relay(ctx, render_env(ctx.container), payload)
+        await _distribute_as_instance(
+            ctx, payload, await _relay_activity(ctx, render_env(ctx.container), payload)
+        )
+        return
+    if kind == "Flag":
+        await _distribute_as_instance(
+            ctx, payload, await _flag_activity(ctx, render_env(ctx.container), payload)
+        )
         return
     planner = _PLANNERS.get(kind) if isinstance(kind, str) else None
     if planner is None:

@@ -2,8 +2,9 @@
 
 The report names an account, optionally some of its statuses (which the reporter must be able
 to see) and the server rules it breaks. Staff hear about it through an `admin.report`
-notification, sent by a job so that filing stays cheap; federation will hang forwarding to the
-target's server on the same job.
+notification, sent by a job so that filing stays cheap. A report about a remote account with
+`forward` goes to that account's server too (`outbox.publish` of a `Flag`, which the instance
+actor signs, as on Mastodon).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from kinfolk.db.database import UnitOfWork
+from kinfolk.domain import outbox
 from kinfolk.domain.accounts.models import Account
 from kinfolk.domain.moderation import repo
 from kinfolk.domain.moderation.models import REPORT_CATEGORIES, Report
@@ -79,6 +81,8 @@ async def file_report(uow: UnitOfWork, reporter: Account, new: NewReport) -> Rep
     )
     await repo.add_report(session, report)
     await uow.enqueue("notifications.admin_report", {"report_id": report.id})
+    if report.forwarded:
+        await outbox.publish(uow, "Flag", {"report_id": report.id})
     return report
 
 
@@ -111,4 +115,6 @@ async def receive_remote_report(
     )
     await repo.add_report(session, report)
     await uow.enqueue("notifications.admin_report", {"report_id": report.id})
+    if report.forwarded:
+        await outbox.publish(uow, "Flag", {"report_id": report.id})
     return report

@@ -143,6 +143,20 @@ def render_instance_undo(env: RenderEnv, undone: dict[str, Any]) -> dict[str, An
     )
 
 
+def render_flag(env: RenderEnv, report_id: int, comment: str, object_uris: list[str]) -> dict[str, Any]:
+    """A local report forwarded to the reported account's server, as Mastodon sends it: by the
+    instance actor (the reporter stays anonymous), naming the account first, then its posts."""
+    return with_context(
+        {
+            "id": f"{env.uris.instance_actor()}#reports/{report_id}",
+            "type": "Flag",
+            "actor": env.uris.instance_actor(),
+            "content": comment,
+            "object": object_uris,
+        }
+    )
+
+
 def announce_stub(
     env: RenderEnv, actor: Account, uri: str, object_uri: str, published: Any
 ) -> dict[str, Any]:
