@@ -228,15 +228,20 @@ def normalise(value: Any, container: Container) -> Any:
 
 
 def _time(value: str, now: datetime) -> str:
-    """A time this run made: now (within the hour), or a whole number of days ahead (a poll
-    without an end gets one a year on). Never a past day: a document's own times (an actor
-    published at midnight years ago) would otherwise match whenever a run starts near midnight."""
+    """A time this run made: now (within the hour), today's midnight (an account's
+    `created_at` is the day it was first seen, as on Mastodon), or a whole number of days ahead
+    (a poll without an end gets one a year on). Never a past day: a document's own times (an
+    actor published at midnight years ago) would otherwise match whenever a run starts near
+    midnight."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return value
     if moment.tzinfo is None:
         return value
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if moment in (midnight, midnight - timedelta(days=1)):
+        return "<today>"  # the day of the run (a day either way at midnight)
     if abs(moment - now) < timedelta(hours=1):
         return "<now>"
     days = round((moment - now) / timedelta(days=1))
