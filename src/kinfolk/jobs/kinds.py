@@ -111,6 +111,9 @@ KINDS: tuple[JobKind, ...] = (
     JobKind("media.remove_remote_cache", SCHEDULER, max_attempts=3),
     # Copies of remote accounts' avatars and headers (domain/accounts/jobs.py): downloads too.
     JobKind("accounts.copy_remote_image", PULL, max_attempts=5),
+    # A profile field's link verified by reading its page (domain/accounts/links.py); like
+    # Mastodon's, a page that could not be read is asked once more, not again and again.
+    JobKind("accounts.verify_link", PULL, max_attempts=2, lease_seconds=120),
     # Copies of remote custom emojis' pictures (domain/emojis/jobs.py).
     JobKind("emojis.copy_image", PULL, max_attempts=5),
     # A link's preview card: one page (and its image) fetched for every post that carries the

@@ -19,7 +19,7 @@ from kinfolk.api.http import as_bool, json_response, read_params
 from kinfolk.api.rate_limits import record
 from kinfolk.db.database import UnitOfWork
 from kinfolk.domain import outbox
-from kinfolk.domain.accounts import service
+from kinfolk.domain.accounts import links, service
 from kinfolk.domain.accounts.profile import PROFILE_IMAGE_MAX_BYTES, REMOVE, ImageInput
 from kinfolk.domain.accounts.registration import (
     Registration,
@@ -131,6 +131,8 @@ async def update_credentials(request: Request) -> Response:
                 local_domain=container.settings.domain,
                 files=files,
             )
+            if prepared.changes.fields is not None:
+                await links.links_changed(uow, account)
             await outbox.profile_updated(uow, account.id)
             body = await render_credential_account(uow.session, account, user, container)
     except BaseException:

@@ -1,5 +1,6 @@
 """Account jobs: the purge of a deleted account, one bounded batch per job (`deletion.py`),
-and copying remote accounts' avatars and headers (`remote_images.py`).
+copying remote accounts' avatars and headers (`remote_images.py`), and verifying profile links
+(`links.py`).
 
 Each purge run removes at most `deletion.BATCH` rows in the job's own unit of work and, while
 more remains, enqueues the next run in the same transaction: an account with a hundred thousand
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kinfolk.domain.accounts import deletion, remote_images
+from kinfolk.domain.accounts import deletion, links, remote_images
+from kinfolk.infra.fetch import FetchError
 from kinfolk.jobs.context import JobContext
-from kinfolk.jobs.registry import PermanentJobError, handles
+from kinfolk.jobs.registry import PermanentJobError, RetryLater, handles
 
 
 @handles(deletion.PURGE)
@@ -44,3 +46,19 @@ async def copy_remote_image(ctx: JobContext, payload: dict[str, Any]) -> None:
         url,
         last_attempt=ctx.is_last_attempt,
     )
+
+
+@handles(links.VERIFY_JOB)
+async def verify_link(ctx: JobContext, payload: dict[str, Any]) -> None:
+    account_id, link = payload.get("account_id"), payload.get("link")
+    if isinstance(account_id, bool) or not isinstance(account_id, int) or not isinstance(link, str):
+        raise PermanentJobError(f"bad payload: {payload!r}")
+    container = ctx.container
+    try:
+        await links.verify_link(container.settings, container.uris, container.db, ctx.uow, account_id, link)
+    except FetchError as exc:
+        if ctx.is_last_attempt:
+            return  # unverified; the next change of the profile tries again
+        if exc.retry_after is not None:
+            raise RetryLater(exc.retry_after, f"{link}: {exc.reason}") from exc
+        raise

@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 
 from kinfolk.db.database import UnitOfWork
 from kinfolk.db.upsert import insert_for
-from kinfolk.domain.accounts import remote_images
+from kinfolk.domain.accounts import links, remote_images
 from kinfolk.domain.accounts.models import Account, AccountStats
 from kinfolk.domain.accounts.repo import acct_key
 from kinfolk.domain.emojis.service import RemoteEmoji, store_remote_emojis
@@ -128,7 +128,8 @@ def _checked(data: RemoteAccountData) -> dict[str, Any]:
         {
             "name": str(f.get("name", ""))[:MAX_FIELD_TEXT],
             "value": str(f.get("value", ""))[:MAX_FIELD_TEXT],
-            "verified_at": f.get("verified_at") or None,
+            # Its server's word is not taken: we read the page ourselves (`links.py`).
+            "verified_at": None,
         }
         for f in data.fields[:MAX_FIELDS]
     ]
@@ -227,6 +228,7 @@ async def upsert_remote_account(uow: UnitOfWork, data: RemoteAccountData) -> Acc
         await session.flush()
         for which in remote_images.PICTURES:
             await remote_images.image_changed(uow, account, which, None)
+        await links.links_changed(uow, account)
         await store_remote_emojis(uow, domain_of(account), data.emojis)
         return account
     changed = [
@@ -234,6 +236,8 @@ async def upsert_remote_account(uow: UnitOfWork, data: RemoteAccountData) -> Acc
         for which, picture in remote_images.PICTURES.items()
         if getattr(account, picture.remote_column) != values[picture.remote_column]
     ]
+    values["fields"] = links.kept_verifications(account.fields, values["fields"])
+    fields_changed = values["fields"] != account.fields
     for name, value in values.items():
         if getattr(account, name) != value:
             setattr(account, name, value)
@@ -242,6 +246,8 @@ async def upsert_remote_account(uow: UnitOfWork, data: RemoteAccountData) -> Acc
     await session.flush()
     for which, old_key in changed:
         await remote_images.image_changed(uow, account, which, old_key)
+    if fields_changed:
+        await links.links_changed(uow, account)
     await store_remote_emojis(uow, domain_of(account), data.emojis)
     # The counters row is made if an older row lacked it; counts the actor did not give stay.
     insert = insert_for(session, AccountStats).values(account_id=account.id, **counts)

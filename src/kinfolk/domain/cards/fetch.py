@@ -94,12 +94,27 @@ async def fetch_card(settings: Settings, link: str) -> CardFields:
     return card
 
 
+async def fetch_page(settings: Settings, url: str, *, user_agent: str = USER_AGENT) -> tuple[str, str]:
+    """An HTML page's final URL and decoded text, under the same guard, deadline and size cap as
+    a card's page: profile links are verified by reading the page they name (`accounts/links.py`)
+    and must not be a second, laxer way to fetch a URL someone typed. Raises FetchError."""
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=10)
+    try:
+        async with asyncio.timeout(DEADLINE_SECONDS), guarded_session(settings, timeout, limit=2) as session:
+            final_url, body, charset = await _get_page(session, settings, url, user_agent=user_agent)
+    except FetchError:
+        raise
+    except (aiohttp.ClientError, OSError, TimeoutError, DisallowedDestination) as exc:
+        raise connection_failure(exc) from exc
+    return final_url, decode_page(body, charset)
+
+
 async def _get_page(
-    session: aiohttp.ClientSession, settings: Settings, url: str
+    session: aiohttp.ClientSession, settings: Settings, url: str, *, user_agent: str = USER_AGENT
 ) -> tuple[str, bytes, str | None]:
     """The page's final URL, body and declared charset, following redirects ourselves so that
     each hop is checked."""
-    headers = {"Accept": "text/html", "User-Agent": USER_AGENT}
+    headers = {"Accept": "text/html", "User-Agent": user_agent}
     seen: set[str] = set()
     for _hop in range(MAX_REDIRECTS + 1):
         try:
