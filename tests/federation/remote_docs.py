@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from kinfolk.config import Settings
 from kinfolk.container import Container
-from tests.conftest import TEST_DOMAIN
+from tests.loopback import loopback_settings
 
 AP = "application/activity+json"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -23,16 +23,8 @@ PEM = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\
 
 
 def remote_settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        domain=TEST_DOMAIN,
-        protocol="http",
-        data_dir=tmp_path / "data",
-        database_url=db_url,
-        secret_key="test-secret-key",
-        registrations="open",
-        allowed_private_addresses="127.0.0.1/32",
-        hosts="remote.test=127.0.0.1,other.test=127.0.0.1",
-        cache_remote_media=False,
+    return loopback_settings(
+        db_url, tmp_path, hosts="remote.test=127.0.0.1,other.test=127.0.0.1", protocol="http"
     )
 
 

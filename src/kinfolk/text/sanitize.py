@@ -142,8 +142,8 @@ def _unwrap_dead_links(html: str) -> str:
     return _ANCHOR.sub(lambda m: m.group(0) if _HREF.search(m.group(1)) else m.group(2), html)
 
 
-# oEmbed players: an iframe and nothing else, with an http(s) source (Mastodon's
-# MASTODON_OEMBED set). Anything larger than an embed ever is, is dropped whole.
+# oEmbed players: an iframe and nothing else, with an http(s) source, as Mastodon's
+# sanitizer keeps of an embed. An embed longer than any real one is dropped whole.
 _EMBED_ATTRIBUTES = {"src", "width", "height", "allowfullscreen", "frameborder", "scrolling"}
 _embed_cleaner = nh3.Cleaner(
     tags={"iframe"},

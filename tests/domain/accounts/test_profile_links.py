@@ -4,7 +4,6 @@ through the outbound guard by `accounts.verify_link` jobs, on both databases."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from tests.conftest import TEST_DOMAIN
+from tests.loopback import Site, loopback_settings, serving
 
 from kinfolk.config import Settings
 from kinfolk.container import Container
@@ -29,13 +28,11 @@ BOB_URI = "https://remote.example/users/bob"
 
 
 @dataclass
-class Pages:
-    port: int = 0
-    html: dict[str, str] = field(default_factory=dict)
-    hits: Counter[str] = field(default_factory=Counter)
+class Pages(Site):
+    """The linked pages: `html` by path; `/moved` redirects to `/alice`, `/to-private` to a
+    private address."""
 
-    def url(self, path: str) -> str:
-        return f"http://links.test:{self.port}{path}"
+    html: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -43,7 +40,6 @@ async def pages() -> AsyncIterator[Pages]:
     state = Pages()
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        state.hits[request.path] += 1
         if request.path == "/moved":
             raise web.HTTPFound("/alice")
         if request.path == "/to-private":
@@ -53,30 +49,13 @@ async def pages() -> AsyncIterator[Pages]:
             raise web.HTTPNotFound()
         return web.Response(text=html, content_type="text/html", charset="utf-8")
 
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    state.port = server.port or 0
-    try:
+    async with serving(state, handle):
         yield state
-    finally:
-        await server.close()
 
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        domain=TEST_DOMAIN,
-        protocol="https",
-        data_dir=tmp_path / "data",
-        database_url=db_url,
-        secret_key="test-secret-key",
-        registrations="open",
-        allowed_private_addresses="127.0.0.1/32",
-        hosts="links.test=127.0.0.1",
-        cache_remote_media=False,
-    )
+    return loopback_settings(db_url, tmp_path, hosts="links.test=127.0.0.1")
 
 
 def _page(*links: str) -> str:

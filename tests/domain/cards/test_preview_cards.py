@@ -4,9 +4,7 @@ through the outbound guard by the worker's jobs, on both databases."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +12,10 @@ import httpx
 import orjson
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from tests.conftest import TEST_DOMAIN
 from tests.domain.media import samples
+from tests.loopback import Site, loopback_settings, serving
 
 from kinfolk.config import Settings
 from kinfolk.container import Container
@@ -56,13 +54,8 @@ OEMBED = {
 }
 
 
-@dataclass
-class Links:
-    port: int = 0
-    hits: Counter[str] = field(default_factory=Counter)
-
-    def url(self, path: str) -> str:
-        return f"http://links.test:{self.port}{path}"
+class Links(Site):
+    """The linked site (`links.test`)."""
 
 
 @pytest.fixture
@@ -71,7 +64,6 @@ async def links() -> AsyncIterator[Links]:
     picture = samples.png(800, 400)
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        state.hits[request.path] += 1
         html = "text/html; charset=utf-8"
         if request.path == "/og":
             return web.Response(text=OG_PAGE, content_type="text/html", charset="utf-8")
@@ -95,31 +87,13 @@ async def links() -> AsyncIterator[Links]:
             return web.Response(body=picture, content_type="image/png")
         raise web.HTTPNotFound()
 
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    state.port = server.port or 0
-    try:
+    async with serving(state, handle):
         yield state
-    finally:
-        await server.close()
 
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        domain=TEST_DOMAIN,
-        protocol="https",
-        data_dir=tmp_path / "data",
-        database_url=db_url,
-        secret_key="test-secret-key",
-        registrations="open",
-        allowed_private_addresses="127.0.0.1/32",
-        hosts="links.test=127.0.0.1",
-        cache_remote_media=False,
-        preview_card_jitter_seconds=0,
-    )
+    return loopback_settings(db_url, tmp_path, hosts="links.test=127.0.0.1", preview_card_jitter_seconds=0)
 
 
 def _linking(url: str, extra: str = "") -> str:
